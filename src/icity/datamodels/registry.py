@@ -1,0 +1,153 @@
+"""The Smart Data Models registry, read offline from the pysmartdatamodels package.
+
+The package ships every model's attributes (name, JSON type, description,
+units) in one compressed file. It takes about two seconds to read, so the
+registry is built once per process, on first use.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+from icity.errors import FieldProblem
+
+# Core members of an iCity entity; never validated as model attributes.
+CORE_KEYS = frozenset({"id", "type", "location", "observedAt", "modifiedAt", "city", "informationSystem"})
+
+_JSON_TYPE_CHECKS = {
+    "string": lambda v: isinstance(v, str),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+    "null": lambda v: v is None,
+}
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    name: str
+    types: frozenset[str]  # JSON Schema types; empty means any
+    description: str = ""
+    units: str | None = None
+    format: str | None = None
+    ngsi_type: str = "Property"
+
+    @property
+    def numeric(self) -> bool:
+        return bool(self.types) and self.types <= {"number", "integer", "null"}
+
+    def problem_with(self, value: Any) -> str | None:
+        if self.types and not any(_JSON_TYPE_CHECKS.get(t, lambda v: True)(value) for t in self.types):
+            return f"must be of type {' or '.join(sorted(self.types))}, got {_json_type(value)}"
+        if self.format == "date-time" and isinstance(value, str) and not _is_datetime(value):
+            return "must be an ISO 8601 date-time, e.g. 2024-05-01T10:00:00Z"
+        return None
+
+
+@dataclass
+class DataModel:
+    name: str
+    subject: str
+    attributes: dict[str, AttributeSpec] = field(default_factory=dict)
+
+    def validate(self, attributes: dict[str, Any], prefix: str = "") -> list[FieldProblem]:
+        """Every problem with these attributes, each with its path; [] when valid."""
+        problems: list[FieldProblem] = []
+        for name, value in attributes.items():
+            path = f"{prefix}{name}"
+            spec = self.attributes.get(name)
+            if spec is None:
+                problems.append(FieldProblem(path, f"'{name}' is not an attribute of {self.name}{_suggestion(name, self)}"))
+                continue
+            problem = spec.problem_with(value)
+            if problem:
+                problems.append(FieldProblem(path, problem))
+        return problems
+
+
+class Registry:
+    def __init__(self, models: dict[str, DataModel]):
+        self._models = models
+
+    def get(self, type_name: str) -> DataModel | None:
+        return self._models.get(type_name)
+
+    def __contains__(self, type_name: str) -> bool:
+        return type_name in self._models
+
+    def names(self) -> list[str]:
+        return sorted(self._models)
+
+
+def _json_type(value: Any) -> str:
+    for name in ("boolean", "integer", "number", "string", "array", "object", "null"):
+        if _JSON_TYPE_CHECKS[name](value):
+            return name
+    return type(value).__name__
+
+
+def _is_datetime(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
+
+
+def _suggestion(name: str, model: DataModel) -> str:
+    matches = [a for a in model.attributes if a.lower() == name.lower()]
+    return f" (did you mean '{matches[0]}'?)" if matches else ""
+
+
+def _types_of(raw: Any) -> set[str]:
+    if isinstance(raw, str):
+        return {raw}
+    if isinstance(raw, list):
+        return {t for t in raw if isinstance(t, str)}
+    return set()  # absent, or a nested schema: accept any value
+
+
+def _build() -> Registry:
+    source = resources.files("pysmartdatamodels") / "model-assets" / "smartdatamodels.json.gz"
+    with source.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as text:
+        rows = json.load(text)
+    models: dict[str, DataModel] = {}
+    for row in rows:
+        model_name, prop = row.get("dataModel"), row.get("property")
+        if not model_name or not prop or prop in CORE_KEYS:
+            continue
+        model = models.setdefault(model_name, DataModel(model_name, row.get("repoName", "")))
+        types = _types_of(row.get("type"))
+        known = model.attributes.get(prop)
+        if known:  # a model may list one attribute twice with different types: accept both
+            types = types | known.types if (types and known.types) else set()
+        model.attributes[prop] = AttributeSpec(
+            name=prop,
+            types=frozenset(types),
+            description=(row.get("description") or "").strip(),
+            units=row.get("units") or (known.units if known else None),
+            format=row.get("format"),
+            ngsi_type=row.get("typeNGSI") or "Property",
+        )
+    return Registry(models)
+
+
+_lock = threading.Lock()
+_registry: Registry | None = None
+
+
+def get_registry() -> Registry:
+    global _registry
+    if _registry is None:
+        with _lock:
+            if _registry is None:
+                _registry = _build()
+    return _registry

@@ -1,0 +1,134 @@
+"""Column types and SQL constructs that behave the same on SQLite and PostgreSQL."""
+
+from datetime import datetime, timezone
+
+from sqlalchemy import Boolean, DateTime, Float, Integer, String, TypeDecorator, literal
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python, naive UTC in the database (both dialects)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; iCity stores UTC and needs an aware datetime")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+# ---- time buckets --------------------------------------------------------------
+
+
+class epoch_bucket(FunctionElement[int]):
+    """Start (seconds since 1970 UTC) of the `seconds`-long bucket holding a datetime column."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(epoch_bucket, "sqlite")
+def _bucket_sqlite(element, compiler, **kw) -> str:
+    column, seconds = (compiler.process(c, **kw) for c in element.clauses)
+    # strftime('%s') is exact whole seconds; integer division floors for dates after 1970
+    return f"((CAST(strftime('%s', {column}) AS INTEGER) / {seconds}) * {seconds})"
+
+
+@compiles(epoch_bucket, "postgresql")
+def _bucket_postgresql(element, compiler, **kw) -> str:
+    column, seconds = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(CAST(floor(EXTRACT(EPOCH FROM {column}) / {seconds}) AS BIGINT) * {seconds})"
+
+
+def bucket_start(column: ColumnElement, seconds: int) -> epoch_bucket:
+    return epoch_bucket(column, literal(seconds, Integer()))
+
+
+# ---- typed reads of one key of a JSON column ------------------------------------
+# Each yields NULL when the value at `key` is not of that JSON type, so that a
+# comparison never matches across types (SQLite orders text after numbers, and
+# PostgreSQL would fail casting text to a number).
+
+
+class json_number(FunctionElement[float]):
+    type = Float()
+    inherit_cache = True
+
+
+class json_string(FunctionElement[str]):
+    type = String()
+    inherit_cache = True
+
+
+class json_boolean(FunctionElement[bool]):
+    type = Boolean()
+    inherit_cache = True
+
+
+def _sqlite_parts(element, compiler, **kw) -> tuple[str, str]:
+    column, key = element.clauses
+    path = literal('$."' + key.value + '"', String())
+    return compiler.process(column, **kw), compiler.process(path, **kw)
+
+
+def _postgresql_parts(element, compiler, **kw) -> tuple[str, str]:
+    column, key = element.clauses
+    return compiler.process(column, **kw), compiler.process(key, **kw)
+
+
+@compiles(json_number, "sqlite")
+def _number_sqlite(element, compiler, **kw) -> str:
+    column, path = _sqlite_parts(element, compiler, **kw)
+    return (
+        f"(CASE WHEN json_type({column}, {path}) IN ('integer', 'real') "
+        f"THEN json_extract({column}, {path}) END)"
+    )
+
+
+@compiles(json_number, "postgresql")
+def _number_postgresql(element, compiler, **kw) -> str:
+    column, key = _postgresql_parts(element, compiler, **kw)
+    return (
+        f"(CASE WHEN json_typeof({column} -> {key}) = 'number' "
+        f"THEN CAST({column} ->> {key} AS DOUBLE PRECISION) END)"
+    )
+
+
+@compiles(json_string, "sqlite")
+def _string_sqlite(element, compiler, **kw) -> str:
+    column, path = _sqlite_parts(element, compiler, **kw)
+    return f"(CASE WHEN json_type({column}, {path}) = 'text' THEN json_extract({column}, {path}) END)"
+
+
+@compiles(json_string, "postgresql")
+def _string_postgresql(element, compiler, **kw) -> str:
+    column, key = _postgresql_parts(element, compiler, **kw)
+    return f"(CASE WHEN json_typeof({column} -> {key}) = 'string' THEN {column} ->> {key} END)"
+
+
+@compiles(json_boolean, "sqlite")
+def _boolean_sqlite(element, compiler, **kw) -> str:
+    column, path = _sqlite_parts(element, compiler, **kw)
+    return f"(CASE json_type({column}, {path}) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)"
+
+
+@compiles(json_boolean, "postgresql")
+def _boolean_postgresql(element, compiler, **kw) -> str:
+    column, key = _postgresql_parts(element, compiler, **kw)
+    return f"(CASE WHEN json_typeof({column} -> {key}) = 'boolean' THEN CAST({column} ->> {key} AS BOOLEAN) END)"
+
+
+def json_value(column: ColumnElement, key: str, kind: str) -> FunctionElement:
+    """The value at `key` of a JSON column, if it is a `kind` (number, string or boolean)."""
+    construct = {"number": json_number, "string": json_string, "boolean": json_boolean}[kind]
+    return construct(column, literal(key, String()))

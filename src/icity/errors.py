@@ -1,0 +1,88 @@
+"""One error hierarchy; each error carries its HTTP status and a stable code.
+
+The API renders them as ``application/problem+json`` (RFC 9457); the CLI prints
+their ``detail``. Services raise them; nothing else decides a status code.
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class FieldProblem:
+    """One offending field or parameter: where it is and what is wrong."""
+
+    path: str
+    detail: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "detail": self.detail}
+
+
+@dataclass
+class ICityError(Exception):
+    detail: str
+    status: int = 400
+    code: str = "bad-request"
+    title: str = "Bad request"
+    param: str | None = None
+    errors: list[FieldProblem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.detail)
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"https://icity.example/problems/{self.code}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if instance:
+            body["instance"] = instance
+        if self.param:
+            body["param"] = self.param
+        if self.errors:
+            body["errors"] = [e.as_dict() for e in self.errors]
+        return body
+
+
+def bad_parameter(param: str, detail: str) -> ICityError:
+    return ICityError(
+        detail=detail,
+        status=400,
+        code="bad-parameter",
+        title="Bad parameter",
+        param=param,
+        errors=[FieldProblem(param, detail)],
+    )
+
+
+def not_found(what: str, identifier: str) -> ICityError:
+    return ICityError(
+        detail=f"No {what} with id '{identifier}'.",
+        status=404,
+        code="not-found",
+        title="Not found",
+    )
+
+
+def invalid(errors: list[FieldProblem], detail: str | None = None) -> ICityError:
+    first = errors[0]
+    return ICityError(
+        detail=detail or f"{first.path}: {first.detail}",
+        status=422,
+        code="validation-failed",
+        title="Validation failed",
+        param=first.path,
+        errors=errors,
+    )
+
+
+def rule_violation(detail: str, code: str, param: str | None = None) -> ICityError:
+    """A well-formed request that a domain rule refuses (e.g. opening an IS too early)."""
+    return ICityError(detail=detail, status=409, code=code, title="Refused by a platform rule", param=param)
+
+
+def conflict(detail: str, param: str | None = None) -> ICityError:
+    return ICityError(detail=detail, status=409, code="conflict", title="Conflict", param=param)

@@ -1,0 +1,336 @@
+"""Information systems, their categories, providers and devices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from icity.datamodels import get_registry
+from icity.db.models import (
+    Category,
+    City,
+    Device,
+    InformationSystem,
+    InformationSystemEntityType,
+    Provider,
+    utcnow,
+)
+from icity.errors import FieldProblem, bad_parameter, conflict, invalid, not_found, rule_violation
+from icity.services.access import Principal, readable_systems
+from icity.services.cities import OPEN_STATUSES, OPENING_LEVELS, get_city_row
+from icity.services.pagination import Page, SortKey, keyset_page
+
+CATEGORIES = {
+    "sensor-data": ("Sensor Data", "Networks of sensors: air, noise, traffic, meteorology, devices."),
+    "transport-mobility": ("Transport and Mobility", "Public transport, parking, bike sharing, traffic."),
+    "environment": ("Environment", "Air quality, noise, water, waste, green areas."),
+    "e-government": ("e-Government", "City agenda, incident reporting, procedures, open government."),
+    "tourism-culture": ("Tourism and Culture", "Points of interest, museums, cultural events."),
+    "wifi": ("WiFi", "Public WiFi hotspots and their status."),
+    "gis": ("Geographic Information Systems", "Cartography and GIS layers of the city."),
+    "energy": ("Energy", "Electric vehicle charging and energy data."),
+}
+STATUSES = ("draft", "trial", "open", "retired")
+ACCESS_POLICIES = ("public", "registered", "approval")
+
+
+def ensure_categories(session: Session) -> None:
+    existing = set(session.scalars(select(Category.id)))
+    for category_id, (name, description) in CATEGORIES.items():
+        if category_id not in existing:
+            session.add(Category(id=category_id, name=name, description=description))
+    session.flush()
+
+
+def list_categories(session: Session) -> list[dict[str, Any]]:
+    return [
+        {"id": c.id, "name": c.name, "description": c.description}
+        for c in session.scalars(select(Category).order_by(Category.name))
+    ]
+
+
+def _check_properties(problems: list[FieldProblem], field: str, properties: list[dict[str, Any]]) -> None:
+    for i, prop in enumerate(properties):
+        if not isinstance(prop, dict) or not isinstance(prop.get("name"), str) or not prop["name"]:
+            problems.append(FieldProblem(f"{field}[{i}].name", "each property needs a name"))
+
+
+def create_information_system(
+    session: Session,
+    *,
+    city_id: str,
+    slug: str,
+    name: str,
+    category: str,
+    entity_types: list[str],
+    description: str = "",
+    access_policy: str = "public",
+    licence: str = "",
+    provider: str = "",
+    documentation_url: str | None = None,
+    properties_in: list[dict[str, Any]] | None = None,
+    properties_out: list[dict[str, Any]] | None = None,
+    connector: dict[str, Any] | None = None,
+) -> InformationSystem:
+    """Register an IS in `draft`; open it with set_status."""
+    get_city_row(session, city_id)
+    problems: list[FieldProblem] = []
+    if category not in CATEGORIES:
+        problems.append(FieldProblem("category", f"category must be one of {', '.join(CATEGORIES)}"))
+    if access_policy not in ACCESS_POLICIES:
+        problems.append(FieldProblem("accessPolicy", f"accessPolicy must be one of {', '.join(ACCESS_POLICIES)}"))
+    if not entity_types:
+        problems.append(FieldProblem("entityTypes", "name at least one Smart Data Model entity type"))
+    registry = get_registry()
+    for i, entity_type in enumerate(entity_types):
+        if entity_type not in registry:
+            problems.append(FieldProblem(f"entityTypes[{i}]", f"'{entity_type}' is not a Smart Data Model"))
+    _check_properties(problems, "propertiesIn", properties_in or [])
+    _check_properties(problems, "propertiesOut", properties_out or [])
+    if problems:
+        raise invalid(problems)
+    system_id = f"{city_id}/{slug}"
+    if session.get(InformationSystem, system_id):
+        raise conflict(f"Information system '{system_id}' already exists.", param="slug")
+    system = InformationSystem(
+        id=system_id,
+        city_id=city_id,
+        slug=slug,
+        name=name,
+        description=description,
+        category_id=category,
+        access_policy=access_policy,
+        licence=licence,
+        provider=provider,
+        documentation_url=documentation_url,
+        properties_in=properties_in or [],
+        properties_out=properties_out or [],
+        connector=connector,
+    )
+    session.add(system)
+    session.add_all(InformationSystemEntityType(information_system_id=system_id, entity_type=t) for t in set(entity_types))
+    session.flush()
+    return system
+
+
+def get_system_row(session: Session, system_id: str) -> InformationSystem:
+    system = session.get(InformationSystem, system_id)
+    if system is None:
+        raise not_found("information system", system_id)
+    return system
+
+
+def set_status(session: Session, system_id: str, status: str) -> InformationSystem:
+    """Move an IS through draft → trial → open → retired, enforcing the city's level."""
+    system = get_system_row(session, system_id)
+    if status not in STATUSES:
+        raise invalid([FieldProblem("status", f"status must be one of {', '.join(STATUSES)}")])
+    if status in OPEN_STATUSES:
+        city = session.get(City, system.city_id)
+        if city.level not in OPENING_LEVELS:
+            raise rule_violation(
+                f"{city.name} is at level '{city.level}'; only cities at level pilot or consortium may put an "
+                f"information system in '{status}'. Record the city's technical trial (level 'pilot', evidence "
+                f"'technical_trial') first, or keep the system in 'draft' until then.",
+                code="city-level-too-low",
+                param="status",
+            )
+        if system.opened_at is None:
+            system.opened_at = utcnow()
+    system.status = status
+    session.flush()
+    return system
+
+
+# ---- reads -----------------------------------------------------------------
+
+
+def entity_types_of(session: Session, system_ids: list[str]) -> dict[str, list[str]]:
+    rows = session.execute(
+        select(InformationSystemEntityType.information_system_id, InformationSystemEntityType.entity_type)
+        .where(InformationSystemEntityType.information_system_id.in_(system_ids))
+        .order_by(InformationSystemEntityType.entity_type)
+    )
+    types: dict[str, list[str]] = {}
+    for system_id, entity_type in rows:
+        types.setdefault(system_id, []).append(entity_type)
+    return types
+
+
+def system_dict(system: InformationSystem, entity_types: list[str]) -> dict[str, Any]:
+    return {
+        "id": system.id,
+        "city": system.city_id,
+        "slug": system.slug,
+        "name": system.name,
+        "description": system.description,
+        "category": system.category_id,
+        "status": system.status,
+        "accessPolicy": system.access_policy,
+        "licence": system.licence,
+        "provider": system.provider,
+        "documentationUrl": system.documentation_url,
+        "entityTypes": entity_types,
+        "propertiesIn": system.properties_in,
+        "propertiesOut": system.properties_out,
+        "openedAt": system.opened_at.isoformat() if system.opened_at else None,
+    }
+
+
+def _choice(param: str, value: str | None, allowed) -> None:
+    if value is not None and value not in allowed:
+        raise bad_parameter(param, f"{param} must be one of {', '.join(allowed)}")
+
+
+def list_systems(
+    session: Session,
+    principal: Principal,
+    *,
+    city: str | None = None,
+    category: str | None = None,
+    status: str | None = None,
+    entity_type: str | None = None,
+    access_policy: str | None = None,
+    limit: int,
+    cursor: str | None,
+) -> Page[dict[str, Any]]:
+    _choice("category", category, CATEGORIES)
+    _choice("status", status, STATUSES)
+    _choice("accessPolicy", access_policy, ACCESS_POLICIES)
+    statement: Select[Any] = select(InformationSystem).where(readable_systems(principal))
+    if city is not None:
+        statement = statement.where(InformationSystem.city_id == city)
+    if category is not None:
+        statement = statement.where(InformationSystem.category_id == category)
+    if status is not None:
+        statement = statement.where(InformationSystem.status == status)
+    if access_policy is not None:
+        statement = statement.where(InformationSystem.access_policy == access_policy)
+    if entity_type is not None:
+        statement = statement.where(
+            InformationSystem.id.in_(
+                select(InformationSystemEntityType.information_system_id).where(
+                    InformationSystemEntityType.entity_type == entity_type
+                )
+            )
+        )
+    keys = [SortKey(InformationSystem.id)]
+    rows, next_cursor = keyset_page(
+        statement.add_columns(InformationSystem.id), keys, "id", limit, cursor, lambda s: session.execute(s).all()
+    )
+    types = entity_types_of(session, [r[0].id for r in rows])
+    return Page([system_dict(r[0], types.get(r[0].id, [])) for r in rows], next_cursor)
+
+
+def get_readable_system(session: Session, principal: Principal, system_id: str) -> InformationSystem:
+    """The IS if this principal may read it; otherwise 404, never revealing that it exists."""
+    system = session.scalar(
+        select(InformationSystem).where(InformationSystem.id == system_id, readable_systems(principal))
+    )
+    if system is None:
+        raise not_found("information system", system_id)
+    return system
+
+
+def get_system(session: Session, principal: Principal, system_id: str) -> dict[str, Any]:
+    system = get_readable_system(session, principal, system_id)
+    body = system_dict(system, entity_types_of(session, [system_id]).get(system_id, []))
+    body["providers"] = list_providers(session, principal, system_id)
+    return body
+
+
+# ---- providers and devices ------------------------------------------------------
+
+
+def add_provider(session: Session, system_id: str, *, name: str, kind: str = "operator", url: str | None = None) -> Provider:
+    get_system_row(session, system_id)
+    if kind not in ("operator", "manufacturer"):
+        raise invalid([FieldProblem("kind", "kind must be operator or manufacturer")])
+    provider = Provider(information_system_id=system_id, name=name, kind=kind, url=url)
+    session.add(provider)
+    session.flush()
+    return provider
+
+
+def add_device(
+    session: Session,
+    system_id: str,
+    *,
+    local_id: str,
+    provider_id: int | None = None,
+    name: str = "",
+    device_type: str = "",
+    lon: float | None = None,
+    lat: float | None = None,
+    entity_id: str | None = None,
+    commands: list[dict[str, Any]] | None = None,
+    reporting_period_s: int | None = None,
+) -> Device:
+    get_system_row(session, system_id)
+    problems: list[FieldProblem] = []
+    if (lon is None) != (lat is None) or (lon is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90)):
+        problems.append(FieldProblem("location", "give both lon in [-180, 180] and lat in [-90, 90], or neither"))
+    if provider_id is not None:
+        provider = session.get(Provider, provider_id)
+        if provider is None or provider.information_system_id != system_id:
+            problems.append(FieldProblem("provider", f"provider {provider_id} does not belong to {system_id}"))
+    _check_properties(problems, "commands", commands or [])
+    if problems:
+        raise invalid(problems)
+    device = Device(
+        information_system_id=system_id,
+        local_id=local_id,
+        provider_id=provider_id,
+        name=name,
+        device_type=device_type,
+        lon=lon,
+        lat=lat,
+        entity_id=entity_id,
+        commands=commands or [],
+        reporting_period_s=reporting_period_s,
+    )
+    session.add(device)
+    session.flush()
+    return device
+
+
+def list_providers(session: Session, principal: Principal, system_id: str) -> list[dict[str, Any]]:
+    get_readable_system(session, principal, system_id)
+    return [
+        {"id": p.id, "name": p.name, "kind": p.kind, "url": p.url}
+        for p in session.scalars(
+            select(Provider).where(Provider.information_system_id == system_id).order_by(Provider.id)
+        )
+    ]
+
+
+def device_dict(device: Device) -> dict[str, Any]:
+    return {
+        "id": device.local_id,
+        "informationSystem": device.information_system_id,
+        "provider": device.provider_id,
+        "name": device.name,
+        "deviceType": device.device_type,
+        "location": None if device.lon is None else {"type": "Point", "coordinates": [device.lon, device.lat]},
+        "entity": device.entity_id,
+        "commands": device.commands,
+        "reportingPeriodSeconds": device.reporting_period_s,
+    }
+
+
+def list_devices(
+    session: Session, principal: Principal, system_id: str, *, provider: int | None, limit: int, cursor: str | None
+) -> Page[dict[str, Any]]:
+    get_readable_system(session, principal, system_id)
+    statement = select(Device).where(Device.information_system_id == system_id)
+    if provider is not None:
+        statement = statement.where(Device.provider_id == provider)
+    keys = [SortKey(Device.local_id)]
+    rows, next_cursor = keyset_page(
+        statement.add_columns(Device.local_id), keys, "id", limit, cursor, lambda s: session.execute(s).all()
+    )
+    return Page([device_dict(r[0]) for r in rows], next_cursor)
+
+

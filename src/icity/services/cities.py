@@ -1,0 +1,273 @@
+"""The city network: levels of involvement, their history, engagement actions."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from icity.db.models import City, EngagementAction, InformationSystem, LevelChange
+from icity.errors import FieldProblem, bad_parameter, conflict, invalid, not_found, rule_violation
+from icity.services.pagination import Page, SortKey, keyset_page
+
+LEVELS = ("prospect", "sig", "pilot", "consortium")  # from less to more involved
+OPENING_LEVELS = ("pilot", "consortium")  # levels at which a city may open an IS
+OPEN_STATUSES = ("trial", "open")
+
+# What proves that a city reached a level.
+EVIDENCE_KINDS = {
+    "prospect": ("withdrawal",),
+    "sig": ("letter_of_commitment",),
+    "pilot": ("technical_trial", "first_opened_is"),
+    "consortium": ("consortium_agreement",),
+}
+ACTION_KINDS = (
+    "event",
+    "meeting",
+    "call",
+    "presentation",
+    "letter_sent",
+    "letter_signed",
+    "trial_started",
+    "other",
+)
+
+
+def create_city(
+    session: Session,
+    *,
+    id: str,
+    name: str,
+    country: str,
+    lon: float,
+    lat: float,
+    bbox: list[float],
+) -> City:
+    problems = []
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        problems.append(FieldProblem("lon", "lon must be within [-180, 180] and lat within [-90, 90]"))
+    if len(bbox) != 4 or not (bbox[0] <= lon <= bbox[2] and bbox[1] <= lat <= bbox[3]):
+        problems.append(FieldProblem("bbox", "bbox must be [min_lon, min_lat, max_lon, max_lat] around the centre"))
+    if problems:
+        raise invalid(problems)
+    if session.get(City, id):
+        raise conflict(f"City '{id}' already exists.", param="id")
+    city = City(id=id, name=name, country=country.upper(), level="prospect", lon=lon, lat=lat, bbox=bbox)
+    session.add(city)
+    session.flush()
+    return city
+
+
+def get_city_row(session: Session, city_id: str) -> City:
+    city = session.get(City, city_id)
+    if city is None:
+        raise not_found("city", city_id)
+    return city
+
+
+def change_level(
+    session: Session,
+    city_id: str,
+    *,
+    to_level: str,
+    effective_on: date,
+    evidence_kind: str,
+    evidence: str,
+    recorded_by: str,
+) -> LevelChange:
+    """Move a city to another level, keeping the dated, attributed change."""
+    city = get_city_row(session, city_id)
+    if to_level not in LEVELS:
+        raise invalid([FieldProblem("level", f"level must be one of {', '.join(LEVELS)}")])
+    if to_level == city.level:
+        raise conflict(f"{city.name} is already at level '{to_level}'.", param="level")
+    if evidence_kind not in EVIDENCE_KINDS[to_level]:
+        allowed = " or ".join(EVIDENCE_KINDS[to_level])
+        raise invalid([FieldProblem("evidenceKind", f"reaching '{to_level}' is evidenced by {allowed}")])
+    if not evidence.strip():
+        raise invalid([FieldProblem("evidence", "describe the evidence (document, date, signatories)")])
+    if to_level not in OPENING_LEVELS and _opened_count(session, city_id):
+        raise rule_violation(
+            f"{city.name} has information systems in trial or open; retire them before moving it to "
+            f"'{to_level}', since only pilot and consortium cities may open information systems.",
+            code="city-has-open-systems",
+            param="level",
+        )
+    change = LevelChange(
+        city_id=city_id,
+        from_level=city.level,
+        to_level=to_level,
+        effective_on=effective_on,
+        evidence_kind=evidence_kind,
+        evidence=evidence.strip(),
+        recorded_by=recorded_by,
+    )
+    city.level = to_level
+    session.add(change)
+    session.flush()
+    return change
+
+
+def add_engagement_action(
+    session: Session,
+    city_id: str,
+    *,
+    kind: str,
+    title: str,
+    happened_on: date,
+    outcome: str = "",
+    next_step: str | None = None,
+    next_step_due: date | None = None,
+    recorded_by: str,
+) -> EngagementAction:
+    get_city_row(session, city_id)
+    problems = []
+    if kind not in ACTION_KINDS:
+        problems.append(FieldProblem("kind", f"kind must be one of {', '.join(ACTION_KINDS)}"))
+    if not title.strip():
+        problems.append(FieldProblem("title", "give the action a title"))
+    if next_step_due and not next_step:
+        problems.append(FieldProblem("nextStep", "a due date needs the next step it is for"))
+    if next_step_due and next_step_due < happened_on:
+        problems.append(FieldProblem("nextStepDue", "the next step cannot be due before the action happened"))
+    if problems:
+        raise invalid(problems)
+    action = EngagementAction(
+        city_id=city_id,
+        kind=kind,
+        title=title.strip(),
+        happened_on=happened_on,
+        outcome=outcome,
+        next_step=next_step,
+        next_step_due=next_step_due,
+        recorded_by=recorded_by,
+    )
+    session.add(action)
+    session.flush()
+    return action
+
+
+def complete_next_step(session: Session, action_id: int) -> None:
+    action = session.get(EngagementAction, action_id)
+    if action is None:
+        raise not_found("engagement action", str(action_id))
+    action.next_step_done = True
+
+
+# ---- reads -----------------------------------------------------------------
+
+
+def _opened_count(session: Session, city_id: str) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(InformationSystem)
+        .where(InformationSystem.city_id == city_id, InformationSystem.status.in_(OPEN_STATUSES))
+    )
+
+
+def _opened_counts(session: Session, city_ids: list[str]) -> dict[str, dict[str, int]]:
+    rows = session.execute(
+        select(InformationSystem.city_id, InformationSystem.category_id, func.count())
+        .where(InformationSystem.city_id.in_(city_ids), InformationSystem.status.in_(OPEN_STATUSES))
+        .group_by(InformationSystem.city_id, InformationSystem.category_id)
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for city_id, category_id, n in rows:
+        counts.setdefault(city_id, {})[category_id] = n
+    return counts
+
+
+def city_summary(city: City, opened_by_category: dict[str, int]) -> dict[str, Any]:
+    return {
+        "id": city.id,
+        "name": city.name,
+        "country": city.country,
+        "level": city.level,
+        "location": {"type": "Point", "coordinates": [city.lon, city.lat]},
+        "bbox": city.bbox,
+        "openedInformationSystems": sum(opened_by_category.values()),
+        "openedByCategory": opened_by_category,
+    }
+
+
+def level_change_dict(change: LevelChange) -> dict[str, Any]:
+    return {
+        "from": change.from_level,
+        "to": change.to_level,
+        "effectiveOn": change.effective_on.isoformat(),
+        "evidenceKind": change.evidence_kind,
+        "evidence": change.evidence,
+        "recordedBy": change.recorded_by,
+        "recordedAt": change.recorded_at.isoformat(),
+    }
+
+
+def action_dict(action: EngagementAction, today: date | None = None) -> dict[str, Any]:
+    today = today or date.today()
+    return {
+        "id": action.id,
+        "city": action.city_id,
+        "kind": action.kind,
+        "title": action.title,
+        "happenedOn": action.happened_on.isoformat(),
+        "outcome": action.outcome,
+        "nextStep": action.next_step,
+        "nextStepDue": action.next_step_due.isoformat() if action.next_step_due else None,
+        "nextStepDone": action.next_step_done,
+        "overdue": bool(action.next_step_due and not action.next_step_done and action.next_step_due < today),
+    }
+
+
+def list_cities(session: Session, *, level: str | None, limit: int, cursor: str | None) -> Page[dict[str, Any]]:
+    statement = select(City)
+    if level is not None:
+        if level not in LEVELS:
+            raise bad_parameter("level", f"level must be one of {', '.join(LEVELS)}")
+        statement = statement.where(City.level == level)
+    keys = [SortKey(City.id)]
+    rows, next_cursor = keyset_page(
+        statement.add_columns(City.id), keys, "id", limit, cursor, lambda s: session.execute(s).all()
+    )
+    counts = _opened_counts(session, [row[0].id for row in rows])
+    return Page([city_summary(row[0], counts.get(row[0].id, {})) for row in rows], next_cursor)
+
+
+def get_city(session: Session, city_id: str) -> dict[str, Any]:
+    city = get_city_row(session, city_id)
+    history = session.scalars(
+        select(LevelChange).where(LevelChange.city_id == city_id).order_by(LevelChange.effective_on, LevelChange.id)
+    )
+    actions = session.scalars(
+        select(EngagementAction)
+        .where(EngagementAction.city_id == city_id)
+        .order_by(EngagementAction.happened_on, EngagementAction.id)
+    )
+    body = city_summary(city, _opened_counts(session, [city_id]).get(city_id, {}))
+    body["levelHistory"] = [level_change_dict(c) for c in history]
+    body["engagementActions"] = [action_dict(a) for a in actions]
+    return body
+
+
+def overdue_follow_ups(session: Session, today: date) -> list[dict[str, Any]]:
+    """Cities with an engagement next step past its due date, most overdue first."""
+    actions = session.scalars(
+        select(EngagementAction)
+        .where(EngagementAction.next_step_due < today, EngagementAction.next_step_done.is_(False))
+        .order_by(EngagementAction.next_step_due, EngagementAction.id)
+    ).all()
+    by_city: dict[str, list[EngagementAction]] = {}
+    for action in actions:
+        by_city.setdefault(action.city_id, []).append(action)
+    cities = {c.id: c for c in session.scalars(select(City).where(City.id.in_(by_city)))}
+    return [
+        {
+            "city": city_id,
+            "name": cities[city_id].name,
+            "level": cities[city_id].level,
+            "daysOverdue": (today - city_actions[0].next_step_due).days,
+            "overdueActions": [action_dict(a, today) for a in city_actions],
+        }
+        for city_id, city_actions in by_city.items()
+    ]

@@ -1,0 +1,189 @@
+"""Writing harmonised entities and their history (validated against Smart Data Models).
+
+Connectors and the push API both come through `upsert_entities`, so every
+entity in the store has a known type, known attribute names and types, a
+valid location and a URN of the form urn:ngsi-ld:<Type>:<city>:<local-id>.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from icity.datamodels import get_registry
+from icity.datamodels.registry import CORE_KEYS
+from icity.db.bulk import insert_ignoring_duplicates
+from icity.db.models import Entity, InformationSystemEntityType, Observation, utcnow
+from icity.errors import FieldProblem, invalid
+from icity.services.catalogue import get_system_row
+from icity.services.filters import parse_time
+
+GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
+
+
+def entity_urn(entity_type: str, city_id: str, local_id: str) -> str:
+    return f"urn:ngsi-ld:{entity_type}:{city_id}:{local_id}"
+
+
+def _positions(coordinates: Any) -> Iterable[list[float]]:
+    if isinstance(coordinates, list) and coordinates and isinstance(coordinates[0], (int, float)):
+        yield coordinates
+    elif isinstance(coordinates, list):
+        for item in coordinates:
+            yield from _positions(item)
+
+
+def representative_point(geometry: dict[str, Any], path: str) -> tuple[tuple[float, float] | None, list[FieldProblem]]:
+    """(lon, lat) of a GeoJSON geometry — the point itself, or its bounding box centre."""
+    if not isinstance(geometry, dict) or geometry.get("type") not in GEOMETRY_TYPES:
+        return None, [FieldProblem(f"{path}.type", f"location must be a GeoJSON geometry: {', '.join(sorted(GEOMETRY_TYPES))}")]
+    points = list(_positions(geometry.get("coordinates")))
+    valid = points and all(
+        len(p) in (2, 3)
+        and all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in p)
+        and -180 <= p[0] <= 180
+        and -90 <= p[1] <= 90
+        for p in points
+    )
+    if not valid:
+        return None, [FieldProblem(f"{path}.coordinates", "coordinates must be [lon, lat] positions in WGS84 degrees")]
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    return ((min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2), []
+
+
+def _check_entity(
+    payload: dict[str, Any], index: int, city_id: str, served_types: set[str]
+) -> tuple[dict[str, Any] | None, list[FieldProblem]]:
+    prefix = f"[{index}]."
+    problems: list[FieldProblem] = []
+    entity_type = payload.get("type")
+    model = get_registry().get(entity_type) if isinstance(entity_type, str) else None
+    if model is None:
+        problems.append(FieldProblem(f"{prefix}type", f"'{entity_type}' is not a Smart Data Model entity type"))
+    elif entity_type not in served_types:
+        problems.append(
+            FieldProblem(f"{prefix}type", f"this information system serves {', '.join(sorted(served_types))}, not {entity_type}")
+        )
+    entity_id = payload.get("id")
+    expected_prefix = f"urn:ngsi-ld:{entity_type}:{city_id}:"
+    if not isinstance(entity_id, str) or not entity_id.startswith(expected_prefix) or entity_id == expected_prefix:
+        problems.append(FieldProblem(f"{prefix}id", f"id must be {expected_prefix}<local-id>"))
+    point = None
+    if payload.get("location") is not None:
+        point, location_problems = representative_point(payload["location"], f"{prefix}location")
+        problems += location_problems
+    observed_at = None
+    if payload.get("observedAt") is not None:
+        try:
+            observed_at = parse_time("observedAt", str(payload["observedAt"]))
+        except Exception:
+            problems.append(FieldProblem(f"{prefix}observedAt", "observedAt must be an ISO 8601 date-time with a time zone"))
+    attributes = {k: v for k, v in payload.items() if k not in CORE_KEYS}
+    if model is not None:
+        problems += model.validate(attributes, prefix=prefix)
+    if problems:
+        return None, problems
+    return {
+        "id": entity_id,
+        "type": entity_type,
+        "location": payload.get("location"),
+        "point": point,
+        "observed_at": observed_at,
+        "attributes": attributes,
+    }, []
+
+
+def _historised(name: str, value: Any, previous: dict[str, Any]) -> bool:
+    """Numbers and booleans are measurements: every value is kept. Text is kept when it changes."""
+    if isinstance(value, (int, float)):
+        return True
+    return isinstance(value, str) and previous.get(name) != value
+
+
+def upsert_entities(session: Session, system_id: str, payloads: list[dict[str, Any]]) -> dict[str, int]:
+    """Validate every entity first, then create or update them and append history.
+
+    All or nothing: one invalid entity refuses the whole call with every problem's path.
+    """
+    system = get_system_row(session, system_id)
+    served = set(
+        session.scalars(
+            select(InformationSystemEntityType.entity_type).where(
+                InformationSystemEntityType.information_system_id == system_id
+            )
+        )
+    )
+    checked, problems = [], []
+    for index, payload in enumerate(payloads):
+        if not isinstance(payload, dict):
+            problems.append(FieldProblem(f"[{index}]", "each entity must be a JSON object"))
+            continue
+        entity, entity_problems = _check_entity(payload, index, system.city_id, served)
+        problems += entity_problems
+        if entity:
+            checked.append(entity)
+    if problems:
+        raise invalid(problems, detail=f"{len(problems)} problem(s); first: {problems[0].path}: {problems[0].detail}")
+
+    existing = {
+        e.id: e for e in session.scalars(select(Entity).where(Entity.id.in_([c["id"] for c in checked])))
+    }
+    now = utcnow()
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    history: list[dict[str, Any]] = []
+    for item in checked:
+        entity = existing.get(item["id"])
+        previous = dict(entity.attributes) if entity else {}
+        if item["observed_at"]:
+            history += [
+                observation_row(item["id"], name, item["observed_at"], value)
+                for name, value in item["attributes"].items()
+                if _historised(name, value, previous)
+            ]
+        if entity is None:
+            entity = Entity(id=item["id"], type=item["type"], city_id=system.city_id, information_system_id=system_id)
+            session.add(entity)
+            existing[item["id"]] = entity
+            counts["created"] += 1
+        elif (
+            {**previous, **item["attributes"]} == previous
+            and (item["location"] is None or item["location"] == entity.location)
+            and (item["observed_at"] is None or item["observed_at"] == entity.observed_at)
+        ):
+            counts["unchanged"] += 1
+            continue
+        else:
+            counts["updated"] += 1
+        entity.attributes = {**previous, **item["attributes"]}
+        if item["location"] is not None:
+            entity.location = item["location"]
+            entity.lon, entity.lat = item["point"]
+        if item["observed_at"] and (entity.observed_at is None or item["observed_at"] >= entity.observed_at):
+            entity.observed_at = item["observed_at"]
+        entity.modified_at = now
+        entity.retired_at = None
+    session.flush()
+    if history:
+        add_observations(session, history)
+    return counts
+
+
+def observation_row(entity_id: str, attribute: str, observed_at: datetime, value: Any) -> dict[str, Any]:
+    numeric = isinstance(value, (int, float))
+    return {
+        "entity_id": entity_id,
+        "attribute": attribute,
+        "observed_at": observed_at,
+        "value_number": float(value) if numeric else None,
+        "value": None if numeric else value,
+    }
+
+
+def add_observations(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Append history rows (see observation_row) in batches; re-sending the same
+    (entity, attribute, time) is idempotent."""
+    insert_ignoring_duplicates(session, Observation.__table__, rows)
