@@ -2,7 +2,7 @@
 
 from datetime import datetime, timezone
 
-from sqlalchemy import Boolean, DateTime, Float, Integer, String, TypeDecorator, literal
+from sqlalchemy import Boolean, DateTime, Float, Integer, String, TypeDecorator, literal, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -51,7 +51,8 @@ def _bucket_postgresql(element, compiler, **kw) -> str:
 
 
 def bucket_start(column: ColumnElement, seconds: int) -> epoch_bucket:
-    return epoch_bucket(column, literal(seconds, Integer()))
+    # rendered inline (it is a validated int) so GROUP BY sees one identical expression
+    return epoch_bucket(column, literal_column(str(int(seconds)), Integer()))
 
 
 # ---- typed reads of one key of a JSON column ------------------------------------

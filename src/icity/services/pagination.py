@@ -33,9 +33,13 @@ def parse_datetime(value: str) -> datetime:
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None
+    total: int | None = None  # only when the caller asked for a count
 
     def as_dict(self) -> dict[str, Any]:
-        return {"items": self.items, "nextCursor": self.next_cursor}
+        body: dict[str, Any] = {"items": self.items, "nextCursor": self.next_cursor}
+        if self.total is not None:
+            body["totalCount"] = self.total
+        return body
 
 
 def encode_cursor(order_name: str, values: list[Any]) -> str:

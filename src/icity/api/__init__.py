@@ -1,0 +1,1 @@
+"""HTTP layer: validates and translates requests, calls services, renders results."""

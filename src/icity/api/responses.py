@@ -1,0 +1,64 @@
+"""Fast JSON rendering and problem+json errors."""
+
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from icity.errors import FieldProblem, ICityError
+
+PROBLEM_JSON = "application/problem+json"
+GEO_JSON = "application/geo+json"
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def json_page(page_body: dict[str, Any], request: Request, media_type: str = "application/json") -> JSONResponse:
+    """A paginated body, with a Link header to the next page when there is one."""
+    headers = {}
+    if page_body.get("nextCursor"):
+        next_url = request.url.include_query_params(cursor=page_body["nextCursor"])
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return JSONResponse(page_body, headers=headers, media_type=media_type)
+
+
+def problem_response(error: ICityError, request: Request) -> JSONResponse:
+    return JSONResponse(error.problem(instance=request.url.path), status_code=error.status, media_type=PROBLEM_JSON)
+
+
+async def handle_icity_error(request: Request, error: ICityError) -> Response:
+    return problem_response(error, request)
+
+
+async def handle_request_validation(request: Request, error: RequestValidationError) -> Response:
+    """FastAPI's own parameter checks, rendered as a 400 naming each parameter."""
+    problems = []
+    for item in error.errors():
+        location = [str(part) for part in item.get("loc", ()) if part not in ("query", "path", "body", "header")]
+        problems.append(FieldProblem(".".join(location) or "request", item.get("msg", "invalid")))
+    first = problems[0]
+    body_error = ICityError(
+        detail=f"{first.path}: {first.detail}",
+        status=400,
+        code="bad-parameter",
+        title="Bad parameter",
+        param=first.path,
+        errors=problems,
+    )
+    return problem_response(body_error, request)
+
+
+async def handle_http_error(request: Request, error: HTTPException) -> Response:
+    titles = {404: ("not-found", "Not found"), 405: ("method-not-allowed", "Method not allowed")}
+    code, title = titles.get(error.status_code, ("http-error", "HTTP error"))
+    detail = "No such resource: check the path against /docs." if error.status_code == 404 else str(error.detail)
+    problem = ICityError(detail=detail, status=error.status_code, code=code, title=title)
+    return problem_response(problem, request)

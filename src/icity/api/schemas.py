@@ -1,0 +1,287 @@
+"""Response shapes, for the OpenAPI document. Routes render service results
+directly (fast); these models document them, with examples."""
+
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+def example(value: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": [value]}, populate_by_name=True)
+
+
+class Problem(BaseModel):
+    model_config = example(
+        {
+            "type": "https://icity.example/problems/bad-parameter",
+            "title": "Bad parameter",
+            "status": 400,
+            "detail": "bbox must be minLon,minLat,maxLon,maxLat in WGS84 degrees with min ≤ max",
+            "instance": "/api/v1/entities",
+            "param": "bbox",
+            "errors": [{"path": "bbox", "detail": "bbox must be 4 numbers separated by commas"}],
+        }
+    )
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    param: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+class Point(BaseModel):
+    type: str = "Point"
+    coordinates: list[float]
+
+
+class CityPublic(BaseModel):
+    model_config = example(
+        {
+            "id": "cornella",
+            "name": "Cornellà de Llobregat",
+            "country": "ES",
+            "level": "pilot",
+            "location": {"type": "Point", "coordinates": [2.0737, 41.3550]},
+            "bbox": [2.05, 41.34, 2.10, 41.37],
+            "openedInformationSystems": 1,
+            "openedByCategory": {"e-government": 1},
+        }
+    )
+    id: str
+    name: str
+    country: str
+    level: str = Field(description="prospect, sig, pilot or consortium")
+    location: Point
+    bbox: list[float]
+    openedInformationSystems: int
+    openedByCategory: dict[str, int]
+
+
+class LevelChangePublic(BaseModel):
+    from_: str = Field(alias="from")
+    to: str
+    effectiveOn: str
+    evidenceKind: str
+    evidence: str
+    recordedBy: str
+    recordedAt: str
+
+
+class EngagementActionPublic(BaseModel):
+    model_config = example(
+        {
+            "id": 3,
+            "city": "manchester",
+            "kind": "event",
+            "title": "FIA event, Athens",
+            "happenedOn": "2014-03-18",
+            "outcome": "Contact made with Manchester and the Citadel on the move project",
+            "nextStep": "Send the letter of commitment",
+            "nextStepDue": "2014-04-30",
+            "nextStepDone": True,
+            "overdue": False,
+        }
+    )
+    id: int
+    city: str
+    kind: str
+    title: str
+    happenedOn: str
+    outcome: str
+    nextStep: str | None
+    nextStepDue: str | None
+    nextStepDone: bool
+    overdue: bool
+
+
+class CityDetail(CityPublic):
+    levelHistory: list[LevelChangePublic]
+    engagementActions: list[EngagementActionPublic]
+
+
+class FollowUp(BaseModel):
+    city: str
+    name: str
+    level: str
+    daysOverdue: int
+    overdueActions: list[EngagementActionPublic]
+
+
+class CategoryPublic(BaseModel):
+    model_config = example({"id": "environment", "name": "Environment", "description": "Air quality, noise, water…"})
+    id: str
+    name: str
+    description: str
+
+
+class ProviderPublic(BaseModel):
+    id: int
+    name: str
+    kind: str
+    url: str | None
+
+
+class InformationSystemPublic(BaseModel):
+    model_config = example(
+        {
+            "id": "barcelona/air-quality",
+            "city": "barcelona",
+            "slug": "air-quality",
+            "name": "Air quality monitoring network",
+            "description": "Hourly pollutant concentrations from the city's monitoring stations.",
+            "category": "environment",
+            "status": "open",
+            "accessPolicy": "public",
+            "licence": "CC-BY-4.0",
+            "provider": "Ajuntament de Barcelona",
+            "documentationUrl": "https://opendata.example/air-quality",
+            "entityTypes": ["AirQualityObserved"],
+            "propertiesIn": [],
+            "propertiesOut": [{"name": "no2", "type": "number", "description": "NO2 in µg/m³"}],
+            "openedAt": "2014-06-01T00:00:00+00:00",
+        }
+    )
+    id: str
+    city: str
+    slug: str
+    name: str
+    description: str
+    category: str
+    status: str
+    accessPolicy: str
+    licence: str
+    provider: str
+    documentationUrl: str | None
+    entityTypes: list[str]
+    propertiesIn: list[dict[str, Any]]
+    propertiesOut: list[dict[str, Any]]
+    openedAt: str | None
+
+
+class InformationSystemDetail(InformationSystemPublic):
+    providers: list[ProviderPublic]
+
+
+class DevicePublic(BaseModel):
+    id: str
+    informationSystem: str
+    provider: int | None
+    name: str
+    deviceType: str
+    location: Point | None
+    entity: str | None
+    commands: list[dict[str, Any]]
+    reportingPeriodSeconds: int | None
+
+
+class EntityPublic(BaseModel):
+    """NGSI-LD keyValues-like: the Smart Data Model attributes sit beside the core members."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "urn:ngsi-ld:AirQualityObserved:barcelona:eixample",
+                    "type": "AirQualityObserved",
+                    "city": "barcelona",
+                    "informationSystem": "barcelona/air-quality",
+                    "no2": 41.2,
+                    "airQualityLevel": "moderate",
+                    "location": {"type": "Point", "coordinates": [2.1538, 41.3853]},
+                    "observedAt": "2024-05-01T10:00:00+00:00",
+                    "modifiedAt": "2024-05-01T10:00:05+00:00",
+                }
+            ]
+        },
+    )
+    id: str
+    type: str
+    city: str
+    informationSystem: str
+    location: dict[str, Any] | None
+    observedAt: str | None
+    modifiedAt: str
+    distance: float | None = Field(None, description="Metres from the `near` point, when `near` is given.")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    nextCursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")
+    totalCount: int | None = Field(None, description="Only with count=true.")
+
+
+class HistoryValue(BaseModel):
+    attribute: str
+    observedAt: str
+    value: Any
+
+
+class HistoryBucket(BaseModel):
+    start: str
+    value: float | int | None
+    count: int
+
+
+class History(BaseModel):
+    model_config = example(
+        {
+            "id": "urn:ngsi-ld:AirQualityObserved:barcelona:eixample",
+            "type": "AirQualityObserved",
+            "attribute": "no2",
+            "aggregate": "avg",
+            "interval": 3600,
+            "buckets": [{"start": "2024-05-01T10:00:00+00:00", "value": 41.5, "count": 6}],
+        }
+    )
+    id: str
+    type: str
+    attribute: str | None
+    values: list[HistoryValue] | None = Field(None, description="Raw values (without aggregate).")
+    nextCursor: str | None = None
+    aggregate: str | None = None
+    interval: int | None = Field(None, description="Bucket length in seconds.")
+    buckets: list[HistoryBucket] | None = Field(None, description="Aggregated values (with aggregate).")
+
+
+class CityOffer(BaseModel):
+    city: str
+    name: str
+    level: str
+    provides: list[dict[str, Any]]
+
+
+class WhereCanAppRun(BaseModel):
+    model_config = example(
+        {
+            "entityTypes": ["AirQualityObserved"],
+            "categories": [],
+            "cities": [
+                {
+                    "city": "barcelona",
+                    "name": "Barcelona",
+                    "level": "consortium",
+                    "provides": [
+                        {
+                            "requirement": {"entityType": "AirQualityObserved"},
+                            "informationSystems": [
+                                {
+                                    "id": "barcelona/air-quality",
+                                    "name": "Air quality monitoring network",
+                                    "category": "environment",
+                                    "entityTypes": ["AirQualityObserved"],
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ],
+        }
+    )
+    entityTypes: list[str]
+    categories: list[str]
+    cities: list[CityOffer]

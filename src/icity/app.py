@@ -1,0 +1,50 @@
+"""The FastAPI application factory."""
+
+from fastapi import APIRouter, FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+
+from icity import __version__
+from icity.api.responses import JSONResponse, handle_http_error, handle_icity_error, handle_request_validation
+from icity.api.routes import catalogue, entities, network, portability
+from icity.config import get_settings
+from icity.errors import ICityError
+
+DESCRIPTION = """
+iCity opens cities' information systems — sensor networks, agenda, incident
+reporting, WiFi, GIS, transport, EV charging — through one harmonised API.
+Entities follow the FIWARE Smart Data Models, so an app written for one city
+runs unchanged in every city that opened the same kind of system.
+
+Errors are `application/problem+json` (RFC 9457); lists are cursor-paginated.
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0].replace(' ', '-')}-{route.name}" if route.tags else route.name
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    app = FastAPI(
+        title="iCity API",
+        version=__version__,
+        description=DESCRIPTION,
+        default_response_class=JSONResponse,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.database_url = database_url or get_settings().resolved_database_url()
+    app.add_exception_handler(ICityError, handle_icity_error)
+    app.add_exception_handler(RequestValidationError, handle_request_validation)
+    app.add_exception_handler(HTTPException, handle_http_error)
+
+    v1 = APIRouter(prefix="/api/v1")
+    for module in (network, catalogue, entities, portability):
+        v1.include_router(module.router)
+    app.include_router(v1)
+
+    @app.get("/health", tags=["operations"], summary="Liveness check")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
