@@ -1,0 +1,33 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+VENV     := .venv
+BIN      := $(VENV)/bin
+STAMP    := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+PYTHON   ?= python3
+PG_URL   ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+.PHONY: install run test test-postgres bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+run: install  ## migrate, load the demo network the first time, serve on http://127.0.0.1:8000
+	$(BIN)/icity db upgrade
+	$(BIN)/icity demo load
+	$(BIN)/icity serve
+
+test: install  ## the whole suite on the embedded SQLite database
+	$(BIN)/pytest -q
+
+test-postgres: install  ## storage, service and API tests again on PostgreSQL
+	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q tests/db tests/services tests/api
+
+bench: install  ## query benchmark: API beside hand-written SQL on the same data
+	$(BIN)/python bench/query.py
+
+clean:
+	rm -rf $(VENV) var bench/out

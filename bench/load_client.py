@@ -1,0 +1,222 @@
+"""A light HTTP/1.1 load generator: N concurrent keep-alive connections on one asyncio loop.
+
+Run as a separate process by bench/query.py so that the client's CPU is not
+the server's. Reads a JSON spec on stdin:
+
+    {"port": 8000, "paths": ["/api/v1/…", …], "concurrency": 16,
+     "warmup": 100, "duration": 4.0, "max_requests": 20000,
+     "check": "items" | "buckets", "check_every": 10, "server_pids": [123, …]}
+
+Requests take the paths in turn (round robin over all connections). Every
+response must be 200 with a non-empty body; every `check_every`-th body is
+decoded and its shape checked. Prints one JSON object with p50/p99 (ms),
+requests/s and the CPU used by the server and by this client; exits 1 if any
+response is wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+
+try:
+    import orjson
+
+    loads = orjson.loads
+except ImportError:  # pragma: no cover
+    loads = json.loads
+
+MAX_HEADER = 64 * 1024
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class BadResponse(Exception):
+    pass
+
+
+def process_cpu_seconds(pids: list[int]) -> float:
+    """user+system CPU seconds of these processes (from /proc; 0 for ones gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            pass
+    return total / CLOCK_TICKS
+
+
+def check_body(kind: str, body: bytes) -> None:
+    data = loads(body)
+    if kind == "items":
+        if not isinstance(data, dict) or not isinstance(data.get("items"), list) or not data["items"]:
+            raise BadResponse(f"expected a non-empty items list, got {body[:200]!r}")
+    elif kind == "buckets":
+        # the history of one attribute: one list with an entry per hourly bucket
+        lists = [v for v in (data.values() if isinstance(data, dict) else [data]) if isinstance(v, list)]
+        if not lists or not any(len(v) >= 100 for v in lists):
+            raise BadResponse(f"expected a list of hourly buckets, got {body[:200]!r}")
+
+
+class Connection:
+    def __init__(self, port: int):
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+
+    async def get(self, path: str) -> tuple[int, bytes]:
+        if self.writer is None:
+            await self.open()
+        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nAccept: application/json\r\n\r\n".encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        if len(head) > MAX_HEADER:
+            raise BadResponse("response header too large")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length = None
+        chunked = False
+        close = False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding" and b"chunked" in value.lower():
+                chunked = True
+            elif name == b"connection" and b"close" in value.lower():
+                close = True
+        if chunked:
+            parts = []
+            for _ in range(100_000):  # bounded
+                size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+                if size == 0:
+                    await self.reader.readuntil(b"\r\n")
+                    break
+                parts.append(await self.reader.readexactly(size))
+                await self.reader.readexactly(2)
+            body = b"".join(parts)
+        elif length is not None:
+            body = await self.reader.readexactly(length)
+        else:
+            raise BadResponse("response without Content-Length or chunked encoding")
+        if close:
+            self.writer.close()
+            self.writer = None
+        return status, body
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def run(spec: dict) -> dict:
+    paths: list[str] = spec["paths"]
+    concurrency: int = spec["concurrency"]
+    warmup: int = spec.get("warmup", 100)
+    duration: float = spec.get("duration", 4.0)
+    max_requests: int = spec.get("max_requests", 20_000)
+    check: str | None = spec.get("check")
+    check_every: int = max(1, spec.get("check_every", 10))
+    server_pids: list[int] = spec.get("server_pids", [])
+    hard_deadline = time.monotonic() + duration + 60  # never run away, whatever happens
+
+    connections = [Connection(spec["port"]) for _ in range(concurrency)]
+    await asyncio.gather(*(c.open() for c in connections))
+    state = {"next": 0, "issued": 0}
+    latencies: list[int] = []
+    sizes = {"bytes": 0, "checked": 0}
+    errors: list[str] = []
+
+    async def worker(conn: Connection, budget: int, deadline: float | None, record: bool) -> None:
+        while state["issued"] < budget and (deadline is None or time.monotonic() < deadline):
+            if time.monotonic() > hard_deadline or len(errors) >= 5:
+                return
+            state["issued"] += 1
+            index = state["next"]
+            state["next"] = (index + 1) % len(paths)
+            path = paths[index]
+            started = time.perf_counter_ns()
+            try:
+                status, body = await conn.get(path)
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, BadResponse) as exc:
+                errors.append(f"{path}: {type(exc).__name__}: {exc}")
+                conn.close()
+                conn.writer = None
+                continue
+            elapsed = time.perf_counter_ns() - started
+            if status != 200 or not body:
+                errors.append(f"{path}: HTTP {status}: {body[:300]!r}")
+                continue
+            if check and state["issued"] % check_every == 0:
+                try:
+                    check_body(check, body)
+                    sizes["checked"] += 1
+                except (BadResponse, ValueError) as exc:
+                    errors.append(f"{path}: {exc}")
+                    continue
+            if record:
+                latencies.append(elapsed)
+                sizes["bytes"] += len(body)
+
+    # warm-up, not recorded
+    state["issued"] = 0
+    await asyncio.gather(*(worker(c, warmup, None, False) for c in connections))
+    # measured phase: until `duration` seconds or `max_requests`, whichever first
+    state["issued"] = 0
+    cpu_server_0 = process_cpu_seconds(server_pids)
+    cpu_client_0 = time.process_time()
+    started = time.perf_counter()
+    deadline = time.monotonic() + duration
+    await asyncio.gather(*(worker(c, max_requests, deadline, True) for c in connections))
+    wall = time.perf_counter() - started
+    cpu_server = process_cpu_seconds(server_pids) - cpu_server_0
+    cpu_client = time.process_time() - cpu_client_0
+    for c in connections:
+        c.close()
+
+    latencies.sort()
+
+    def pct(p: float) -> float | None:
+        if not latencies:
+            return None
+        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] / 1e6
+
+    return {
+        "ok": not errors,
+        "errors": errors[:5],
+        "concurrency": concurrency,
+        "requests": len(latencies),
+        "seconds": round(wall, 3),
+        "rps": round(len(latencies) / wall, 1) if wall else None,
+        "p50_ms": pct(50),
+        "p90_ms": pct(90),
+        "p99_ms": pct(99),
+        "max_ms": latencies[-1] / 1e6 if latencies else None,
+        "mean_ms": sum(latencies) / len(latencies) / 1e6 if latencies else None,
+        "mean_bytes": round(sizes["bytes"] / len(latencies)) if latencies else None,
+        "bodies_checked": sizes["checked"],
+        "server_cpu_cores": round(cpu_server / wall, 2) if wall and server_pids else None,
+        "client_cpu_cores": round(cpu_client / wall, 2) if wall else None,
+    }
+
+
+def main() -> int:
+    spec = json.loads(sys.stdin.read())
+    try:
+        from uvloop import run as run_loop
+    except ImportError:  # pragma: no cover
+        run_loop = asyncio.run
+    result = run_loop(run(spec))
+    print(json.dumps(result))
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
