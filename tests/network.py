@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from icity.services import catalogue, cities, entity_store
 
 T0 = datetime(2024, 5, 1, tzinfo=timezone.utc)
+H0 = datetime(2024, 4, 1, tzinfo=timezone.utc)  # alpha s0's no2 history starts here, apart from T0
 ALPHA_STATION_LON0, ALPHA_STATION_LAT = 2.10, 41.38
 HISTORY_HOURS = 48
 
@@ -63,7 +64,7 @@ def alpha_station(i: int) -> dict:
 
 
 def history_value(minute: int) -> float:
-    """no2 of alpha s0 at T0 + minute: hour h gives values h*10 + 0..5, so hourly avg = h*10 + 2.5."""
+    """no2 of alpha s0 at H0 + minute: hour h gives values h*10 + 0..5, so hourly avg = h*10 + 2.5."""
     return (minute // 60) * 10 + (minute % 60) // 10
 
 
@@ -117,7 +118,7 @@ def build_network(session: Session) -> None:
     ])
     s0 = entity_store.entity_urn("AirQualityObserved", "alpha", "s0")
     entity_store.add_observations(session, [
-        entity_store.observation_row(s0, "no2", T0 + timedelta(minutes=m), history_value(m))
+        entity_store.observation_row(s0, "no2", H0 + timedelta(minutes=m), history_value(m))
         for m in range(0, HISTORY_HOURS * 60, 10)
     ])
     noise = entity_store.entity_urn("NoiseLevelObserved", "alpha", "n0")

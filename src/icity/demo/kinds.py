@@ -41,7 +41,7 @@ KINDS = {
                           "unhealthyForSensitiveGroups, unhealthy")],
             [
                 prop("name", "string", "Station name"),
-                prop("dateObserved", "date-time", "End of the hour the values refer to (UTC)"),
+                prop("dateObserved", "date-time", "Start of the hour the values refer to (UTC)"),
                 prop("no2", "number", "Nitrogen dioxide, µg/m³, hourly mean"),
                 prop("pm10", "number", "Particulate matter below 10 µm, µg/m³"),
                 prop("pm25", "number", "Particulate matter below 2.5 µm, µg/m³"),

@@ -1,0 +1,423 @@
+"""Query benchmark: the API beside hand-written SQL on the same SQLite file.
+
+    .venv/bin/python bench/query.py            (what `make bench` runs)
+    .venv/bin/python bench/query.py --quick    (shorter runs, for a smoke test)
+
+1. builds (or reuses, from bench/out/) 20,000 entities and 1,000,000 observations;
+2. times three queries as hand-written SQL (stdlib sqlite3, one connection):
+   (a) entities of one type in one city within a bbox, (b) entities within
+   500 m of a point, (c) hourly averages of no2 of one sensor over 7 days;
+3. starts the real server (uvicorn, 1 then 2 workers), checks that the API
+   answers exactly what the SQL answers, and measures p50/p99 and requests/s
+   at 1 and 16 concurrent clients from a separate client process
+   (bench/load_client.py);
+4. prints each API figure beside its SQL baseline, the API's overhead and the
+   targets, and writes everything to bench/out/query.json.
+
+Exits 0 even when a target is missed (the benchmark reports), non-zero when the
+server fails to start or answers wrongly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(ROOT / "src"))
+
+import dataset  # noqa: E402
+import workload  # noqa: E402
+
+KINDS = {
+    "a": "(a) type+city+bbox",
+    "b": "(b) near 500 m",
+    "c": "(c) hourly avg 7 d",
+}
+P99_TARGET_MS = {"a": 25.0, "b": 25.0, "c": 50.0}
+OVERHEAD_TARGET_MS = 3.0
+CORES_TARGET = 1.5  # "uses both cores": server processes busy ≥ 1.5 of the machine's 2 cores
+REFERENCES = [
+    "datasette (SQL API): (a) p50 2.4 ms, ~420 req/s at 1 and 16 clients; (c) p50 1.6 ms",
+    "pygeoapi:            (a) p50 7.5 ms, ~120 req/s",
+]
+
+
+class BenchFailure(Exception):
+    pass
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+# ---- the server ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(b")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def uvicorn_options() -> list[str]:
+    options = []
+    import importlib.util
+
+    if importlib.util.find_spec("uvloop"):
+        options += ["--loop", "uvloop"]
+    if importlib.util.find_spec("httptools"):
+        options += ["--http", "httptools"]
+    return options
+
+
+class Server:
+    def __init__(self, db_path: Path, workers: int):
+        self.db_path = db_path
+        self.workers = workers
+        self.port = free_port()
+        self.log_path = dataset.OUT / f"server-{workers}w.log"
+        self.process: subprocess.Popen | None = None
+        self.pids: list[int] = []
+        self.command: list[str] = []
+
+    def start(self, timeout: float = 60.0) -> float:
+        uvicorn = Path(sys.executable).with_name("uvicorn")
+        launcher = [str(uvicorn)] if uvicorn.exists() else [sys.executable, "-m", "uvicorn"]
+        self.command = launcher + [
+            "icity.app:create_app", "--factory",
+            "--host", "127.0.0.1", "--port", str(self.port),
+            "--workers", str(self.workers),
+            "--no-access-log", "--log-level", "warning",
+        ] + uvicorn_options()  # fmt: skip
+        env = {**os.environ, "ICITY_DATABASE_URL": f"sqlite:///{self.db_path}", "PYTHONUNBUFFERED": "1"}
+        started = time.perf_counter()
+        self._log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(self.command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise BenchFailure(f"the server exited with code {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                status, _ = get(self.port, "/health", timeout=2)
+                if status == 200 and (self.workers == 1 or len(descendants(self.process.pid)) >= self.workers):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise BenchFailure(f"the server did not answer GET /health with 200 within {timeout:.0f} s:\n{self.log_tail()}")
+        self.pids = [self.process.pid] + descendants(self.process.pid)
+        return time.perf_counter() - started
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        pids = [self.process.pid] + descendants(self.process.pid)
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                for pid in reversed(pids):  # only the processes this benchmark started
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                self.process.wait(timeout=5)
+        self._log.close()
+        self.process = None
+
+
+def get(port: int, path: str, timeout: float = 10) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers={"Accept": "application/json"})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+# ---- checking that the API answers what the SQL answers ----------------------------------
+
+
+def verify(port: int, db_path: Path, queries: dict[str, list[workload.Query]], per_kind: int = 25) -> dict[str, int]:
+    db = workload.connect(db_path)
+    checked = {}
+    try:
+        for kind, kind_queries in queries.items():
+            for query in kind_queries[:per_kind]:
+                status, body = get(port, query.path)
+                if status != 200:
+                    raise BenchFailure(f"{query.path}: HTTP {status}: {body[:400]!r}")
+                data = json.loads(body)
+                expected = workload.RUNNERS[kind](db, query)
+                if kind in ("a", "b"):
+                    ids = [item["id"] for item in data["items"]]
+                    want = [row["id"] for row in expected[: workload.LIMIT]]
+                    if ids != want:
+                        raise BenchFailure(
+                            f"{query.path}: the API returned {len(ids)} entities, the SQL {len(want)}; "
+                            f"first differences: {sorted(set(ids) ^ set(want))[:5]}"
+                        )
+                    if bool(data.get("nextCursor")) != (len(expected) > workload.LIMIT):
+                        raise BenchFailure(f"{query.path}: nextCursor is {data.get('nextCursor')!r}")
+                    for item, row in zip(data["items"], expected):
+                        if item.get("name") != row["attributes"].get("name") or item.get("location") != row["location"]:
+                            raise BenchFailure(f"{query.path}: {item['id']} differs from the stored row")
+                else:
+                    buckets = data["buckets"]
+                    if len(buckets) != len(expected):
+                        raise BenchFailure(f"{query.path}: {len(buckets)} buckets, the SQL has {len(expected)}")
+                    for bucket, (start, avg, count) in zip(buckets, expected):
+                        at = datetime.fromisoformat(bucket["start"].replace("Z", "+00:00")).timestamp()
+                        if at != start or bucket["count"] != count or abs(bucket["value"] - avg) > 1e-9 * max(1, abs(avg)):
+                            raise BenchFailure(f"{query.path}: bucket {bucket} differs from SQL {(start, avg, count)}")
+            checked[kind] = min(per_kind, len(kind_queries))
+    finally:
+        db.close()
+    return checked
+
+
+# ---- load -------------------------------------------------------------------------------
+
+
+def run_client(spec: dict, timeout: float) -> dict:
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "load_client.py")],
+        input=json.dumps(spec).encode(),
+        capture_output=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+    try:
+        result = json.loads(completed.stdout.decode().strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise BenchFailure(f"the load client failed (code {completed.returncode}): {completed.stderr.decode()[-2000:]}")
+    if completed.returncode != 0 or not result.get("ok"):
+        raise BenchFailure(f"wrong responses under load: {result.get('errors')}")
+    return result
+
+
+def load(server: Server, queries: list[workload.Query], concurrency: int, args) -> dict:
+    spec = {
+        "port": server.port,
+        "paths": [q.path for q in queries],
+        "concurrency": concurrency,
+        "warmup": args.warmup,
+        "duration": args.duration,
+        "max_requests": args.max_requests,
+        "check": "buckets" if queries[0].kind == "c" else "items",
+        "check_every": 10,
+        "server_pids": server.pids,
+    }
+    return run_client(spec, timeout=args.duration + 120)
+
+
+def warm_up(server: Server, queries: dict[str, list[workload.Query]]) -> None:
+    """Every worker loads what it loads lazily (Smart Data Models registry, SQL caches)."""
+    for kind_queries in queries.values():
+        spec = {
+            "port": server.port, "paths": [q.path for q in kind_queries], "concurrency": 16,
+            "warmup": 100 * server.workers, "duration": 0.0, "max_requests": 0,
+            "check": None, "server_pids": [],
+        }  # fmt: skip
+        run_client(spec, timeout=120)
+
+
+# ---- report ---------------------------------------------------------------------------------
+
+
+def judge(kind: str, clients: int, api: dict, sql: dict) -> tuple[str, bool]:
+    if clients == 1:
+        target = f"p99≤{P99_TARGET_MS[kind]:.0f} ovh≤{OVERHEAD_TARGET_MS:.0f}"
+        met = api["p99_ms"] <= P99_TARGET_MS[kind] and api["p50_ms"] - sql["p50_ms"] <= OVERHEAD_TARGET_MS
+    else:
+        target = f"≥{CORES_TARGET} cores"
+        met = (api.get("server_cpu_cores") or 0) >= CORES_TARGET
+    return target, met
+
+
+def table(results: dict) -> str:
+    header = (
+        f"{'scenario':<20} {'wrk':>3} {'cli':>3} │ {'API p50':>7} {'API p99':>7} {'req/s':>7} {'srv cpu':>7} │"
+        f" {'SQL p50':>7} {'SQL p99':>7} │ {'ovh p50':>7} │ {'target':<14} {'met':<3}"
+    )
+    lines = [header, "─" * len(header)]
+    for run in results["api"]:
+        kind, sql = run["kind"], results["sql"][run["kind"]]
+        lines.append(
+            f"{KINDS[kind]:<20} {run['workers']:>3} {run['clients']:>3} │ {run['p50_ms']:>7.2f} {run['p99_ms']:>7.2f}"
+            f" {run['rps']:>7.0f} {run['server_cpu_cores']:>7.2f} │ {sql['p50_ms']:>7.2f} {sql['p99_ms']:>7.2f} │"
+            f" {run['overhead_p50_ms']:>+7.2f} │ {run['target']:<14} {'yes' if run['met'] else 'NO':<3}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", default="1,2", help="server worker counts to measure (default 1,2)")
+    parser.add_argument("--clients", default="1,16", help="concurrent client counts (default 1,16)")
+    parser.add_argument("--duration", type=float, default=4.0, help="measured seconds per scenario (default 4)")
+    parser.add_argument("--max-requests", type=int, default=20_000, help="cap on measured requests per scenario")
+    parser.add_argument("--warmup", type=int, default=100, help="unmeasured requests before each scenario")
+    parser.add_argument("--sql-iterations", type=int, default=2000, help="timed SQL queries per kind (default 2000)")
+    parser.add_argument("--sql-only", action="store_true", help="skip the server: data set and SQL baseline only")
+    parser.add_argument("--quick", action="store_true", help="1.5 s per scenario, 500 SQL queries: a smoke test")
+    args = parser.parse_args()
+    if args.quick:
+        args.duration, args.sql_iterations = 1.5, 500
+    workers_list = [int(w) for w in args.workers.split(",")]
+    clients_list = [int(c) for c in args.clients.split(",")]
+    bench_started = time.perf_counter()
+
+    params = dataset.Params()
+    db_path, data_info = dataset.ensure(params, log=log)
+    queries = workload.build_queries(db_path, params)
+    log(
+        "queries: "
+        + ", ".join(
+            f"{k} {len(v)} distinct, {sum(q.expected_rows for q in v) / len(v):.0f} rows on average" for k, v in queries.items()
+        )
+    )
+
+    log(f"SQL baseline: {args.sql_iterations} queries of each kind, one connection, rows parsed …")
+    sql = {kind: workload.time_sql(db_path, kind_queries, args.sql_iterations) for kind, kind_queries in queries.items()}
+    results: dict = {
+        "started_at": datetime.now(timezone.utc).isoformat(),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "sqlite": __import__("sqlite3").sqlite_version},
+        "dataset": {"path": str(db_path.relative_to(ROOT)), **data_info},
+        "settings": {"duration_s": args.duration, "warmup": args.warmup, "sql_iterations": args.sql_iterations, "limit": workload.LIMIT},
+        "sql": sql,
+        "api": [],
+        "servers": [],
+        "references": REFERENCES,
+    }
+    for kind in queries:
+        s = sql[kind]
+        log(f"  SQL {KINDS[kind]:<20} p50 {s['p50_ms']:.2f} ms  p99 {s['p99_ms']:.2f} ms  {s['qps']:.0f} q/s  {s['mean_rows']} rows")
+
+    failure = None
+    if not args.sql_only:
+        for workers in workers_list:
+            server = Server(db_path, workers)
+            try:
+                log(f"server: {workers} worker(s) …")
+                boot = server.start()
+                log(f"  {' '.join(server.command[-8:])}  up in {boot:.1f} s")
+                checked = verify(server.port, db_path, queries)
+                log(f"  API answers match the SQL ({', '.join(f'{n} {k}' for k, n in checked.items())})")
+                warm_up(server, queries)
+                server.pids = [server.process.pid] + descendants(server.process.pid)
+                results["servers"].append({"workers": workers, "command": server.command, "boot_s": round(boot, 2), "pids": len(server.pids)})
+                for kind, kind_queries in queries.items():
+                    for clients in clients_list:
+                        api = load(server, kind_queries, clients, args)
+                        target, met = judge(kind, clients, api, sql[kind])
+                        run = {
+                            "kind": kind, "workers": workers, "clients": clients, **api,
+                            "overhead_p50_ms": round(api["p50_ms"] - sql[kind]["p50_ms"], 3),
+                            "target": target, "met": met,
+                        }  # fmt: skip
+                        results["api"].append(run)
+                        log(
+                            f"  {KINDS[kind]:<20} {clients:>2} client(s): p50 {api['p50_ms']:.2f} ms  p99 {api['p99_ms']:.2f} ms  "
+                            f"{api['rps']:.0f} req/s  server {api['server_cpu_cores']} cores, client {api['client_cpu_cores']}"
+                        )
+            except (BenchFailure, subprocess.TimeoutExpired, OSError, KeyError, ValueError) as exc:
+                failure = f"{workers} worker(s): {type(exc).__name__}: {exc}"
+                log(f"FAILED: {failure}")
+                break
+            finally:
+                server.stop()
+
+    results["seconds"] = round(time.perf_counter() - bench_started, 1)
+    if results["api"]:
+        results["recommendation"] = recommend(results["api"], workers_list, clients_list)
+    results["failure"] = failure
+    out = dataset.OUT / "query.json"
+    out.write_text(json.dumps(results, indent=2, default=str))
+
+    log("")
+    log(f"data set: {params.entities:,} entities, {params.sensors * params.observations_per_sensor:,} observations, "
+        f"{'reused' if data_info.get('reused') else 'generated'} ({data_info['build_seconds']:.1f} s to generate)")  # fmt: skip
+    if results["api"]:
+        log(table(results))
+        log(f"ovh p50 = API p50 − SQL p50 (SQL: stdlib sqlite3, one connection, rows fetched and JSON decoded); "
+            f"srv cpu = cores used by the server's processes; targets at 1 client: p99 and overhead, at 16: ≥{CORES_TARGET} cores")  # fmt: skip
+        log(f"recommendation: {results['recommendation']['text']}")
+    else:
+        for kind in queries:
+            log(f"SQL {KINDS[kind]}: p50 {sql[kind]['p50_ms']:.2f} ms, p99 {sql[kind]['p99_ms']:.2f} ms")
+    log("reference (measured elsewhere, same queries):")
+    for line in REFERENCES:
+        log(f"  {line}")
+    log(f"results: {out.relative_to(ROOT)}; whole benchmark {results['seconds']:.0f} s")
+    if failure:
+        log(f"FAILED: {failure}")
+        return 1
+    return 0
+
+
+def recommend(runs: list[dict], workers_list: list[int], clients_list: list[int]) -> dict:
+    top = max(clients_list)
+    by_workers = {}
+    for workers in workers_list:
+        rps = {r["kind"]: r["rps"] for r in runs if r["workers"] == workers and r["clients"] == top}
+        if len(rps) == len(KINDS):
+            by_workers[workers] = rps
+    if not by_workers:
+        return {"text": "not enough runs to compare", "workers": None}
+    base = min(by_workers)
+    score = {w: sum(v[k] / by_workers[base][k] for k in KINDS) / len(KINDS) for w, v in by_workers.items()}
+    best = max(score, key=score.get)
+    details = "; ".join(
+        f"{w} worker(s): " + ", ".join(f"{k} {v[k]:.0f}" for k in KINDS) + " req/s" for w, v in by_workers.items()
+    )
+    return {
+        "workers": best,
+        "relative_throughput": {str(w): round(s, 2) for w, s in score.items()},
+        "text": f"{best} worker(s) at {top} clients ({details}; ×{score[best]:.2f} the throughput of {base})",
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())
