@@ -37,17 +37,17 @@ class BadResponse(Exception):
     pass
 
 
-def process_cpu_seconds(pids: list[int]) -> float:
-    """user+system CPU seconds of these processes (from /proc; 0 for ones gone)."""
-    total = 0
+def process_cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """user+system CPU seconds of each of these processes (from /proc; 0 for ones gone)."""
+    seconds = {}
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat", "rb") as f:
                 fields = f.read().rsplit(b")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+            seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
         except (FileNotFoundError, ProcessLookupError, IndexError):
-            pass
-    return total / CLOCK_TICKS
+            seconds[pid] = 0.0
+    return seconds
 
 
 def check_body(kind: str, body: bytes) -> None:
@@ -176,7 +176,9 @@ async def run(spec: dict) -> dict:
     deadline = time.monotonic() + duration
     await asyncio.gather(*(worker(c, max_requests, deadline, True) for c in connections))
     wall = time.perf_counter() - started
-    cpu_server = process_cpu_seconds(server_pids) - cpu_server_0
+    cpu_server_1 = process_cpu_seconds(server_pids)
+    cpu_by_pid = {pid: cpu_server_1[pid] - cpu_server_0[pid] for pid in server_pids}
+    cpu_server = sum(cpu_by_pid.values())
     cpu_client = time.process_time() - cpu_client_0
     for c in connections:
         c.close()
@@ -203,6 +205,7 @@ async def run(spec: dict) -> dict:
         "mean_bytes": round(sizes["bytes"] / len(latencies)) if latencies else None,
         "bodies_checked": sizes["checked"],
         "server_cpu_cores": round(cpu_server / wall, 2) if wall and server_pids else None,
+        "server_cpu_cores_by_process": [round(v / wall, 2) for v in cpu_by_pid.values()] if wall else [],
         "client_cpu_cores": round(cpu_client / wall, 2) if wall else None,
     }
 

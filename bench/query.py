@@ -360,7 +360,8 @@ def main() -> int:
                         results["api"].append(run)
                         log(
                             f"  {KINDS[kind]:<20} {clients:>2} client(s): p50 {api['p50_ms']:.2f} ms  p99 {api['p99_ms']:.2f} ms  "
-                            f"{api['rps']:.0f} req/s  server {api['server_cpu_cores']} cores, client {api['client_cpu_cores']}"
+                            f"{api['rps']:.0f} req/s  server {api['server_cpu_cores']} cores {api['server_cpu_cores_by_process']}, "
+                            f"client {api['client_cpu_cores']}"
                         )
             except (BenchFailure, subprocess.TimeoutExpired, OSError, KeyError, ValueError) as exc:
                 failure = f"{workers} worker(s): {type(exc).__name__}: {exc}"

@@ -1,0 +1,40 @@
+"""The demo network: the seed cities of the design, their 2014 engagement, the
+information systems they open and deterministic synthetic data for them.
+
+Everything is written through the services, in the caller's session (the
+caller commits), so the demo obeys the same rules as any other client.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from icity.db.models import City
+from icity.demo.engagement import load_engagement
+from icity.demo.network import CITIES, NETWORK_LEVELS, load_cities
+from icity.demo.sampling import SEED
+from icity.demo.systems import load_systems
+from icity.services import catalogue
+
+__all__ = ["CITIES", "NETWORK_LEVELS", "SEED", "is_loaded", "load_demo"]
+
+
+def is_loaded(session: Session) -> bool:
+    """True when every demo city exists (the demo is loaded in one transaction)."""
+    return all(session.get(City, city_id) is not None for city_id in CITIES)
+
+
+def load_demo(session: Session, today: date | None = None) -> dict[str, int]:
+    """Load the demo network unless it is already there; returns how many of each thing were written
+    ({"already_loaded": True}, writing nothing, when it was there).
+
+    `today` fixes the end of the synthetic history (default: the current date),
+    so that a test can reproduce the data exactly.
+    """
+    if is_loaded(session):
+        return {"already_loaded": True}
+    today = today or date.today()
+    catalogue.ensure_categories(session)
+    return {**load_cities(session), **load_engagement(session), **load_systems(session, today)}

@@ -1,0 +1,127 @@
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from icity.db.models import EngagementAction, LevelChange
+from icity.errors import ICityError
+from icity.services import catalogue, cities
+
+
+@pytest.fixture
+def cornella(session):
+    cities.create_city(session, id="cornella", name="Cornellà de Llobregat", country="es", lon=2.07, lat=41.355, bbox=[2.05, 41.34, 2.10, 41.37])
+    catalogue.create_information_system(session, city_id="cornella", slug="agenda", name="City Agenda", category="e-government", entity_types=["Event"])
+    session.commit()
+    return "cornella"
+
+
+def move(session, city, level, kind, on=date(2014, 5, 1)):
+    return cities.change_level(session, city, to_level=level, effective_on=on, evidence_kind=kind, evidence="signed", recorded_by="coordinator")
+
+
+def test_new_city_is_a_prospect(session, cornella):
+    assert cities.get_city(session, cornella)["level"] == "prospect"
+
+
+@pytest.mark.parametrize("level", ["prospect", "sig"])
+@pytest.mark.parametrize("status", ["trial", "open"])
+def test_city_below_pilot_cannot_open_an_is(session, cornella, level, status):
+    if level == "sig":
+        move(session, cornella, "sig", "letter_of_commitment")
+        session.commit()
+    with pytest.raises(ICityError) as refused:
+        catalogue.set_status(session, "cornella/agenda", status)
+    session.rollback()
+    assert refused.value.status == 409 and refused.value.code == "city-level-too-low"
+    assert "pilot" in refused.value.detail and "technical_trial" in refused.value.detail  # says what to do
+    assert catalogue.get_system_row(session, "cornella/agenda").status == "draft"
+
+
+def test_pilot_city_opens_an_is(session, cornella):
+    move(session, cornella, "sig", "letter_of_commitment", date(2014, 4, 2))
+    move(session, cornella, "pilot", "technical_trial", date(2014, 9, 1))
+    system = catalogue.set_status(session, "cornella/agenda", "open")
+    assert system.status == "open" and system.opened_at is not None
+
+
+def test_level_history_is_kept_dated_and_attributed(session, cornella):
+    move(session, cornella, "sig", "letter_of_commitment", date(2014, 4, 2))
+    move(session, cornella, "pilot", "technical_trial", date(2014, 9, 1))
+    history = cities.get_city(session, cornella)["levelHistory"]
+    assert [(h["from"], h["to"], h["effectiveOn"], h["evidenceKind"], h["recordedBy"]) for h in history] == [
+        ("prospect", "sig", "2014-04-02", "letter_of_commitment", "coordinator"),
+        ("sig", "pilot", "2014-09-01", "technical_trial", "coordinator"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("level", "kind", "field"),
+    [
+        ("mayor", "letter_of_commitment", "level"),
+        ("sig", "consortium_agreement", "evidenceKind"),
+        ("consortium", "technical_trial", "evidenceKind"),
+    ],
+)
+def test_bad_level_changes_are_refused_and_write_nothing(session, cornella, level, kind, field):
+    with pytest.raises(ICityError) as refused:
+        move(session, cornella, level, kind)
+    session.rollback()
+    assert refused.value.errors[0].path == field
+    assert session.scalar(select(func.count()).select_from(LevelChange)) == 0
+    assert cities.get_city(session, cornella)["level"] == "prospect"
+
+
+def test_empty_evidence_is_refused(session, cornella):
+    with pytest.raises(ICityError) as refused:
+        cities.change_level(session, cornella, to_level="sig", effective_on=date(2014, 4, 2), evidence_kind="letter_of_commitment", evidence=" ", recorded_by="x")
+    assert refused.value.param == "evidence"
+
+
+def test_city_with_open_systems_cannot_drop_below_pilot(session, cornella):
+    move(session, cornella, "pilot", "technical_trial")
+    catalogue.set_status(session, "cornella/agenda", "trial")
+    with pytest.raises(ICityError) as refused:
+        move(session, cornella, "sig", "letter_of_commitment")
+    assert refused.value.code == "city-has-open-systems" and "retire" in refused.value.detail
+
+
+def test_overdue_follow_ups_list_cities_with_late_next_steps(session, cornella):
+    cities.create_city(session, id="torino", name="Torino", country="it", lon=7.68, lat=45.07, bbox=[7.57, 45.0, 7.77, 45.14])
+    late = cities.add_engagement_action(session, "torino", kind="presentation", title="Platform presentation", happened_on=date(2014, 6, 12), outcome="interested", next_step="Send letter", next_step_due=date(2014, 7, 1), recorded_by="c")
+    cities.add_engagement_action(session, "cornella", kind="meeting", title="Citilab", happened_on=date(2014, 6, 1), next_step="Trial", next_step_due=date(2014, 12, 1), recorded_by="c")
+    done = cities.add_engagement_action(session, "cornella", kind="letter_sent", title="Letter", happened_on=date(2014, 3, 1), next_step="Get it signed", next_step_due=date(2014, 4, 1), recorded_by="c")
+    cities.complete_next_step(session, done.id)
+    follow_ups = cities.overdue_follow_ups(session, today=date(2014, 9, 1))
+    assert [(f["city"], f["daysOverdue"]) for f in follow_ups] == [("torino", 62)]
+    assert follow_ups[0]["overdueActions"][0]["id"] == late.id
+    assert cities.overdue_follow_ups(session, today=date(2015, 1, 1))[1]["city"] == "cornella"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"kind": "party"}, "kind"),
+        ({"title": ""}, "title"),
+        ({"next_step": None, "next_step_due": date(2014, 7, 1)}, "nextStep"),
+        ({"next_step_due": date(2013, 1, 1)}, "nextStepDue"),
+    ],
+)
+def test_bad_engagement_actions_are_refused(session, cornella, changes, field):
+    action = dict(kind="meeting", title="Meeting", happened_on=date(2014, 6, 1), next_step="Call", next_step_due=date(2014, 7, 1), recorded_by="c")
+    with pytest.raises(ICityError) as refused:
+        cities.add_engagement_action(session, cornella, **{**action, **changes})
+    session.rollback()
+    assert refused.value.errors[0].path == field
+    assert session.scalar(select(func.count()).select_from(EngagementAction)) == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [({"lon": 200.0}, "lon"), ({"bbox": [0, 0, 1, 1]}, "bbox")],
+)
+def test_bad_cities_are_refused(session, changes, field):
+    city = dict(id="x", name="X", country="es", lon=2.0, lat=41.0, bbox=[1.9, 40.9, 2.1, 41.1])
+    with pytest.raises(ICityError) as refused:
+        cities.create_city(session, **{**city, **changes})
+    assert refused.value.errors[0].path == field
