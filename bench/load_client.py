@@ -50,6 +50,14 @@ def process_cpu_seconds(pids: list[int]) -> dict[int, float]:
     return seconds
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine spent busy since boot, over all cores (from /proc/stat)."""
+    with open("/proc/stat", "rb") as f:
+        fields = [int(v) for v in f.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
 def check_body(kind: str, body: bytes) -> None:
     data = loads(body)
     if kind == "items":
@@ -171,6 +179,7 @@ async def run(spec: dict) -> dict:
     # measured phase: until `duration` seconds or `max_requests`, whichever first
     state["issued"] = 0
     cpu_server_0 = process_cpu_seconds(server_pids)
+    busy_0 = machine_busy_seconds()
     cpu_client_0 = time.process_time()
     started = time.perf_counter()
     deadline = time.monotonic() + duration
@@ -180,6 +189,7 @@ async def run(spec: dict) -> dict:
     cpu_by_pid = {pid: cpu_server_1[pid] - cpu_server_0[pid] for pid in server_pids}
     cpu_server = sum(cpu_by_pid.values())
     cpu_client = time.process_time() - cpu_client_0
+    busy = machine_busy_seconds() - busy_0
     for c in connections:
         c.close()
 
@@ -207,6 +217,8 @@ async def run(spec: dict) -> dict:
         "server_cpu_cores": round(cpu_server / wall, 2) if wall and server_pids else None,
         "server_cpu_cores_by_process": [round(v / wall, 2) for v in cpu_by_pid.values()] if wall else [],
         "client_cpu_cores": round(cpu_client / wall, 2) if wall else None,
+        # whatever else kept the machine busy meanwhile (noise: other programs)
+        "other_cpu_cores": round(max(0.0, busy - cpu_server - cpu_client) / wall, 2) if wall and server_pids else None,
     }
 
 

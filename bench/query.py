@@ -7,7 +7,8 @@
 2. times three queries as hand-written SQL (stdlib sqlite3, one connection):
    (a) entities of one type in one city within a bbox, (b) entities within
    500 m of a point, (c) hourly averages of no2 of one sensor over 7 days;
-3. starts the real server (uvicorn, 1 then 2 workers), checks that the API
+3. starts the real server (uvicorn with 1 worker, with --workers 2, and as 2
+   processes on SO_REUSEPORT sockets — see bench/reuseport_server.py), checks that the API
    answers exactly what the SQL answers, and measures p50/p99 and requests/s
    at 1 and 16 concurrent clients from a separate client process
    (bench/load_client.py);
@@ -48,6 +49,7 @@ KINDS = {
 }
 P99_TARGET_MS = {"a": 25.0, "b": 25.0, "c": 50.0}
 OVERHEAD_TARGET_MS = 3.0
+NOISE_CORES = 0.25  # CPU used by other programs during a run above which its figures are flagged
 CORES_TARGET = 1.5  # "uses both cores": server processes busy ≥ 1.5 of the machine's 2 cores
 REFERENCES = [
     "datasette (SQL API): (a) p50 2.4 ms, ~420 req/s at 1 and 16 clients; (c) p50 1.6 ms",
@@ -103,11 +105,15 @@ def uvicorn_options() -> list[str]:
 
 
 class Server:
-    def __init__(self, db_path: Path, workers: int):
+    """`uvicorn --workers N` (label "N"), or N uvicorn processes on SO_REUSEPORT sockets (label "Nr")."""
+
+    def __init__(self, db_path: Path, label: str):
         self.db_path = db_path
-        self.workers = workers
+        self.label = label
+        self.reuseport = label.endswith("r")
+        self.workers = int(label.rstrip("r"))
         self.port = free_port()
-        self.log_path = dataset.OUT / f"server-{workers}w.log"
+        self.log_path = dataset.OUT / f"server-{label}.log"
         self.process: subprocess.Popen | None = None
         self.pids: list[int] = []
         self.command: list[str] = []
@@ -115,12 +121,15 @@ class Server:
     def start(self, timeout: float = 60.0) -> float:
         uvicorn = Path(sys.executable).with_name("uvicorn")
         launcher = [str(uvicorn)] if uvicorn.exists() else [sys.executable, "-m", "uvicorn"]
-        self.command = launcher + [
+        if self.reuseport:
+            self.command = [sys.executable, str(BENCH / "reuseport_server.py"), "--port", str(self.port), "--workers", str(self.workers)]
+        else:
+            self.command = launcher + [
             "icity.app:create_app", "--factory",
             "--host", "127.0.0.1", "--port", str(self.port),
             "--workers", str(self.workers),
             "--no-access-log", "--log-level", "warning",
-        ] + uvicorn_options()  # fmt: skip
+            ] + uvicorn_options()  # fmt: skip
         env = {**os.environ, "ICITY_DATABASE_URL": f"sqlite:///{self.db_path}", "PYTHONUNBUFFERED": "1"}
         started = time.perf_counter()
         self._log = open(self.log_path, "wb")
@@ -278,7 +287,7 @@ def judge(kind: str, clients: int, api: dict, sql: dict) -> tuple[str, bool]:
 
 def table(results: dict) -> str:
     header = (
-        f"{'scenario':<20} {'wrk':>3} {'cli':>3} │ {'API p50':>7} {'API p99':>7} {'req/s':>7} {'srv cpu':>7} │"
+        f"{'scenario':<20} {'wrk':>3} {'cli':>3} │ {'API p50':>7} {'API p99':>7} {'req/s':>7} {'srv cpu':>7} {'other':>5} │"
         f" {'SQL p50':>7} {'SQL p99':>7} │ {'ovh p50':>7} │ {'target':<14} {'met':<3}"
     )
     lines = [header, "─" * len(header)]
@@ -286,7 +295,7 @@ def table(results: dict) -> str:
         kind, sql = run["kind"], results["sql"][run["kind"]]
         lines.append(
             f"{KINDS[kind]:<20} {run['workers']:>3} {run['clients']:>3} │ {run['p50_ms']:>7.2f} {run['p99_ms']:>7.2f}"
-            f" {run['rps']:>7.0f} {run['server_cpu_cores']:>7.2f} │ {sql['p50_ms']:>7.2f} {sql['p99_ms']:>7.2f} │"
+            f" {run['rps']:>7.0f} {run['server_cpu_cores']:>7.2f} {run['other_cpu_cores']:>5.2f} │ {sql['p50_ms']:>7.2f} {sql['p99_ms']:>7.2f} │"
             f" {run['overhead_p50_ms']:>+7.2f} │ {run['target']:<14} {'yes' if run['met'] else 'NO':<3}"
         )
     return "\n".join(lines)
@@ -294,7 +303,11 @@ def table(results: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workers", default="1,2", help="server worker counts to measure (default 1,2)")
+    parser.add_argument(
+        "--workers",
+        default="1,2,2r",
+        help="server configurations: N = `uvicorn --workers N`, Nr = N processes on SO_REUSEPORT sockets (default 1,2,2r)",
+    )
     parser.add_argument("--clients", default="1,16", help="concurrent client counts (default 1,16)")
     parser.add_argument("--duration", type=float, default=4.0, help="measured seconds per scenario (default 4)")
     parser.add_argument("--max-requests", type=int, default=20_000, help="cap on measured requests per scenario")
@@ -305,7 +318,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.duration, args.sql_iterations = 1.5, 500
-    workers_list = [int(w) for w in args.workers.split(",")]
+    workers_list = [w.strip() for w in args.workers.split(",") if w.strip()]
+    for label in workers_list:
+        if not label.rstrip("r").isdigit():
+            parser.error(f"--workers: '{label}' is not N or Nr")
     clients_list = [int(c) for c in args.clients.split(",")]
     bench_started = time.perf_counter()
 
@@ -333,16 +349,16 @@ def main() -> int:
     }
     for kind in queries:
         s = sql[kind]
-        log(f"  SQL {KINDS[kind]:<20} p50 {s['p50_ms']:.2f} ms  p99 {s['p99_ms']:.2f} ms  {s['qps']:.0f} q/s  {s['mean_rows']} rows")
+        log(f"  SQL {KINDS[kind]:<20} p50 {s['p50_ms']:.2f} ms  p99 {s['p99_ms']:.2f} ms  {s['qps']:.0f} q/s  {s['mean_rows']} rows  (other programs {s['other_cpu_cores']} cores)")
 
     failure = None
     if not args.sql_only:
         for workers in workers_list:
             server = Server(db_path, workers)
             try:
-                log(f"server: {workers} worker(s) …")
+                log(f"server: {describe(workers)} …")
                 boot = server.start()
-                log(f"  {' '.join(server.command[-8:])}  up in {boot:.1f} s")
+                log(f"  {' '.join(Path(server.command[0]).name if i == 0 else c for i, c in enumerate(server.command))}  up in {boot:.1f} s")
                 checked = verify(server.port, db_path, queries)
                 log(f"  API answers match the SQL ({', '.join(f'{n} {k}' for k, n in checked.items())})")
                 warm_up(server, queries)
@@ -361,10 +377,10 @@ def main() -> int:
                         log(
                             f"  {KINDS[kind]:<20} {clients:>2} client(s): p50 {api['p50_ms']:.2f} ms  p99 {api['p99_ms']:.2f} ms  "
                             f"{api['rps']:.0f} req/s  server {api['server_cpu_cores']} cores {api['server_cpu_cores_by_process']}, "
-                            f"client {api['client_cpu_cores']}"
+                            f"client {api['client_cpu_cores']}, other programs {api['other_cpu_cores']}"
                         )
             except (BenchFailure, subprocess.TimeoutExpired, OSError, KeyError, ValueError) as exc:
-                failure = f"{workers} worker(s): {type(exc).__name__}: {exc}"
+                failure = f"{describe(workers)}: {type(exc).__name__}: {exc}"
                 log(f"FAILED: {failure}")
                 break
             finally:
@@ -383,7 +399,14 @@ def main() -> int:
     if results["api"]:
         log(table(results))
         log(f"ovh p50 = API p50 − SQL p50 (SQL: stdlib sqlite3, one connection, rows fetched and JSON decoded); "
-            f"srv cpu = cores used by the server's processes; targets at 1 client: p99 and overhead, at 16: ≥{CORES_TARGET} cores")  # fmt: skip
+            f"srv cpu = cores used by the server's processes, other = by other programs meanwhile; targets at 1 client: p99 and overhead, at 16: ≥{CORES_TARGET} cores")  # fmt: skip
+        log("wrk: 1 = uvicorn, 1 worker; 2 = uvicorn --workers 2 (one shared socket); "
+            "2r = 2 uvicorn processes on SO_REUSEPORT sockets (bench/reuseport_server.py)")  # fmt: skip
+        noisy = [r for r in results["api"] if (r.get("other_cpu_cores") or 0) > NOISE_CORES]
+        if noisy:
+            log(f"WARNING: other programs kept the machine busy during {len(noisy)} of {len(results['api'])} runs "
+                f"(up to {max(r['other_cpu_cores'] for r in noisy):.2f} cores, column 'other'): those figures are "
+                "pessimistic; rerun on a quiet machine")  # fmt: skip
         log(f"recommendation: {results['recommendation']['text']}")
     else:
         for kind in queries:
@@ -398,7 +421,14 @@ def main() -> int:
     return 0
 
 
-def recommend(runs: list[dict], workers_list: list[int], clients_list: list[int]) -> dict:
+def describe(label: str) -> str:
+    workers = int(label.rstrip("r"))
+    if label.endswith("r"):
+        return f"{workers} uvicorn processes on SO_REUSEPORT sockets"
+    return "uvicorn, 1 worker" if workers == 1 else f"uvicorn --workers {workers}"
+
+
+def recommend(runs: list[dict], workers_list: list[str], clients_list: list[int]) -> dict:
     top = max(clients_list)
     by_workers = {}
     for workers in workers_list:
@@ -407,16 +437,16 @@ def recommend(runs: list[dict], workers_list: list[int], clients_list: list[int]
             by_workers[workers] = rps
     if not by_workers:
         return {"text": "not enough runs to compare", "workers": None}
-    base = min(by_workers)
+    base = next(iter(by_workers))
     score = {w: sum(v[k] / by_workers[base][k] for k in KINDS) / len(KINDS) for w, v in by_workers.items()}
     best = max(score, key=score.get)
     details = "; ".join(
-        f"{w} worker(s): " + ", ".join(f"{k} {v[k]:.0f}" for k in KINDS) + " req/s" for w, v in by_workers.items()
+        f"{describe(w)}: " + ", ".join(f"{k} {v[k]:.0f}" for k in KINDS) + " req/s" for w, v in by_workers.items()
     )
     return {
         "workers": best,
         "relative_throughput": {str(w): round(s, 2) for w, s in score.items()},
-        "text": f"{best} worker(s) at {top} clients ({details}; ×{score[best]:.2f} the throughput of {base})",
+        "text": f"{describe(best)}, by throughput at {top} clients (×{score[best]:.2f} that of {describe(base)}): {details}",
     }
 
 

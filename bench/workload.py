@@ -20,6 +20,7 @@ from typing import Any, Callable
 from urllib.parse import quote, urlencode
 
 from dataset import CITIES, Params
+from load_client import machine_busy_seconds
 
 LIMIT = 100  # page size asked of the API; the SQL fetches LIMIT + 1 like a keyset page does
 RADIUS_M = 500.0
@@ -204,6 +205,7 @@ def time_sql(path: Path, queries: list[Query], iterations: int, warmup: int = 10
             run(db, queries[i % len(queries)])
         latencies = []
         rows = 0
+        busy_0, own_0 = machine_busy_seconds(), time.process_time()
         started = time.perf_counter()
         for i in range(iterations):
             query = queries[i % len(queries)]
@@ -214,6 +216,7 @@ def time_sql(path: Path, queries: list[Query], iterations: int, warmup: int = 10
             if len(result) != query.expected_rows:
                 raise RuntimeError(f"SQL returned {len(result)} rows for {query.path}, expected {query.expected_rows}")
         wall = time.perf_counter() - started
+        other = max(0.0, machine_busy_seconds() - busy_0 - (time.process_time() - own_0)) / wall
     finally:
         db.close()
     latencies.sort()
@@ -224,4 +227,5 @@ def time_sql(path: Path, queries: list[Query], iterations: int, warmup: int = 10
         "mean_ms": sum(latencies) / len(latencies) / 1e6,
         "qps": round(iterations / wall, 1),
         "mean_rows": round(rows / iterations, 1),
+        "other_cpu_cores": round(other, 2),
     }

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
@@ -25,6 +26,32 @@ def _operation_id(route: APIRoute) -> str:
     return f"{route.tags[0].replace(' ', '-')}-{route.name}" if route.tags else route.name
 
 
+def _openapi_with_problems(app: FastAPI):
+    """FastAPI documents parameter errors as 422 validation errors; iCity answers
+    them with a 400 problem+json, so the document says that instead."""
+
+    def openapi() -> dict:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        problem = {"$ref": "#/components/schemas/Problem"}
+        for methods in schema["paths"].values():
+            for operation in methods.values():
+                if operation["responses"].pop("422", None) is not None:
+                    operation["responses"].setdefault(
+                        "400", {"description": "A parameter is malformed; `param` names it."}
+                    )
+                for status, response in operation["responses"].items():
+                    if status.startswith(("4", "5")):
+                        response["content"] = {"application/problem+json": {"schema": problem}}
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schema["components"]["schemas"].pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    return openapi
+
+
 def create_app(database_url: str | None = None) -> FastAPI:
     app = FastAPI(
         title="iCity API",
@@ -42,6 +69,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     for module in (network, catalogue, entities, portability):
         v1.include_router(module.router)
     app.include_router(v1)
+
+    app.openapi = _openapi_with_problems(app)
 
     @app.get("/health", tags=["operations"], summary="Liveness check")
     def health() -> dict[str, str]:

@@ -6,6 +6,7 @@ import orjson
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse as StarletteJSONResponse
 from starlette.responses import Response
 
 from icity.errors import FieldProblem, ICityError
@@ -14,8 +15,8 @@ PROBLEM_JSON = "application/problem+json"
 GEO_JSON = "application/geo+json"
 
 
-class JSONResponse(Response):
-    media_type = "application/json"
+class JSONResponse(StarletteJSONResponse):
+    """JSON rendered by orjson (several times faster than the standard library)."""
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)

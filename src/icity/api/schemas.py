@@ -62,6 +62,17 @@ class CityPublic(BaseModel):
 
 
 class LevelChangePublic(BaseModel):
+    model_config = example(
+        {
+            "from": "sig",
+            "to": "pilot",
+            "effectiveOn": "2014-09-01",
+            "evidenceKind": "technical_trial",
+            "evidence": "City Agenda trial with the Citilab living lab",
+            "recordedBy": "network coordinator",
+            "recordedAt": "2014-09-02T09:00:00+00:00",
+        }
+    )
     from_: str = Field(alias="from")
     to: str
     effectiveOn: str
@@ -104,6 +115,28 @@ class CityDetail(CityPublic):
 
 
 class FollowUp(BaseModel):
+    model_config = example(
+        {
+            "city": "torino",
+            "name": "Torino",
+            "level": "sig",
+            "daysOverdue": 45,
+            "overdueActions": [
+                {
+                    "id": 12,
+                    "city": "torino",
+                    "kind": "letter_signed",
+                    "title": "Letter of commitment signed",
+                    "happenedOn": "2014-05-20",
+                    "outcome": "Torino joins the Special Interest Group",
+                    "nextStep": "Propose a technical trial of the agenda",
+                    "nextStepDue": "2014-09-30",
+                    "nextStepDone": False,
+                    "overdue": True,
+                }
+            ],
+        }
+    )
     city: str
     name: str
     level: str
@@ -119,6 +152,7 @@ class CategoryPublic(BaseModel):
 
 
 class ProviderPublic(BaseModel):
+    model_config = example({"id": 1, "name": "Ajuntament de Barcelona", "kind": "operator", "url": "https://ajuntament.barcelona.cat"})
     id: int
     name: str
     kind: str
@@ -167,6 +201,19 @@ class InformationSystemDetail(InformationSystemPublic):
 
 
 class DevicePublic(BaseModel):
+    model_config = example(
+        {
+            "id": "noise-042",
+            "informationSystem": "barcelona/noise",
+            "provider": 2,
+            "name": "Sonometer Pl. Catalunya",
+            "deviceType": "sonometer",
+            "location": {"type": "Point", "coordinates": [2.1700, 41.3870]},
+            "entity": "urn:ngsi-ld:NoiseLevelObserved:barcelona:noise-042",
+            "commands": [{"name": "setReportingPeriod", "parameters": {"seconds": {"type": "integer"}}}],
+            "reportingPeriodSeconds": 300,
+        }
+    )
     id: str
     informationSystem: str
     provider: int | None

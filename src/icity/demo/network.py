@@ -24,10 +24,6 @@ class DemoCity:
     bbox: tuple[float, float, float, float]  # min_lon, min_lat, max_lon, max_lat
     utc_offset_h: int  # standard time, enough to place the daily traffic peaks
 
-    @property
-    def centre(self) -> tuple[float, float]:
-        return self.lon, self.lat
-
 
 CITIES = {
     c.id: c
@@ -70,7 +66,8 @@ class Step:
 
 
 def _consortium() -> list[Step]:
-    return [Step("consortium", PROJECT_START, "consortium_agreement", "iCity consortium agreement, signed at the start of the project")]
+    agreement = "iCity consortium agreement, signed at the start of the project"
+    return [Step("consortium", PROJECT_START, "consortium_agreement", agreement)]
 
 
 def _letter(on: date, signatory: str) -> Step:

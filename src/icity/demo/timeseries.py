@@ -74,7 +74,7 @@ def air_quality(city: DemoCity, count: int, today: date, operator: str) -> Gener
         entity_id = entity_urn("AirQualityObserved", city.id, f"aq-{index + 1:02d}")
         local, level = Drift(rng, 0.85, 0.08), None
         pm_ratio = rng.uniform(0.55, 0.7)
-        for moment, w in zip(hours, weather_by_hour):
+        for moment, w in zip(hours, weather_by_hour):  # after the loop, values and level are the last hour's
             load = traffic(moment, city)
             e = local.next()
             no2 = round(max(3.0, base_no2 * site * load * (1 + e + w)), 1)
@@ -97,12 +97,12 @@ def air_quality(city: DemoCity, count: int, today: date, operator: str) -> Gener
                 "id": entity_id,
                 "type": "AirQualityObserved",
                 "location": geo_point(point_near_centre(rng, city, spread=0.12)),
-                "observedAt": iso(moment),
+                "observedAt": iso(hours[-1]),
                 "name": f"{district} – {'traffic' if at_roadside else 'urban background'} station",
                 "areaServed": district,
                 "typeofLocation": "outdoor",
                 "dataProvider": operator,
-                "dateObserved": iso(moment),
+                "dateObserved": iso(hours[-1]),
                 **values,
                 "airQualityLevel": level,
             }
@@ -113,11 +113,13 @@ def air_quality(city: DemoCity, count: int, today: date, operator: str) -> Gener
 def noise(city: DemoCity, count: int, today: date, operator: str) -> Generated:
     rng = rng_for(city.id, "noise")
     districts = DISTRICTS.get(city.id, [city.name])
+    hours = history_hours(today)
+    last, until = hours[-1], hours[-1] + timedelta(hours=1)
     generated = Generated()
     for index in range(count):
         entity_id = entity_urn("NoiseLevelObserved", city.id, f"noise-{index + 1:02d}")
         base = rng.uniform(58, 68)  # a quiet square to a busy avenue
-        for moment in history_hours(today):
+        for moment in hours:  # after the loop, values are the last hour's
             laeq = round(base + 9 * (traffic(moment, city) - 1) + rng.gauss(0, 1.2), 1)
             values = {
                 "LAeq": laeq,
@@ -125,20 +127,19 @@ def noise(city: DemoCity, count: int, today: date, operator: str) -> Generated:
                 "LAS": round(laeq - 1 + rng.gauss(0, 1.5), 1),
             }
             generated.history += [observation_row(entity_id, name, moment, v) for name, v in values.items()]
-        until = moment + timedelta(hours=1)
         district = districts[(index * 3) % len(districts)]
         generated.entities.append(
             {
                 "id": entity_id,
                 "type": "NoiseLevelObserved",
                 "location": geo_point(point_near_centre(rng, city, spread=0.12)),
-                "observedAt": iso(moment),
+                "observedAt": iso(last),
                 "name": f"{district} sound level meter",
                 "areaServed": district,
                 "sonometerClass": "1",
                 "dataProvider": operator,
-                "dateObserved": f"{iso(moment)}/{iso(until)}",
-                "dateObservedFrom": iso(moment),
+                "dateObserved": f"{iso(last)}/{iso(until)}",
+                "dateObservedFrom": iso(last),
                 "dateObservedTo": iso(until),
                 **values,
             }

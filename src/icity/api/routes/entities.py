@@ -50,7 +50,7 @@ def list_entities(
         Query(description="Attribute filters joined by `;` with ==, !=, >, >=, <, <= (`==a,b` means any of)", examples=["no2>40;airQualityLevel==moderate"]),
     ] = None,
     observed_from: Annotated[str | None, Query(alias="observedFrom", description="observedAt ≥ this (ISO 8601)", examples=["2024-05-01T00:00:00Z"])] = None,
-    observed_to: Annotated[str | None, Query(alias="observedTo", description="observedAt < this (ISO 8601)")] = None,
+    observed_to: Annotated[str | None, Query(alias="observedTo", description="observedAt < this (ISO 8601)", examples=["2024-05-02T00:00:00Z"])] = None,
     sort: Annotated[str, Query(description=", ".join(entities.SORTS))] = "id",
     count: Annotated[bool, Query(description="Also return totalCount.")] = False,
     limit: LimitParam = DEFAULT_LIMIT,
