@@ -24,7 +24,7 @@ test: install  ## the whole suite on the embedded SQLite database
 	$(BIN)/pytest -q
 
 test-postgres: install  ## storage, service and API tests again on PostgreSQL
-	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q tests/db tests/services tests/api
+	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q tests/db tests/services tests/api tests/demo
 
 bench: install  ## query benchmark: API beside hand-written SQL on the same data
 	$(BIN)/python bench/query.py

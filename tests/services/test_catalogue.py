@@ -69,3 +69,25 @@ def test_devices_belong_to_their_system_and_provider(session, lamia):
     assert [d["id"] for d in page.items] == ["ap-1"]
     assert page.items[0]["location"] == {"type": "Point", "coordinates": [22.43, 38.9]}
     assert session.scalar(select(func.count()).select_from(Device)) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "refused"),
+    [(["open", "retired"], "open"), (["open"], "draft"), (["trial", "open", "retired"], "trial")],
+)
+def test_status_follows_the_lifecycle(session, lamia, path, refused):
+    cities.change_level(session, lamia, to_level="pilot", effective_on=date(2015, 1, 1), evidence_kind="technical_trial", evidence="trial", recorded_by="t")
+    catalogue.create_information_system(session, **SYSTEM)
+    for status in path:
+        catalogue.set_status(session, "lamia/wifi", status)
+    with pytest.raises(ICityError) as error:
+        catalogue.set_status(session, "lamia/wifi", refused)
+    assert error.value.code == "status-transition" and path[-1] in error.value.detail
+
+
+def test_duplicate_device_is_a_conflict(session, lamia):
+    catalogue.create_information_system(session, **SYSTEM)
+    catalogue.add_device(session, "lamia/wifi", local_id="ap-1")
+    with pytest.raises(ICityError) as error:
+        catalogue.add_device(session, "lamia/wifi", local_id="ap-1")
+    assert error.value.status == 409 and error.value.param == "localId"

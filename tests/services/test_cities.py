@@ -125,3 +125,10 @@ def test_bad_cities_are_refused(session, changes, field):
     with pytest.raises(ICityError) as refused:
         cities.create_city(session, **{**city, **changes})
     assert refused.value.errors[0].path == field
+
+
+def test_a_level_change_cannot_predate_the_last_one(session, cornella):
+    move(session, cornella, "sig", "letter_of_commitment", date(2014, 4, 2))
+    with pytest.raises(ICityError) as refused:
+        move(session, cornella, "pilot", "technical_trial", date(2014, 1, 1))
+    assert refused.value.param == "effectiveOn" and "2014-04-02" in refused.value.detail

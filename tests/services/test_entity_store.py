@@ -37,15 +37,16 @@ def count(session, model):
 
 def test_create_then_update_appends_history(session, air):
     assert entity_store.upsert_entities(session, air, [station()]) == {"created": 1, "updated": 0, "unchanged": 0}
-    assert entity_store.upsert_entities(session, air, [station(observedAt="2024-05-01T11:00:00+00:00", no2=52.5)])["updated"] == 1
+    later = station(observedAt="2024-05-01T11:00:00+00:00", no2=52.5, airQualityLevel="unhealthy")
+    assert entity_store.upsert_entities(session, air, [later])["updated"] == 1
     session.commit()
     entity = session.get(Entity, URN)
-    assert entity.attributes == {"no2": 52.5, "airQualityLevel": "moderate"}
+    assert entity.attributes == {"no2": 52.5, "airQualityLevel": "unhealthy"}
     assert (entity.lon, entity.lat) == (8.93, 44.41)
     assert entity.observed_at.isoformat() == "2024-05-01T11:00:00+00:00"
     rows = session.execute(select(Observation.attribute, Observation.value_number, Observation.value).order_by(Observation.observed_at, Observation.attribute)).all()
-    # text is kept when it changes, numbers always
-    assert rows == [("airQualityLevel", None, "moderate"), ("no2", 41.0, None), ("no2", 52.5, None)]
+    # numbers are kept at every observation, text when it changes
+    assert rows == [("no2", 41.0, None), ("airQualityLevel", None, "unhealthy"), ("no2", 52.5, None)]
 
 
 def test_sending_the_same_data_twice_writes_nothing_new(session, air):
@@ -54,7 +55,7 @@ def test_sending_the_same_data_twice_writes_nothing_new(session, air):
     modified = session.get(Entity, URN).modified_at
     assert entity_store.upsert_entities(session, air, [station()]) == {"created": 0, "updated": 0, "unchanged": 1}
     session.commit()
-    assert count(session, Observation) == 2
+    assert count(session, Observation) == 1
     assert session.get(Entity, URN).modified_at == modified
 
 
@@ -64,7 +65,7 @@ def test_observations_are_idempotent_per_entity_attribute_time(session, air):
     entity_store.add_observations(session, rows)
     entity_store.add_observations(session, rows)
     session.commit()
-    assert count(session, Observation) == 3
+    assert count(session, Observation) == 2
 
 
 @pytest.mark.parametrize(

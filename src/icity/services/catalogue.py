@@ -33,6 +33,13 @@ CATEGORIES = {
     "energy": ("Energy", "Electric vehicle charging and energy data."),
 }
 STATUSES = ("draft", "trial", "open", "retired")
+# draft → trial → open → retired; a trial may go back to draft; a retired system is reopened as a draft.
+NEXT_STATUSES = {
+    "draft": ("trial", "open", "retired"),
+    "trial": ("draft", "open", "retired"),
+    "open": ("trial", "retired"),
+    "retired": ("draft",),
+}
 ACCESS_POLICIES = ("public", "registered", "approval")
 
 
@@ -127,6 +134,12 @@ def set_status(session: Session, system_id: str, status: str) -> InformationSyst
     system = get_system_row(session, system_id)
     if status not in STATUSES:
         raise invalid([FieldProblem("status", f"status must be one of {', '.join(STATUSES)}")])
+    if status not in NEXT_STATUSES[system.status]:
+        raise rule_violation(
+            f"{system_id} is '{system.status}'; from there it can move to {' or '.join(NEXT_STATUSES[system.status])}.",
+            code="status-transition",
+            param="status",
+        )
     if status in OPEN_STATUSES:
         city = session.get(City, system.city_id)
         if city.level not in OPENING_LEVELS:
@@ -279,6 +292,9 @@ def add_device(
     _check_properties(problems, "commands", commands or [])
     if problems:
         raise invalid(problems)
+    duplicate = select(Device.id).where(Device.information_system_id == system_id, Device.local_id == local_id)
+    if session.scalar(duplicate) is not None:
+        raise conflict(f"{system_id} already has a device '{local_id}'.", param="localId")
     device = Device(
         information_system_id=system_id,
         local_id=local_id,

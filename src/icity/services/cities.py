@@ -88,6 +88,11 @@ def change_level(
         raise invalid([FieldProblem("evidenceKind", f"reaching '{to_level}' is evidenced by {allowed}")])
     if not evidence.strip():
         raise invalid([FieldProblem("evidence", "describe the evidence (document, date, signatories)")])
+    last = session.scalar(
+        select(func.max(LevelChange.effective_on)).where(LevelChange.city_id == city_id)
+    )
+    if last is not None and effective_on < last:
+        raise invalid([FieldProblem("effectiveOn", f"the last change of {city.name} took effect on {last}; a new one cannot be earlier")])
     if to_level not in OPENING_LEVELS and _opened_count(session, city_id):
         raise rule_violation(
             f"{city.name} has information systems in trial or open; retire them before moving it to "

@@ -97,11 +97,16 @@ def _check_entity(
     }, []
 
 
-def _historised(name: str, value: Any, previous: dict[str, Any]) -> bool:
-    """Numbers and booleans are measurements: every value is kept. Text is kept when it changes."""
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _historised(name: str, value: Any, previous: dict[str, Any] | None) -> bool:
+    """Numbers and booleans are measurements: every value is kept. Text (a name, a
+    level) is kept when it changes on an entity that already existed."""
     if isinstance(value, (int, float)):
         return True
-    return isinstance(value, str) and previous.get(name) != value
+    return isinstance(value, str) and previous is not None and name in previous and previous[name] != value
 
 
 def upsert_entities(session: Session, system_id: str, payloads: list[dict[str, Any]]) -> dict[str, int]:
@@ -137,13 +142,14 @@ def upsert_entities(session: Session, system_id: str, payloads: list[dict[str, A
     history: list[dict[str, Any]] = []
     for item in checked:
         entity = existing.get(item["id"])
-        previous = dict(entity.attributes) if entity else {}
+        previous = dict(entity.attributes) if entity else None
         if item["observed_at"]:
             history += [
                 observation_row(item["id"], name, item["observed_at"], value)
                 for name, value in item["attributes"].items()
                 if _historised(name, value, previous)
             ]
+        previous = previous or {}
         if entity is None:
             entity = Entity(id=item["id"], type=item["type"], city_id=system.city_id, information_system_id=system_id)
             session.add(entity)
@@ -173,7 +179,7 @@ def upsert_entities(session: Session, system_id: str, payloads: list[dict[str, A
 
 
 def observation_row(entity_id: str, attribute: str, observed_at: datetime, value: Any) -> dict[str, Any]:
-    numeric = isinstance(value, (int, float))
+    numeric = _is_number(value)
     return {
         "entity_id": entity_id,
         "attribute": attribute,
