@@ -21,6 +21,7 @@ CITIES = {
     "beta": ("Beta", "IT", 8.93, 44.41, [8.80, 44.38, 9.10, 44.52], "consortium"),
     "gamma": ("Gamma", "GB", -0.13, 51.51, [-0.51, 51.28, 0.33, 51.69], "pilot"),
     "delta": ("Delta", "GB", -2.24, 53.48, [-2.32, 53.40, -2.15, 53.54], "sig"),
+    "epsilon": ("Epsilon", "FI", 25.47, 65.01, [25.3, 64.9, 25.7, 65.1], "prospect"),
 }
 EVIDENCE = {"sig": "letter_of_commitment", "pilot": "technical_trial", "consortium": "consortium_agreement"}
 
@@ -72,6 +73,8 @@ def build_network(session: Session) -> None:
     catalogue.ensure_categories(session)
     for city_id, (name, country, lon, lat, bbox, level) in CITIES.items():
         cities.create_city(session, id=city_id, name=name, country=country, lon=lon, lat=lat, bbox=bbox)
+        if level == "prospect":
+            continue
         cities.change_level(
             session, city_id, to_level=level, effective_on=date(2014, 4, 1),
             evidence_kind=EVIDENCE[level], evidence=f"{name} {level} evidence", recorded_by="tests",

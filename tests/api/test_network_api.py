@@ -15,6 +15,12 @@ def test_cities_with_levels_and_opened_counts(api):
     assert alpha["openedByCategory"] == {"environment": 2, "transport-mobility": 1}
 
 
+def test_prospects_are_listed_apart_from_the_members(api):
+    assert [c["id"] for c in api.get("/api/v1/cities", params={"level": "prospect"}).json()["items"]] == ["epsilon"]
+    everyone = api.get("/api/v1/cities", params={"level": "all"}).json()["items"]
+    assert [c["id"] for c in everyone] == ["alpha", "beta", "delta", "epsilon", "gamma"]
+
+
 def test_filter_cities_by_level(api):
     assert [c["id"] for c in api.get("/api/v1/cities", params={"level": "consortium"}).json()["items"]] == ["alpha", "beta"]
     response = api.get("/api/v1/cities", params={"level": "mayor"})

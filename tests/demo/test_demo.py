@@ -258,3 +258,14 @@ def test_two_loads_with_the_same_date_give_the_same_data(databases, demo_url):
             return {"entities": entities, "observations": count(session, Observation)}
 
     assert snapshot(other) == snapshot(demo_url)
+
+
+def test_the_api_lists_the_13_member_cities_at_their_levels(demo_url):
+    """What `make run` shows at /api/v1/cities: the network of DESIGN.md."""
+    from fastapi.testclient import TestClient
+
+    from icity.app import create_app
+
+    body = TestClient(create_app(demo_url)).get("/api/v1/cities").json()
+    assert {c["id"]: c["level"] for c in body["items"]} == NETWORK
+    assert len(body["items"]) == 13

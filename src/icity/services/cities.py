@@ -13,6 +13,7 @@ from icity.errors import FieldProblem, bad_parameter, conflict, invalid, not_fou
 from icity.services.pagination import Page, SortKey, keyset_page
 
 LEVELS = ("prospect", "sig", "pilot", "consortium")  # from less to more involved
+MEMBER_LEVELS = ("sig", "pilot", "consortium")  # the network proper; prospects are the coordinator's pipeline
 OPENING_LEVELS = ("pilot", "consortium")  # levels at which a city may open an IS
 OPEN_STATUSES = ("trial", "open")
 
@@ -226,11 +227,14 @@ def action_dict(action: EngagementAction, today: date | None = None) -> dict[str
 
 
 def list_cities(session: Session, *, level: str | None, limit: int, cursor: str | None) -> Page[dict[str, Any]]:
+    """Cities at `level`; by default the members of the network, `all` adds the prospects."""
     statement = select(City)
-    if level is not None:
-        if level not in LEVELS:
-            raise bad_parameter("level", f"level must be one of {', '.join(LEVELS)}")
+    if level is None:
+        statement = statement.where(City.level.in_(MEMBER_LEVELS))
+    elif level in LEVELS:
         statement = statement.where(City.level == level)
+    elif level != "all":
+        raise bad_parameter("level", f"level must be one of {', '.join(LEVELS)} or all")
     keys = [SortKey(City.id)]
     rows, next_cursor = keyset_page(
         statement.add_columns(City.id), keys, "id", limit, cursor, lambda s: session.execute(s).all()

@@ -17,7 +17,10 @@ router = APIRouter(tags=["city network"])
 def list_cities(
     request: Request,
     session: SessionDep,
-    level: Annotated[str | None, Query(description="prospect, sig, pilot or consortium", examples=["pilot"])] = None,
+    level: Annotated[
+        str | None,
+        Query(description="prospect, sig, pilot, consortium, or all; default: the members (sig and above)", examples=["pilot"]),
+    ] = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ):
