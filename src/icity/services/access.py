@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_
 from sqlalchemy.sql.expression import ColumnElement
 
 from icity.db.models import InformationSystem
@@ -32,7 +31,3 @@ ANONYMOUS = Principal()
 def readable_systems(principal: Principal) -> ColumnElement[bool]:
     """SQL condition on InformationSystem: the systems `principal` may read."""
     return and_(InformationSystem.status.in_(SERVED_STATUSES), InformationSystem.access_policy == "public")
-
-
-def readable_system_ids(session: Session, principal: Principal) -> list[str]:
-    return list(session.scalars(select(InformationSystem.id).where(readable_systems(principal))))

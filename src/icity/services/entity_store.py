@@ -18,7 +18,7 @@ from icity.datamodels import get_registry
 from icity.datamodels.registry import CORE_KEYS
 from icity.db.bulk import insert_ignoring_duplicates
 from icity.db.models import Entity, InformationSystemEntityType, Observation, utcnow
-from icity.errors import FieldProblem, invalid
+from icity.errors import FieldProblem, ICityError, invalid
 from icity.services.catalogue import get_system_row
 from icity.services.filters import parse_time
 
@@ -80,7 +80,7 @@ def _check_entity(
     if payload.get("observedAt") is not None:
         try:
             observed_at = parse_time("observedAt", str(payload["observedAt"]))
-        except Exception:
+        except ICityError:
             problems.append(FieldProblem(f"{prefix}observedAt", "observedAt must be an ISO 8601 date-time with a time zone"))
     attributes = {k: v for k, v in payload.items() if k not in CORE_KEYS}
     if model is not None:
