@@ -251,8 +251,9 @@ def build(path: Path, params: Params) -> dict[str, Any]:
             _insert_observations(connection, params, rng, sensor_ids)
     finally:
         engine.dispose()
-    from icity.db.engine import get_engine
+    from icity.db.engine import analyze, get_engine
 
+    analyze(url)  # as the platform does after its own bulk loads (demo, harvests)
     get_engine(url).dispose()  # the pooled connections of the migrations and services
     raw = sqlite3.connect(path)
     try:

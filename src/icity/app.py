@@ -1,5 +1,8 @@
 """The FastAPI application factory."""
 
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 from fastapi import APIRouter, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -53,14 +56,24 @@ def _openapi_with_problems(app: FastAPI):
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
+    settings = get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        # sync routes run in anyio's thread pool (40 threads by default): with a fast
+        # embedded database, fewer threads give more requests/s and a lower p99
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="iCity API",
         version=__version__,
         description=DESCRIPTION,
         default_response_class=JSONResponse,
         generate_unique_id_function=_operation_id,
     )
-    app.state.database_url = database_url or get_settings().resolved_database_url()
+    app.state.database_url = database_url or settings.resolved_database_url()
     app.add_exception_handler(ICityError, handle_icity_error)
     app.add_exception_handler(RequestValidationError, handle_request_validation)
     app.add_exception_handler(HTTPException, handle_http_error)

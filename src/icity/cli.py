@@ -31,17 +31,11 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="Default: ICITY_WORKERS")] = None,
 ) -> None:
     """Serve the API (and its docs at /docs)."""
-    import uvicorn
+    from icity.server import serve as run_server
 
     settings = get_settings()
-    uvicorn.run(
-        "icity.app:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers or settings.workers,
-        log_level="info",
-    )
+    code = run_server(host or settings.host, port or settings.port, workers or settings.workers)
+    raise typer.Exit(code)
 
 
 @db_app.command("upgrade")
@@ -58,7 +52,7 @@ def demo_load(
     today: Annotated[str | None, typer.Option(help="Reference date of the synthetic history (YYYY-MM-DD).")] = None,
 ) -> None:
     """Load the demo city network (does nothing if it is already loaded)."""
-    from icity.db.engine import transaction
+    from icity.db.engine import analyze, transaction
     from icity.demo import is_loaded, load_demo
 
     with transaction() as session:
@@ -66,6 +60,7 @@ def demo_load(
             typer.echo("demo network already loaded")
             return
         counts = load_demo(session, date.fromisoformat(today) if today else None)
+    analyze()
     typer.echo("demo network loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 

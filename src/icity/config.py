@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `icity serve` listens on.")
     port: int = Field(8000, description="Port `icity serve` listens on.")
     workers: int = Field(1, description="Number of API worker processes for `icity serve`.")
+    threads: int = Field(
+        4,
+        description="Threads per worker running requests. Few threads contend less for the interpreter lock; "
+        "raise it when the database answers slowly (remote PostgreSQL).",
+    )
     page_size_default: int = Field(20, description="Items per page when `limit` is not given.")
     page_size_max: int = Field(1000, description="Largest accepted `limit`.")
 

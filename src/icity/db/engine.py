@@ -5,10 +5,15 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from icity.config import get_settings
+
+
+# orjson decodes the JSON columns (attributes, locations) several times faster than json
+JSON_CODEC = {"json_serializer": lambda value: orjson.dumps(value).decode(), "json_deserializer": orjson.loads}
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:
@@ -31,10 +36,10 @@ def get_engine(url: str | None = None) -> Engine:
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, pool_size=8, max_overflow=16)
+        engine = create_engine(url, pool_size=8, max_overflow=16, **JSON_CODEC)
         event.listen(engine, "connect", _tune_sqlite)
         return engine
-    return create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True)
+    return create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True, **JSON_CODEC)
 
 
 @lru_cache(maxsize=8)
@@ -51,3 +56,12 @@ def transaction(url: str | None = None) -> Iterator[Session]:
     """A session whose work is committed on success and rolled back on any error."""
     with new_session(url) as session, session.begin():
         yield session
+
+
+def analyze(url: str | None = None) -> None:
+    """Refresh the query planner's statistics; run after bulk loads. Without them
+    SQLite prefers the information-system index over the location index for
+    geographic queries and reads every row."""
+    with get_engine(url).connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()

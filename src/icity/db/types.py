@@ -3,27 +3,52 @@
 from datetime import datetime, timezone
 
 from sqlalchemy import Boolean, DateTime, Float, Integer, String, TypeDecorator, literal, literal_column
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 
+SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's own SQLite storage format
+
+
+class _SQLiteDateTimeText(sqlite.DATETIME):
+    """A DATETIME column whose text UTCDateTime converts itself."""
+
+    def bind_processor(self, dialect):
+        return None
+
+    def result_processor(self, dialect, coltype):
+        return None
+
+
 class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in Python, naive UTC in the database (both dialects)."""
+    """Aware UTC datetimes in Python, naive UTC in the database (both dialects).
+
+    On SQLite the text is written in SQLAlchemy's format but read back with
+    datetime.fromisoformat, several times faster than SQLAlchemy's regex: it
+    matters when a page holds hundreds of timestamps.
+    """
 
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(_SQLiteDateTimeText() if dialect.name == "sqlite" else DateTime())
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | str | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; iCity stores UTC and needs an aware datetime")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        naive = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return naive.strftime(SQLITE_DATETIME) if dialect.name == "sqlite" else naive
 
-    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | str | None, dialect) -> datetime | None:
         if value is None:
             return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
         return value.replace(tzinfo=timezone.utc)
 
 

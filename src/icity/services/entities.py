@@ -68,7 +68,8 @@ def entity_dict(row: Any, distance: float | None = None) -> dict[str, Any]:
     return body
 
 
-def _readable_system_ids(session: Session, principal: Principal, query: EntityQuery) -> list[str]:
+def _readable_systems(principal: Principal, query: EntityQuery) -> Select[Any]:
+    """Subquery of the systems this query may read from (one round trip with the entities)."""
     statement = select(InformationSystem.id).where(readable_systems(principal))
     if query.city is not None:
         statement = statement.where(InformationSystem.city_id == query.city)
@@ -76,7 +77,7 @@ def _readable_system_ids(session: Session, principal: Principal, query: EntityQu
         statement = statement.where(InformationSystem.id == query.information_system)
     if query.category is not None:
         statement = statement.where(InformationSystem.category_id == query.category)
-    return list(session.scalars(statement))
+    return statement
 
 
 def _condition(condition: Condition) -> ColumnElement[bool]:
@@ -111,8 +112,8 @@ def _sort_keys(query: EntityQuery, squared_distance: ColumnElement[float] | None
     return [SortKey(func.coalesce(column, literal(NEVER, column.type)), descending, parse_datetime), SortKey(Entity.id)]
 
 
-def _filtered(query: EntityQuery, system_ids: list[str]) -> tuple[Select[Any], ColumnElement[float] | None]:
-    statement = select(*ENTITY_COLUMNS).where(Entity.information_system_id.in_(system_ids), Entity.retired_at.is_(None))
+def _filtered(query: EntityQuery, systems: Select[Any]) -> tuple[Select[Any], ColumnElement[float] | None]:
+    statement = select(*ENTITY_COLUMNS).where(Entity.information_system_id.in_(systems), Entity.retired_at.is_(None))
     if query.type is not None:
         statement = statement.where(Entity.type == query.type)
     if query.city is not None:
@@ -141,25 +142,25 @@ def _filtered(query: EntityQuery, system_ids: list[str]) -> tuple[Select[Any], C
 def query_entities(session: Session, principal: Principal, query: EntityQuery) -> Page[dict[str, Any]]:
     if query.sort not in SORTS:
         raise bad_parameter("sort", f"sort must be one of {', '.join(SORTS)}")
-    system_ids = _readable_system_ids(session, principal, query)
-    statement, squared_distance = _filtered(query, system_ids)
+    systems = _readable_systems(principal, query)
+    statement, squared_distance = _filtered(query, systems)
     keys = _sort_keys(query, squared_distance)
     if squared_distance is not None:
         statement = statement.add_columns(squared_distance.label("squared_distance"))
     statement = statement.add_columns(*(k.expression for k in keys))
     rows, next_cursor = keyset_page(
-        statement, keys, query.sort, query.limit, query.cursor, lambda s: session.execute(s).all()
+        statement, keys, query.sort, query.limit, query.cursor, lambda s: session.connection().execute(s).all()
     )
     items = [entity_dict(r, r.squared_distance ** 0.5 if squared_distance is not None else None) for r in rows]
     page = Page(items, next_cursor)
     if query.count:
-        counted = select(func.count()).select_from(_filtered(query, system_ids)[0].subquery())
+        counted = select(func.count()).select_from(_filtered(query, systems)[0].subquery())
         page.total = session.scalar(counted)
     return page
 
 
 def _readable_entity(session: Session, principal: Principal, entity_id: str) -> Any:
-    row = session.execute(
+    row = session.connection().execute(
         select(*ENTITY_COLUMNS)
         .join(InformationSystem, InformationSystem.id == Entity.information_system_id)
         .where(Entity.id == entity_id, Entity.retired_at.is_(None), readable_systems(principal))
@@ -203,7 +204,7 @@ def entity_history(
         statement = select(Observation.attribute, Observation.observed_at, Observation.value_number, Observation.value)
         rows, next_cursor = keyset_page(
             statement.where(*window).add_columns(*(k.expression for k in keys)),
-            keys, "observedAt", limit, cursor, lambda s: session.execute(s).all(),
+            keys, "observedAt", limit, cursor, lambda s: session.connection().execute(s).all(),
         )
         body["values"] = [
             {"attribute": r.attribute, "observedAt": r.observed_at.isoformat(),
@@ -215,13 +216,13 @@ def entity_history(
     _check_aggregation(entity.type, attribute, aggregate, interval_s)
     bucket = bucket_start(Observation.observed_at, interval_s).label("bucket")
     measure = func.count() if aggregate == "count" else getattr(func, aggregate)(Observation.value_number)
-    rows = session.execute(
+    rows = session.connection().execute(
         select(bucket, measure.label("value"), func.count().label("n")).where(*window).group_by(bucket).order_by(bucket)
     )
     body.update(aggregate=aggregate, interval=interval_s)
     body["buckets"] = [
-        {"start": datetime.fromtimestamp(r.bucket, timezone.utc).isoformat(), "value": r.value, "count": r.n}
-        for r in rows
+        {"start": datetime.fromtimestamp(start, timezone.utc).isoformat(), "value": value, "count": n}
+        for start, value, n in rows
     ]
     return body
 

@@ -1,0 +1,55 @@
+"""Run the API under uvicorn, in one process or several.
+
+`uvicorn --workers N` shares one listening socket, and the first idle worker
+accepts every pending connection at once: clients that open their keep-alive
+connections together all land on one worker (the benchmark saw one core busy
+out of two). Here each worker process binds its own SO_REUSEPORT socket, so
+the kernel spreads connections over the workers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import socket
+
+import uvicorn
+
+APP = "icity.app:create_app"
+
+
+def _config(log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(APP, factory=True, access_log=False, log_level=log_level)
+
+
+def _serve_on_shared_port(host: str, port: int, log_level: str) -> None:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    uvicorn.Server(_config(log_level)).run(sockets=[sock])
+
+
+def serve(host: str, port: int, workers: int = 1, log_level: str = "info") -> int:
+    """Serve until interrupted; returns an exit code."""
+    if workers <= 1:
+        config = _config(log_level)
+        config.host, config.port = host, port
+        uvicorn.Server(config).run()
+        return 0
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_serve_on_shared_port, args=(host, port, log_level)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+
+    def stop(_signum, _frame) -> None:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()  # SIGTERM: uvicorn finishes the requests under way
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for process in processes:
+        process.join()
+    return max(process.exitcode or 0 for process in processes)
