@@ -8,7 +8,7 @@
    (a) entities of one type in one city within a bbox, (b) entities within
    500 m of a point, (c) hourly averages of no2 of one sensor over 7 days;
 3. starts the real server (uvicorn with 1 worker, with --workers 2, and as 2
-   processes on SO_REUSEPORT sockets — see bench/reuseport_server.py), checks that the API
+   processes on SO_REUSEPORT sockets — `icity serve --workers 2`), checks that the API
    answers exactly what the SQL answers, and measures p50/p99 and requests/s
    at 1 and 16 concurrent clients from a separate client process
    (bench/load_client.py);
@@ -122,7 +122,8 @@ class Server:
         uvicorn = Path(sys.executable).with_name("uvicorn")
         launcher = [str(uvicorn)] if uvicorn.exists() else [sys.executable, "-m", "uvicorn"]
         if self.reuseport:
-            self.command = [sys.executable, str(BENCH / "reuseport_server.py"), "--port", str(self.port), "--workers", str(self.workers)]
+            icity = Path(sys.executable).with_name("icity")
+            self.command = [str(icity), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
         else:
             self.command = launcher + [
             "icity.app:create_app", "--factory",
@@ -306,15 +307,17 @@ def main() -> int:
     parser.add_argument(
         "--workers",
         default="1,2,2r",
-        help="server configurations: N = `uvicorn --workers N`, Nr = N processes on SO_REUSEPORT sockets (default 1,2,2r)",
+        help="server configurations: N = `uvicorn --workers N`, Nr = `icity serve --workers N` (N processes on SO_REUSEPORT sockets) (default 1,2,2r)",
     )
     parser.add_argument("--clients", default="1,16", help="concurrent client counts (default 1,16)")
-    parser.add_argument("--duration", type=float, default=4.0, help="measured seconds per scenario (default 4)")
+    parser.add_argument("--kinds", default="a,b,c", help="queries to measure (default a,b,c)")
+    parser.add_argument("--duration", type=float, default=3.0, help="measured seconds per scenario (default 3)")
     parser.add_argument("--max-requests", type=int, default=20_000, help="cap on measured requests per scenario")
     parser.add_argument("--warmup", type=int, default=100, help="unmeasured requests before each scenario")
     parser.add_argument("--sql-iterations", type=int, default=2000, help="timed SQL queries per kind (default 2000)")
     parser.add_argument("--sql-only", action="store_true", help="skip the server: data set and SQL baseline only")
     parser.add_argument("--quick", action="store_true", help="1.5 s per scenario, 500 SQL queries: a smoke test")
+    parser.add_argument("--db", type=Path, help="measure this copy of the generated data set (e.g. after ANALYZE) instead")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.sql_iterations = 1.5, 500
@@ -326,8 +329,15 @@ def main() -> int:
     bench_started = time.perf_counter()
 
     params = dataset.Params()
-    db_path, data_info = dataset.ensure(params, log=log)
-    queries = workload.build_queries(db_path, params)
+    if args.db:
+        db_path = args.db.resolve()
+        data_info = {"reused": True, "build_seconds": 0.0, "counts": dataset.counts(db_path), "given": True}
+    else:
+        db_path, data_info = dataset.ensure(params, log=log)
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    if not kinds or set(kinds) - set(KINDS):
+        parser.error(f"--kinds: choose among {', '.join(KINDS)}")
+    queries = {k: v for k, v in workload.build_queries(db_path, params).items() if k in kinds}
     log(
         "queries: "
         + ", ".join(
@@ -340,7 +350,7 @@ def main() -> int:
     results: dict = {
         "started_at": datetime.now(timezone.utc).isoformat(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "sqlite": __import__("sqlite3").sqlite_version},
-        "dataset": {"path": str(db_path.relative_to(ROOT)), **data_info},
+        "dataset": {"path": str(db_path), **data_info},
         "settings": {"duration_s": args.duration, "warmup": args.warmup, "sql_iterations": args.sql_iterations, "limit": workload.LIMIT},
         "sql": sql,
         "api": [],
@@ -401,7 +411,7 @@ def main() -> int:
         log(f"ovh p50 = API p50 − SQL p50 (SQL: stdlib sqlite3, one connection, rows fetched and JSON decoded); "
             f"srv cpu = cores used by the server's processes, other = by other programs meanwhile; targets at 1 client: p99 and overhead, at 16: ≥{CORES_TARGET} cores")  # fmt: skip
         log("wrk: 1 = uvicorn, 1 worker; 2 = uvicorn --workers 2 (one shared socket); "
-            "2r = 2 uvicorn processes on SO_REUSEPORT sockets (bench/reuseport_server.py)")  # fmt: skip
+            "2r = `icity serve --workers 2`: 2 uvicorn processes on SO_REUSEPORT sockets")  # fmt: skip
         noisy = [r for r in results["api"] if (r.get("other_cpu_cores") or 0) > NOISE_CORES]
         if noisy:
             log(f"WARNING: other programs kept the machine busy during {len(noisy)} of {len(results['api'])} runs "
@@ -433,15 +443,16 @@ def recommend(runs: list[dict], workers_list: list[str], clients_list: list[int]
     by_workers = {}
     for workers in workers_list:
         rps = {r["kind"]: r["rps"] for r in runs if r["workers"] == workers and r["clients"] == top}
-        if len(rps) == len(KINDS):
+        if rps and len(rps) == len({r["kind"] for r in runs}):
             by_workers[workers] = rps
     if not by_workers:
         return {"text": "not enough runs to compare", "workers": None}
     base = next(iter(by_workers))
-    score = {w: sum(v[k] / by_workers[base][k] for k in KINDS) / len(KINDS) for w, v in by_workers.items()}
+    kinds = list(by_workers[base])
+    score = {w: sum(v[k] / by_workers[base][k] for k in kinds) / len(kinds) for w, v in by_workers.items()}
     best = max(score, key=score.get)
     details = "; ".join(
-        f"{describe(w)}: " + ", ".join(f"{k} {v[k]:.0f}" for k in KINDS) + " req/s" for w, v in by_workers.items()
+        f"{describe(w)}: " + ", ".join(f"{k} {v[k]:.0f}" for k in kinds) + " req/s" for w, v in by_workers.items()
     )
     return {
         "workers": best,
