@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 
 from icity import __version__
 from icity.api.responses import JSONResponse, handle_http_error, handle_icity_error, handle_request_validation
-from icity.api.routes import catalogue, entities, network, portability
+from icity.api.routes import access_requests, accounts, apps, catalogue, entities, messages, network, portability, usage
 from icity.config import get_settings
 from icity.errors import ICityError
 
@@ -79,7 +79,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.add_exception_handler(HTTPException, handle_http_error)
 
     v1 = APIRouter(prefix="/api/v1")
-    for module in (network, catalogue, entities, portability):
+    for module in (network, catalogue, entities, portability, accounts, apps, access_requests, usage, messages):
         v1.include_router(module.router)
     app.include_router(v1)
 

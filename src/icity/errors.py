@@ -27,6 +27,7 @@ class ICityError(Exception):
     title: str = "Bad request"
     param: str | None = None
     errors: list[FieldProblem] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. Retry-After, WWW-Authenticate
 
     def __post_init__(self) -> None:
         super().__init__(self.detail)

@@ -60,13 +60,14 @@ def test_categories(api):
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ({}, ["alpha/air", "beta/air", "beta/poi", "gamma/air"]),
+        # every served IS is discoverable, whatever its policy; drafts and retired ones are not
+        ({}, ["alpha/air", "alpha/noise", "alpha/parking", "beta/air", "beta/poi", "gamma/air"]),
         ({"city": "beta"}, ["beta/air", "beta/poi"]),
-        ({"category": "environment"}, ["alpha/air", "beta/air", "gamma/air"]),
+        ({"category": "environment"}, ["alpha/air", "alpha/noise", "beta/air", "gamma/air"]),
         ({"status": "trial"}, ["beta/air"]),
         ({"entityType": "PointOfInterest"}, ["beta/poi"]),
         ({"accessPolicy": "public", "city": "gamma"}, ["gamma/air"]),
-        ({"accessPolicy": "approval"}, []),  # not served until access control comes
+        ({"accessPolicy": "approval"}, ["alpha/parking"]),
         ({"status": "draft"}, []),
     ],
 )
@@ -85,8 +86,12 @@ def test_information_system_detail(api):
     body = api.get("/api/v1/information-systems/alpha/air").json()
     assert body["entityTypes"] == ["AirQualityObserved"]
     assert body["status"] == "open" and body["accessPolicy"] == "public" and body["licence"] == "CC-BY-4.0"
-    assert api.get("/api/v1/information-systems/alpha/noise").status_code == 404
+    assert body["canRead"] is True
+    # a registered IS is in the catalogue, but its providers and devices are not shown anonymously
+    noise = api.get("/api/v1/information-systems/alpha/noise").json()
+    assert noise["canRead"] is False and noise["providers"] == []
     assert api.get("/api/v1/information-systems/alpha/noise/devices").status_code == 404
+    assert api.get("/api/v1/information-systems/gamma/wifi").status_code == 404  # a draft
 
 
 def test_where_can_app_run_lists_cities_with_the_same_shape(api):

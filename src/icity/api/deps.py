@@ -3,12 +3,15 @@
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import BackgroundTasks, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from icity.config import get_settings
 from icity.db.engine import new_session
-from icity.services.access import ANONYMOUS, Principal
+from icity.services import authentication, mail
+from icity.services.access import Principal
+
+SESSION_COOKIE = "icity_session"
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -16,13 +19,37 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_principal(request: Request) -> Principal:
-    """Who is calling. The next step of the platform resolves API keys and
-    sessions here; every route already receives the principal from this one place."""
-    return ANONYMOUS
+def get_transaction(request: Request, session: Annotated[Session, Depends(get_session)], tasks: BackgroundTasks):
+    """The request's session, committed when the route returns without error (and
+    before the response is sent: an acknowledged write is durable). Mail the
+    transaction queued is delivered after the response."""
+    yield session
+    session.commit()
+    queued = mail.queued_ids(session)
+    if queued:
+        tasks.add_task(mail.deliver, queued, request.app.state.database_url)
+
+
+def credentials(request: Request) -> str | None:
+    """The token a request carries: `Authorization: Bearer`, `X-API-Key`, or the session cookie."""
+    authorization = request.headers.get("authorization")
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise authentication.invalid_credentials("Send credentials as `Authorization: Bearer <key or token>`.")
+        return token.strip()
+    return request.headers.get("x-api-key") or request.cookies.get(SESSION_COOKIE)
+
+
+def get_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
+    """Who is calling: the one place a principal is made from a request."""
+    principal = authentication.principal_for(session, credentials(request))
+    request.state.principal = principal
+    return principal
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+TransactionDep = Annotated[Session, Depends(get_transaction, scope="function")]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 _settings = get_settings()
 LimitParam = Annotated[

@@ -32,7 +32,12 @@ def json_page(page_body: dict[str, Any], request: Request, media_type: str = "ap
 
 
 def problem_response(error: ICityError, request: Request) -> JSONResponse:
-    return JSONResponse(error.problem(instance=request.url.path), status_code=error.status, media_type=PROBLEM_JSON)
+    return JSONResponse(
+        error.problem(instance=request.url.path),
+        status_code=error.status,
+        media_type=PROBLEM_JSON,
+        headers=error.headers or None,
+    )
 
 
 async def handle_icity_error(request: Request, error: ICityError) -> Response:

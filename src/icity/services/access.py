@@ -1,33 +1,154 @@
-"""Who may read which information system: the one place authorisation plugs in.
+"""Who may see and read which information system: the one place authorisation lives.
 
 Every read path (catalogue, entities, history, geo queries, counts, "where can
-this app run") filters through `readable_systems`, so a rule changed here
-changes it everywhere. Until developer accounts exist every caller is
-anonymous and sees public systems in trial or open.
+this app run") filters through `readable_systems`, and the catalogue through
+`discoverable_systems`, so a rule changed here changes it everywhere. Grants are
+read inside the same SQL statement as the data, so an approval or a revocation
+takes effect on the very next request.
+
+Policies of a served IS (status trial or open):
+- `public`: anyone;
+- `registered`: any approved user (a developer's session or app key, a city admin);
+- `approval`: apps holding an approved access request (and, through a session,
+  the developers of the organisation owning such an app).
+City admins also read every IS of their own cities, whatever its status or
+policy; the platform admin reads everything.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import and_
+from sqlalchemy import and_, false, or_, select, true
 from sqlalchemy.sql.expression import ColumnElement
 
-from icity.db.models import InformationSystem
+from icity.db.models import AccessRequest, App, InformationSystem
+from icity.errors import ICityError
 
 SERVED_STATUSES = ("trial", "open")
+ROLES = ("developer", "city_admin", "admin")
 
 
 @dataclass(frozen=True)
 class Principal:
-    """The caller of a use case."""
+    """The caller of a use case: anonymous, a user (session) or an app (API key)."""
 
-    kind: str = "anonymous"
+    kind: str = "anonymous"  # anonymous | user | app
+    user_id: int | None = None
+    email: str = ""
+    role: str | None = None  # developer | city_admin | admin
+    approved: bool = False
+    organisation_id: int | None = None
+    city_ids: frozenset[str] = field(default_factory=frozenset)
+    app_id: int | None = None
+    key_id: int | None = None
+    plan: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin" and self.approved
+
+    @property
+    def is_developer(self) -> bool:
+        return self.role == "developer"
+
+    def administers(self, city_id: str) -> bool:
+        """May manage this city's information systems and access requests."""
+        return self.is_admin or (self.role == "city_admin" and self.approved and city_id in self.city_ids)
+
+    @property
+    def label(self) -> str:
+        """How the audit log names the caller."""
+        return self.email or self.kind
 
 
 ANONYMOUS = Principal()
+CLI = Principal(kind="user", email="cli", role="admin", approved=True)
+
+
+def require_user(principal: Principal) -> Principal:
+    """Account endpoints need a person logged in, not a program's key."""
+    if principal.kind == "anonymous":
+        raise ICityError(
+            detail="Log in first: send the session token from POST /api/v1/auth/login as `Authorization: Bearer`.",
+            status=401,
+            code="authentication-required",
+            title="Authentication required",
+            headers={"WWW-Authenticate": 'Bearer realm="icity"'},
+        )
+    if principal.kind != "user":
+        raise forbidden("API keys read data; manage accounts, apps and keys with a session from /api/v1/auth/login.")
+    return principal
+
+
+def require_approved_developer(principal: Principal) -> Principal:
+    require_user(principal)
+    if not principal.is_developer:
+        raise forbidden("Only developers (IT partners) do this.")
+    if not principal.approved:
+        raise forbidden(
+            "Your account is not approved yet: a platform admin approves it after you verify your email.",
+            code="account-not-approved",
+        )
+    return principal
+
+
+def require_admin(principal: Principal) -> Principal:
+    require_user(principal)
+    if not principal.is_admin:
+        raise forbidden("Only the platform admin does this.")
+    return principal
+
+
+def require_any_admin(principal: Principal) -> Principal:
+    """A platform admin or a city admin."""
+    require_user(principal)
+    if not (principal.is_admin or (principal.role == "city_admin" and principal.approved)):
+        raise forbidden("Only platform and city admins do this.")
+    return principal
+
+
+def forbidden(detail: str, code: str = "forbidden") -> ICityError:
+    return ICityError(detail=detail, status=403, code=code, title="Forbidden")
+
+
+def _granted_systems(principal: Principal):
+    """IS ids the caller's app (key) or organisation's active apps (session) hold a grant for."""
+    granted = select(AccessRequest.information_system_id).where(AccessRequest.status == "approved")
+    if principal.app_id is not None:
+        return granted.where(AccessRequest.app_id == principal.app_id)
+    apps = select(App.id).where(App.organisation_id == principal.organisation_id, App.status == "active")
+    return granted.where(AccessRequest.app_id.in_(apps))
 
 
 def readable_systems(principal: Principal) -> ColumnElement[bool]:
-    """SQL condition on InformationSystem: the systems `principal` may read."""
-    return and_(InformationSystem.status.in_(SERVED_STATUSES), InformationSystem.access_policy == "public")
+    """SQL condition on InformationSystem: the systems whose data `principal` may read."""
+    if principal.is_admin:
+        return true()
+    policies: list[ColumnElement[bool]] = [InformationSystem.access_policy == "public"]
+    if principal.approved:
+        policies.append(InformationSystem.access_policy == "registered")
+        if principal.is_developer and (principal.app_id is not None or principal.organisation_id is not None):
+            policies.append(
+                and_(
+                    InformationSystem.access_policy == "approval",
+                    InformationSystem.id.in_(_granted_systems(principal)),
+                )
+            )
+    readable = and_(InformationSystem.status.in_(SERVED_STATUSES), or_(*policies))
+    return or_(readable, _own_cities(principal))
+
+
+def discoverable_systems(principal: Principal) -> ColumnElement[bool]:
+    """SQL condition on InformationSystem: the systems `principal` may see in the
+    catalogue. Every served IS is listed, whatever its policy, so developers can
+    find it and ask for access; its data stays behind `readable_systems`."""
+    if principal.is_admin:
+        return true()
+    return or_(InformationSystem.status.in_(SERVED_STATUSES), _own_cities(principal))
+
+
+def _own_cities(principal: Principal) -> ColumnElement[bool]:
+    if principal.role == "city_admin" and principal.approved and principal.city_ids:
+        return InformationSystem.city_id.in_(sorted(principal.city_ids))
+    return false()

@@ -18,7 +18,7 @@ from icity.db.models import (
     utcnow,
 )
 from icity.errors import FieldProblem, bad_parameter, conflict, invalid, not_found, rule_violation
-from icity.services.access import Principal, readable_systems
+from icity.services.access import Principal, discoverable_systems, readable_systems
 from icity.services.cities import OPEN_STATUSES, OPENING_LEVELS, get_city_row
 from icity.services.pagination import Page, SortKey, keyset_page
 
@@ -172,7 +172,7 @@ def entity_types_of(session: Session, system_ids: list[str]) -> dict[str, list[s
     return types
 
 
-def system_dict(system: InformationSystem, entity_types: list[str]) -> dict[str, Any]:
+def system_dict(system: InformationSystem, entity_types: list[str], can_read: bool = True) -> dict[str, Any]:
     return {
         "id": system.id,
         "city": system.city_id,
@@ -189,6 +189,7 @@ def system_dict(system: InformationSystem, entity_types: list[str]) -> dict[str,
         "propertiesIn": system.properties_in,
         "propertiesOut": system.properties_out,
         "openedAt": system.opened_at.isoformat() if system.opened_at else None,
+        "canRead": can_read,
     }
 
 
@@ -212,7 +213,9 @@ def list_systems(
     _choice("category", category, CATEGORIES)
     _choice("status", status, STATUSES)
     _choice("accessPolicy", access_policy, ACCESS_POLICIES)
-    statement: Select[Any] = select(InformationSystem).where(readable_systems(principal))
+    statement: Select[Any] = select(InformationSystem, readable_systems(principal).label("can_read")).where(
+        discoverable_systems(principal)
+    )
     if city is not None:
         statement = statement.where(InformationSystem.city_id == city)
     if category is not None:
@@ -234,7 +237,7 @@ def list_systems(
         statement.add_columns(InformationSystem.id), keys, "id", limit, cursor, lambda s: session.execute(s).all()
     )
     types = entity_types_of(session, [r[0].id for r in rows])
-    return Page([system_dict(r[0], types.get(r[0].id, [])) for r in rows], next_cursor)
+    return Page([system_dict(r[0], types.get(r[0].id, []), bool(r[1])) for r in rows], next_cursor)
 
 
 def get_readable_system(session: Session, principal: Principal, system_id: str) -> InformationSystem:
@@ -248,9 +251,17 @@ def get_readable_system(session: Session, principal: Principal, system_id: str) 
 
 
 def get_system(session: Session, principal: Principal, system_id: str) -> dict[str, Any]:
-    system = get_readable_system(session, principal, system_id)
-    body = system_dict(system, entity_types_of(session, [system_id]).get(system_id, []))
-    body["providers"] = list_providers(session, principal, system_id)
+    """An IS as the catalogue shows it; its providers only to those who may read its data."""
+    row = session.execute(
+        select(InformationSystem, readable_systems(principal).label("can_read")).where(
+            InformationSystem.id == system_id, discoverable_systems(principal)
+        )
+    ).first()
+    if row is None:
+        raise not_found("information system", system_id)
+    system, can_read = row[0], bool(row[1])
+    body = system_dict(system, entity_types_of(session, [system_id]).get(system_id, []), can_read)
+    body["providers"] = list_providers(session, principal, system_id) if can_read else []
     return body
 
 

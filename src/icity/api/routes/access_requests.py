@@ -1,0 +1,5 @@
+"""Routes: access requests."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["access requests"])

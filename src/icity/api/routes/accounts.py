@@ -1,0 +1,5 @@
+"""Routes: accounts."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["accounts"])

@@ -1,0 +1,5 @@
+"""Routes: apps and keys."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["apps and keys"])

@@ -1,0 +1,5 @@
+"""Routes: messages and audit."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["messages and audit"])

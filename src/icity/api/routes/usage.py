@@ -1,0 +1,5 @@
+"""Routes: usage."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["usage"])

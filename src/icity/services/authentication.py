@@ -1,0 +1,112 @@
+"""Turning the credentials of a request into a Principal.
+
+An API key identifies an app (for programs); a session token identifies a person
+(for the portal and account management). Both are checked against the database
+on every request, so a revoked key, a withdrawn app or a suspended account stops
+working on the next request, in every worker.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from icity.db.models import ApiKey, App, CityAdmin, User, UserSession
+from icity.errors import ICityError
+from icity.services.access import ANONYMOUS, Principal
+from icity.services.secrets import KEY_PREFIX, SESSION_PREFIX, digest, key_prefix, same_digest
+
+
+def invalid_credentials(detail: str) -> ICityError:
+    return ICityError(
+        detail=detail,
+        status=401,
+        code="invalid-credentials",
+        title="Invalid credentials",
+        headers={"WWW-Authenticate": 'Bearer realm="icity", error="invalid_token"'},
+    )
+
+
+def principal_for(session: Session, token: str | None) -> Principal:
+    """The caller presenting `token` (an API key or a session token); anonymous without one."""
+    if not token:
+        return ANONYMOUS
+    if token.startswith(KEY_PREFIX):
+        return principal_for_key(session, token)
+    if token.startswith(SESSION_PREFIX):
+        return principal_for_session(session, token)
+    raise invalid_credentials(
+        f"Unrecognised credentials: send an API key ({KEY_PREFIX}…) or a session token ({SESSION_PREFIX}…)."
+    )
+
+
+def principal_for_key(session: Session, key: str, now: datetime | None = None) -> Principal:
+    now = now or datetime.now(timezone.utc)
+    prefix = key_prefix(key)
+    row = None
+    if prefix is not None:
+        row = session.execute(
+            select(
+                ApiKey.id,
+                ApiKey.secret_digest,
+                ApiKey.expires_at,
+                ApiKey.revoked_at,
+                App.id,
+                App.status,
+                App.plan,
+                App.organisation_id,
+                User.id,
+                User.email,
+                User.status,
+            )
+            .join(App, App.id == ApiKey.app_id)
+            .join(User, User.id == ApiKey.created_by)
+            .where(ApiKey.prefix == prefix)
+        ).first()
+    if row is None or not same_digest(key, row[1]):
+        raise invalid_credentials("This API key is not valid: check it was copied whole.")
+    key_id, _, expires_at, revoked_at, app_id, app_status, plan, organisation_id, user_id, email, user_status = row
+    if revoked_at is not None or (expires_at is not None and expires_at <= now):
+        raise invalid_credentials("This API key was revoked or has expired: use the app's current key.")
+    if app_status != "active" or user_status != "approved":
+        raise invalid_credentials("This API key's app was withdrawn or its account is not active.")
+    return Principal(
+        kind="app",
+        user_id=user_id,
+        email=email,
+        role="developer",
+        approved=True,
+        organisation_id=organisation_id,
+        app_id=app_id,
+        key_id=key_id,
+        plan=plan,
+    )
+
+
+def principal_for_session(session: Session, token: str, now: datetime | None = None) -> Principal:
+    now = now or datetime.now(timezone.utc)
+    user = session.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.token_digest == digest(token), UserSession.expires_at > now)
+    )
+    if user is None:
+        raise invalid_credentials("This session has ended: log in again.")
+    return principal_of_user(session, user)
+
+
+def principal_of_user(session: Session, user: User) -> Principal:
+    city_ids: frozenset[str] = frozenset()
+    if user.role == "city_admin":
+        city_ids = frozenset(session.scalars(select(CityAdmin.city_id).where(CityAdmin.user_id == user.id)))
+    return Principal(
+        kind="user",
+        user_id=user.id,
+        email=user.email,
+        role=user.role,
+        approved=user.status == "approved",
+        organisation_id=user.organisation_id,
+        city_ids=city_ids,
+    )
