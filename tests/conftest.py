@@ -1,14 +1,28 @@
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from icity.app import create_app
+from icity.config import get_settings
 from icity.db.engine import new_session, transaction
 from icity.services import catalogue
 from tests.databases import DatabaseFactory
 from tests.network import build_network
+
+
+@pytest.fixture(scope="session", autouse=True)
+def var_dir(tmp_path_factory) -> Iterator[Path]:
+    """Mail, the generated secret key and other local files go to a temporary folder."""
+    path = tmp_path_factory.mktemp("var")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ICITY_VAR_DIR", str(path))
+    get_settings.cache_clear()
+    yield path
+    patch.undo()
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +54,12 @@ def network_url(databases: DatabaseFactory) -> str:
     with transaction(url) as session:
         build_network(session)
     return url
+
+
+@pytest.fixture
+def network_copy(databases: DatabaseFactory, network_url: str) -> str:
+    """A writable copy of the test network, for a test that adds users, apps and grants."""
+    return databases.copy(network_url)
 
 
 @pytest.fixture(scope="session")

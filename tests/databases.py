@@ -57,6 +57,18 @@ class DatabaseFactory:
         self.created.append(name)
         return self._url(name)
 
+    def copy(self, url: str) -> str:
+        """URL of a new database holding what the database at `url` holds."""
+        source = make_url(url).database
+        name = self._new_name()
+        get_engine(url).dispose()  # PostgreSQL copies only a template nobody is connected to
+        if POSTGRES_URL:
+            self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+        else:
+            shutil.copy(source, self.workdir / f"{name}.db")
+        self.created.append(name)
+        return self._url(name)
+
     def drop_all(self) -> None:
         for name in [*self.created, self.template]:
             get_engine(self._url(name)).dispose()

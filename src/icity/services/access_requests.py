@@ -1,0 +1,219 @@
+"""Access requests: an app asks for an `approval` IS; the owning city decides.
+
+An approved request is the app's grant. `access.readable_systems` reads grants in
+the same statement as the data, so approving or revoking takes effect on the
+next request. The developer is told of every decision (message and mail), the
+city's admins of every new request, and each step is audited.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from icity.db.models import AccessRequest, App, CityAdmin, InformationSystem, User
+from icity.errors import bad_parameter, conflict, not_found
+from icity.services import audit, messages
+from icity.services.access import Principal, discoverable_systems, forbidden, require_approved_developer, require_user
+from icity.services.apps import managed_app
+from icity.services.pagination import Page, SortKey, keyset_page
+
+REQUEST_STATUSES = ("pending", "approved", "refused", "revoked", "withdrawn")
+OPEN_STATUSES = ("pending", "approved")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def request_dict(request: AccessRequest, app: App) -> dict[str, Any]:
+    return {
+        "id": request.id,
+        "app": {"id": app.id, "name": app.name, "organisation": app.organisation_id},
+        "informationSystem": request.information_system_id,
+        "purpose": request.purpose,
+        "status": request.status,
+        "requestedAt": request.requested_at.isoformat(),
+        "decidedAt": request.decided_at.isoformat() if request.decided_at else None,
+        "reason": request.reason,
+        "revokedAt": request.revoked_at.isoformat() if request.revoked_at else None,
+    }
+
+
+def _city_admins(session: Session, city_id: str) -> list[User]:
+    return list(
+        session.scalars(
+            select(User)
+            .join(CityAdmin, CityAdmin.user_id == User.id)
+            .where(CityAdmin.city_id == city_id, User.status == "approved")
+        )
+    )
+
+
+def request_access(session: Session, principal: Principal, *, app_id: int, system_id: str, purpose: str) -> dict[str, Any]:
+    require_approved_developer(principal)
+    app = managed_app(session, principal, app_id)
+    system = session.scalar(
+        select(InformationSystem).where(InformationSystem.id == system_id, discoverable_systems(principal))
+    )
+    if system is None:
+        raise not_found("information system", system_id)
+    if system.access_policy != "approval":
+        raise conflict(
+            f"{system_id} is {system.access_policy}: any "
+            + ("caller" if system.access_policy == "public" else "approved developer's key")
+            + " reads it without a request.",
+            param="informationSystem",
+        )
+    existing = session.scalar(
+        select(AccessRequest).where(
+            AccessRequest.app_id == app.id,
+            AccessRequest.information_system_id == system_id,
+            AccessRequest.status.in_(OPEN_STATUSES),
+        )
+    )
+    if existing is not None:
+        raise conflict(f"App {app.id} already has a {existing.status} request ({existing.id}) for {system_id}.")
+    request = AccessRequest(
+        app_id=app.id, information_system_id=system_id, purpose=purpose, status="pending", requested_by=principal.user_id
+    )
+    session.add(request)
+    session.flush()
+    for admin in _city_admins(session, system.city_id):
+        messages.notify(
+            session,
+            admin,
+            f"Access request for {system_id}: {app.name}",
+            f"The app '{app.name}' asks to use {system_id}.\nPurpose: {purpose}\n\n"
+            f"Approve or refuse it: POST /api/v1/access-requests/{request.id}/approve or /refuse.\n",
+        )
+    audit.record(session, principal, "access.requested", "access_request", request.id, city_id=system.city_id, details={"app": app.id, "informationSystem": system_id})
+    return request_dict(request, app)
+
+
+def _visible(principal: Principal):
+    """SQL condition on AccessRequest: those the caller may see."""
+    if principal.is_admin:
+        return None
+    if principal.is_developer:
+        return AccessRequest.app_id.in_(select(App.id).where(App.organisation_id == principal.organisation_id))
+    if principal.role == "city_admin" and principal.approved:
+        return InformationSystem.city_id.in_(sorted(principal.city_ids))
+    return AccessRequest.id.is_(None)
+
+
+def list_requests(
+    session: Session,
+    principal: Principal,
+    *,
+    status: str | None,
+    system_id: str | None,
+    app_id: int | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[dict[str, Any]]:
+    require_user(principal)
+    if status is not None and status not in REQUEST_STATUSES:
+        raise bad_parameter("status", f"status must be one of {', '.join(REQUEST_STATUSES)}")
+    statement = (
+        select(AccessRequest, App)
+        .join(App, App.id == AccessRequest.app_id)
+        .join(InformationSystem, InformationSystem.id == AccessRequest.information_system_id)
+    )
+    visible = _visible(principal)
+    if visible is not None:
+        statement = statement.where(visible)
+    if status:
+        statement = statement.where(AccessRequest.status == status)
+    if system_id:
+        statement = statement.where(AccessRequest.information_system_id == system_id)
+    if app_id is not None:
+        statement = statement.where(AccessRequest.app_id == app_id)
+    rows, next_cursor = keyset_page(
+        statement.add_columns(AccessRequest.id), [SortKey(AccessRequest.id)], "id", limit, cursor, lambda s: session.execute(s).all()
+    )
+    return Page([request_dict(row[0], row[1]) for row in rows], next_cursor)
+
+
+def _request(session: Session, principal: Principal, request_id: int) -> tuple[AccessRequest, App, InformationSystem]:
+    require_user(principal)
+    statement = (
+        select(AccessRequest, App, InformationSystem)
+        .join(App, App.id == AccessRequest.app_id)
+        .join(InformationSystem, InformationSystem.id == AccessRequest.information_system_id)
+        .where(AccessRequest.id == request_id)
+    )
+    visible = _visible(principal)
+    if visible is not None:
+        statement = statement.where(visible)
+    row = session.execute(statement).first()
+    if row is None:
+        raise not_found("access request", str(request_id))
+    return row[0], row[1], row[2]
+
+
+def get_request(session: Session, principal: Principal, request_id: int) -> dict[str, Any]:
+    request, app, _ = _request(session, principal, request_id)
+    return request_dict(request, app)
+
+
+DECISIONS = {
+    # action: (from statuses, new status, audit action, needs a reason)
+    "approve": (("pending",), "approved", "access.approved", False),
+    "refuse": (("pending",), "refused", "access.refused", True),
+    "revoke": (("approved",), "revoked", "access.revoked", True),
+}
+
+
+def decide(session: Session, principal: Principal, request_id: int, action: str, reason: str | None = None) -> dict[str, Any]:
+    """Approve, refuse or revoke: the owning city's admins and the platform admin only."""
+    request, app, system = _request(session, principal, request_id)
+    if not principal.administers(system.city_id):
+        raise forbidden(f"Only the admins of {system.city_id} decide on access to its information systems.")
+    allowed, new_status, audit_action, needs_reason = DECISIONS[action]
+    if request.status not in allowed:
+        raise conflict(f"Cannot {action} a request that is {request.status} (only {' or '.join(allowed)}).")
+    if needs_reason and not (reason and reason.strip()):
+        raise bad_parameter("reason", f"Say why you {action} this request: the developer is told.")
+    now = _now()
+    request.status = new_status
+    request.reason = reason
+    if action == "revoke":
+        request.revoked_at, request.revoked_by = now, principal.user_id
+    else:
+        request.decided_at, request.decided_by = now, principal.user_id
+    verdict = {"approve": "approved", "refuse": "refused", "revoke": "revoked"}[action]
+    body = f"Access of your app '{app.name}' to {system.id} was {verdict}."
+    if reason:
+        body += f"\nReason: {reason}"
+    developers = session.scalars(
+        select(User).where(or_(User.id == request.requested_by, User.id == app.created_by)).distinct()
+    )
+    for developer in developers:
+        messages.notify(session, developer, f"Access to {system.id} {verdict}", body + "\n", sender_id=principal.user_id)
+    audit.record(
+        session,
+        principal,
+        audit_action,
+        "access_request",
+        request.id,
+        city_id=system.city_id,
+        details={"app": app.id, "informationSystem": system.id, **({"reason": reason} if reason else {})},
+    )
+    session.flush()
+    return request_dict(request, app)
+
+
+def withdraw(session: Session, principal: Principal, request_id: int) -> dict[str, Any]:
+    """The developer withdraws a pending request or gives up a grant."""
+    request, app, system = _request(session, principal, request_id)
+    managed_app(session, principal, app.id)
+    if request.status not in OPEN_STATUSES:
+        raise conflict(f"Cannot withdraw a request that is {request.status}.")
+    request.status = "withdrawn"
+    audit.record(session, principal, "access.withdrawn", "access_request", request.id, city_id=system.city_id, details={"app": app.id})
+    session.flush()
+    return request_dict(request, app)

@@ -1,0 +1,223 @@
+"""Developers' apps and their API keys.
+
+An app belongs to its developer's organisation: every developer of the
+organisation manages it. Keys are shown once, stored as a digest, listed by
+their public prefix; rotating a key issues a new one and lets the old one work
+for an overlap period, so a deployed app can switch without downtime.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from icity.config import get_settings
+from icity.db.models import AccessRequest, ApiKey, App, User
+from icity.errors import bad_parameter, conflict, not_found
+from icity.services import audit
+from icity.services.access import Principal, require_admin, require_approved_developer, require_user
+from icity.services.pagination import Page, SortKey, keyset_page
+from icity.services.secrets import new_api_key
+
+APP_FIELDS = ("name", "description", "functionalities", "advantages", "platforms", "entity_types")
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def app_dict(app: App) -> dict[str, Any]:
+    return {
+        "id": app.id,
+        "name": app.name,
+        "description": app.description,
+        "functionalities": app.functionalities,
+        "advantages": app.advantages,
+        "platforms": app.platforms,
+        "entityTypes": app.entity_types,
+        "organisation": app.organisation_id,
+        "plan": app.plan,
+        "status": app.status,
+        "createdAt": app.created_at.isoformat(),
+        "updatedAt": app.updated_at.isoformat(),
+    }
+
+
+def key_dict(key: ApiKey) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "name": key.name,
+        "prefix": key.prefix,
+        "createdAt": key.created_at.isoformat(),
+        "lastUsedAt": key.last_used_at.isoformat() if key.last_used_at else None,
+        "expiresAt": key.expires_at.isoformat() if key.expires_at else None,
+        "revokedAt": key.revoked_at.isoformat() if key.revoked_at else None,
+        "active": key.revoked_at is None and (key.expires_at is None or key.expires_at > _now()),
+    }
+
+
+def new_app(session: Session, owner: User, fields: dict[str, Any]) -> App:
+    app = App(organisation_id=owner.organisation_id, created_by=owner.id, **{f: fields[f] for f in APP_FIELDS if f in fields})
+    session.add(app)
+    session.flush()
+    return app
+
+
+def create_app(session: Session, principal: Principal, fields: dict[str, Any]) -> dict[str, Any]:
+    require_approved_developer(principal)
+    owner = session.get(User, principal.user_id)
+    app = new_app(session, owner, fields)
+    audit.record(session, principal, "app.created", "app", app.id, details={"name": app.name})
+    return app_dict(app)
+
+
+def visible_app(session: Session, principal: Principal, app_id: int) -> App:
+    """The app if the caller's organisation owns it (or the caller is the platform admin); else 404."""
+    require_user(principal)
+    app = session.get(App, app_id)
+    if app is None or not (principal.is_admin or (principal.is_developer and app.organisation_id == principal.organisation_id)):
+        raise not_found("app", str(app_id))
+    return app
+
+
+def managed_app(session: Session, principal: Principal, app_id: int) -> App:
+    """An active app the caller (an approved developer of its organisation) may change."""
+    app = visible_app(session, principal, app_id)
+    require_approved_developer(principal)
+    if app.status != "active":
+        raise conflict(f"App {app_id} was withdrawn; create a new app instead.")
+    return app
+
+
+def list_apps(session: Session, principal: Principal, *, status: str | None, limit: int, cursor: str | None) -> Page[dict[str, Any]]:
+    require_user(principal)
+    statement = select(App)
+    if not principal.is_admin:
+        if not principal.is_developer:
+            return Page([], None)
+        statement = statement.where(App.organisation_id == principal.organisation_id)
+    if status is not None:
+        if status not in ("active", "withdrawn"):
+            raise bad_parameter("status", "status must be active or withdrawn")
+        statement = statement.where(App.status == status)
+    rows, next_cursor = keyset_page(
+        statement.add_columns(App.id), [SortKey(App.id)], "id", limit, cursor, lambda s: session.execute(s).all()
+    )
+    return Page([app_dict(row[0]) for row in rows], next_cursor)
+
+
+def get_app(session: Session, principal: Principal, app_id: int) -> dict[str, Any]:
+    return app_dict(visible_app(session, principal, app_id))
+
+
+def update_app(session: Session, principal: Principal, app_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    app = managed_app(session, principal, app_id)
+    for field, value in changes.items():
+        if field in APP_FIELDS:
+            setattr(app, field, value)
+    app.updated_at = _now()
+    session.flush()
+    return app_dict(app)
+
+
+def withdraw_app(session: Session, principal: Principal, app_id: int) -> dict[str, Any]:
+    """Withdraw an app: its keys are revoked and its grants end, at once."""
+    app = managed_app(session, principal, app_id)
+    now = _now()
+    app.status = "withdrawn"
+    app.withdrawn_at = now
+    for key in session.scalars(select(ApiKey).where(ApiKey.app_id == app.id, ApiKey.revoked_at.is_(None))):
+        key.revoked_at = now
+    for grant in session.scalars(
+        select(AccessRequest).where(AccessRequest.app_id == app.id, AccessRequest.status.in_(("pending", "approved")))
+    ):
+        grant.status = "withdrawn"
+    audit.record(session, principal, "app.withdrawn", "app", app.id, details={"name": app.name})
+    session.flush()
+    return app_dict(app)
+
+
+def set_plan(session: Session, principal: Principal, app_id: int, plan: str) -> dict[str, Any]:
+    from icity.services.ratelimit import PLANS
+
+    require_admin(principal)
+    if plan not in PLANS:
+        raise bad_parameter("plan", f"plan must be one of {', '.join(PLANS)}")
+    app = visible_app(session, principal, app_id)
+    before, app.plan = app.plan, plan
+    audit.record(session, principal, "app.plan_changed", "app", app.id, details={"from": before, "to": plan})
+    session.flush()
+    return app_dict(app)
+
+
+# ---- keys -----------------------------------------------------------------------
+
+
+def list_keys(session: Session, principal: Principal, app_id: int) -> list[dict[str, Any]]:
+    app = visible_app(session, principal, app_id)
+    return [key_dict(k) for k in session.scalars(select(ApiKey).where(ApiKey.app_id == app.id).order_by(ApiKey.id))]
+
+
+def _issue_key(session: Session, principal: Principal, app: App, name: str) -> dict[str, Any]:
+    new = new_api_key()
+    key = ApiKey(app_id=app.id, prefix=new.prefix, secret_digest=new.digest, name=name, created_by=principal.user_id)
+    session.add(key)
+    session.flush()
+    return {**key_dict(key), "key": new.key}
+
+
+def create_key(session: Session, principal: Principal, app_id: int, name: str = "") -> dict[str, Any]:
+    """A new key; the only time its secret is shown."""
+    app = managed_app(session, principal, app_id)
+    body = _issue_key(session, principal, app, name)
+    audit.record(session, principal, "key.created", "api_key", body["id"], details={"app": app.id, "prefix": body["prefix"]})
+    return body
+
+
+def _key(session: Session, app: App, key_id: int) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None or key.app_id != app.id:
+        raise not_found("API key", str(key_id))
+    return key
+
+
+def revoke_key(session: Session, principal: Principal, app_id: int, key_id: int) -> dict[str, Any]:
+    """Revoke at once: the next request with this key is refused."""
+    app = visible_app(session, principal, app_id)
+    if not principal.is_admin:
+        require_approved_developer(principal)
+    key = _key(session, app, key_id)
+    if key.revoked_at is None:
+        key.revoked_at = _now()
+        audit.record(session, principal, "key.revoked", "api_key", key.id, details={"app": app.id, "prefix": key.prefix})
+    session.flush()
+    return key_dict(key)
+
+
+def rotate_key(session: Session, principal: Principal, app_id: int, key_id: int, overlap_hours: float | None) -> dict[str, Any]:
+    """A new key for the app; the old one keeps working for `overlap_hours`, then expires."""
+    app = managed_app(session, principal, app_id)
+    old = _key(session, app, key_id)
+    now = _now()
+    if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
+        raise conflict("This key was revoked or has expired: create a new key instead of rotating it.")
+    hours = get_settings().key_overlap_hours if overlap_hours is None else overlap_hours
+    if not 0 <= hours <= 24 * 30:
+        raise bad_parameter("overlapHours", "overlapHours must be between 0 and 720.")
+    body = _issue_key(session, principal, app, old.name)
+    expires_at = now + timedelta(hours=hours)
+    old.expires_at = expires_at if old.expires_at is None else min(old.expires_at, expires_at)
+    old.replaced_by = body["id"]
+    audit.record(
+        session,
+        principal,
+        "key.rotated",
+        "api_key",
+        old.id,
+        details={"app": app.id, "prefix": old.prefix, "replacedBy": body["prefix"], "oldExpiresAt": old.expires_at.isoformat()},
+    )
+    session.flush()
+    return {**body, "replaces": {"id": old.id, "prefix": old.prefix, "expiresAt": old.expires_at.isoformat()}}
