@@ -126,3 +126,7 @@ def build_network(session: Session) -> None:
     ])
     noise = entity_store.entity_urn("NoiseLevelObserved", "alpha", "n0")
     entity_store.add_observations(session, [entity_store.observation_row(noise, "LAeq", T0 + timedelta(hours=h), 70.0) for h in range(5)])
+    parking = entity_store.entity_urn("OffStreetParking", "alpha", "p0")
+    entity_store.add_observations(
+        session, [entity_store.observation_row(parking, "availableSpotNumber", T0 + timedelta(hours=h), 5.0 + h) for h in range(5)]
+    )

@@ -210,6 +210,8 @@ def decide(session: Session, principal: Principal, request_id: int, action: str,
 def withdraw(session: Session, principal: Principal, request_id: int) -> dict[str, Any]:
     """The developer withdraws a pending request or gives up a grant."""
     request, app, system = _request(session, principal, request_id)
+    if not (principal.is_developer and app.organisation_id == principal.organisation_id):
+        raise forbidden("Only the developers of the requesting app withdraw its request.")
     managed_app(session, principal, app.id)
     if request.status not in OPEN_STATUSES:
         raise conflict(f"Cannot withdraw a request that is {request.status}.")

@@ -1,0 +1,163 @@
+"""Every endpoint × every role → the expected status, from this one table.
+
+A new endpoint without a row fails `test_every_endpoint_is_in_the_matrix`.
+Rows that write run each cell on a fresh copy of the world, so one role's
+change never decides another role's answer. Data rows (`via="key"`) are called
+by developers with their app's API key; the others with a session.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from icity.app import create_app
+from icity.db.engine import transaction
+from tests import people
+from tests.world import APPROVAL_IS, PARKING, ROLES, World, build_world
+
+pytestmark = pytest.mark.postgres_ok
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str  # the route's path, its {parameters} filled from `args`, then PLACES
+    expected: tuple[int, ...]  # one status per role, in ROLES order
+    body: Any = None
+    via: str = "session"
+    writes: bool = False
+    params: dict[str, str] | None = None
+    args: dict[str, str] | None = None  # path parameter → key of World.ids
+
+    @property
+    def route(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+ALL_OK = (200,) * 7
+EVERY_USER = (401,) + (200,) * 6
+ADMIN_ONLY = (401, 403, 403, 403, 403, 403, 200)
+READERS_OF_APPROVAL_IS = (404, 404, 404, 200, 404, 200, 200)  # granted key, owning city, platform
+OWN_APP_N = (401, 404, 200, 404, 404, 404, 200)  # the developer's organisation, or the platform admin
+CHANGE_APP_N = (401, 404, 200, 404, 404, 404, 403)  # only the developers of the organisation
+DECIDE = (401, 404, 404, 403, 404, 200, 200)  # the owning city decides; the requester sees but may not
+REASON = {"reason": "Outside the purpose of the licence."}
+NEW_USER = {"email": "new@bcn.example", "name": "New", "password": people.PASSWORD, "role": "city_admin", "cities": ["beta"]}
+REGISTRATION = {
+    "name": "Grace",
+    "email": "grace@new.example",
+    "password": people.PASSWORD,
+    "organisation": {"name": "New Ltd"},
+}
+
+MATRIX = [
+    # the city network and the catalogue: public
+    Row("GET", "/health", ALL_OK),
+    Row("GET", "/api/v1/cities", ALL_OK),
+    Row("GET", "/api/v1/cities/follow-ups", ALL_OK),
+    Row("GET", "/api/v1/cities/{city_id}", ALL_OK),
+    Row("GET", "/api/v1/categories", ALL_OK),
+    Row("GET", "/api/v1/information-systems", ALL_OK, via="key"),
+    Row("GET", "/api/v1/information-systems/{city_id}/{slug}", ALL_OK, via="key"),
+    # data of the approval IS
+    Row("GET", "/api/v1/information-systems/{city_id}/{slug}/providers", READERS_OF_APPROVAL_IS, via="key"),
+    Row("GET", "/api/v1/information-systems/{city_id}/{slug}/devices", READERS_OF_APPROVAL_IS, via="key"),
+    Row("GET", "/api/v1/entities", ALL_OK, via="key", params={"informationSystem": APPROVAL_IS}),
+    Row("GET", "/api/v1/entities/{entity_id}", READERS_OF_APPROVAL_IS, via="key"),
+    Row("GET", "/api/v1/entities/{entity_id}/history", READERS_OF_APPROVAL_IS, via="key"),
+    Row("GET", "/api/v1/where-can-app-run", ALL_OK, via="key", params={"entityTypes": "OffStreetParking"}),
+    # accounts
+    Row("POST", "/api/v1/registrations", (202,) * 7, body=REGISTRATION, writes=True),
+    Row("GET", "/api/v1/registrations/verify", (400,) * 7, params={"token": "forged"}),
+    Row("POST", "/api/v1/registrations/resend", (202,) * 7, body={"email": "pending@dev.example"}, writes=True),
+    Row("POST", "/api/v1/auth/login", ALL_OK, body={"email": "dev@nogrant.example", "password": people.PASSWORD}, writes=True),
+    Row("POST", "/api/v1/auth/logout", (401,) + (204,) * 6, writes=True),
+    Row("GET", "/api/v1/me", EVERY_USER),
+    Row("GET", "/api/v1/users", ADMIN_ONLY),
+    Row("POST", "/api/v1/users", (401, 403, 403, 403, 403, 403, 201), body=NEW_USER, writes=True),
+    Row("PUT", "/api/v1/users/{user_id}/cities", ADMIN_ONLY, args={"user_id": "owning_admin_user"}, body={"cities": ["alpha", "beta"]}, writes=True),
+    Row("POST", "/api/v1/users/{user_id}/approve", ADMIN_ONLY, args={"user_id": "unapproved_user"}, writes=True),
+    Row("POST", "/api/v1/users/{user_id}/refuse", ADMIN_ONLY, args={"user_id": "unapproved_user"}, body=REASON, writes=True),
+    Row("POST", "/api/v1/users/{user_id}/suspend", ADMIN_ONLY, args={"user_id": "developer_user"}, body=REASON, writes=True),
+    # apps and keys
+    Row("GET", "/api/v1/apps", EVERY_USER),
+    Row("POST", "/api/v1/apps", (401, 403, 201, 201, 403, 403, 403), body={"name": "Another"}, writes=True),
+    Row("GET", "/api/v1/apps/{app_id}", OWN_APP_N),
+    Row("PATCH", "/api/v1/apps/{app_id}", CHANGE_APP_N, body={"description": "Better"}, writes=True),
+    Row("DELETE", "/api/v1/apps/{app_id}", CHANGE_APP_N, writes=True),
+    Row("PUT", "/api/v1/apps/{app_id}/plan", ADMIN_ONLY, body={"plan": "standard"}, writes=True),
+    Row("GET", "/api/v1/apps/{app_id}/keys", OWN_APP_N),
+    Row("POST", "/api/v1/apps/{app_id}/keys", (401, 404, 201, 404, 404, 404, 403), writes=True),
+    Row("DELETE", "/api/v1/apps/{app_id}/keys/{key_id}", OWN_APP_N, writes=True),
+    Row("POST", "/api/v1/apps/{app_id}/keys/{key_id}/rotate", (401, 404, 201, 404, 404, 404, 403), writes=True),
+    # access requests
+    Row(
+        "POST",
+        "/api/v1/access-requests",
+        (401, 403, 201, 404, 403, 403, 403),
+        body={"app": "{app_n}", "informationSystem": APPROVAL_IS, "purpose": "Free spaces near the user."},
+        writes=True,
+    ),
+    Row("GET", "/api/v1/access-requests", EVERY_USER),
+    Row("GET", "/api/v1/access-requests/{request_id}", (401, 404, 404, 200, 404, 200, 200)),
+    Row("POST", "/api/v1/access-requests/{request_id}/approve", DECIDE, writes=True),
+    Row("POST", "/api/v1/access-requests/{request_id}/refuse", DECIDE, body=REASON, writes=True),
+    Row("POST", "/api/v1/access-requests/{request_id}/revoke", DECIDE, args={"request_id": "grant"}, body=REASON, writes=True),
+    Row("POST", "/api/v1/access-requests/{request_id}/withdraw", (401, 404, 404, 200, 404, 403, 403), writes=True),
+]
+
+PLACES = {"city_id": "alpha", "slug": "parking", "entity_id": PARKING}
+DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending"}
+
+
+@pytest.fixture(scope="module")
+def world_url(databases, network_url):
+    url = databases.copy(network_url)
+    with transaction(url) as session:
+        world = build_world(session)
+    return url, world
+
+
+@pytest.fixture(scope="module")
+def client(world_url):
+    return TestClient(create_app(world_url[0]))
+
+
+def fill(value: Any, ids: dict[str, Any]) -> Any:
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}") and value[1:-1] in ids:
+        return ids[value[1:-1]]
+    if isinstance(value, str):
+        return value.format(**ids)
+    if isinstance(value, dict):
+        return {k: fill(v, ids) for k, v in value.items()}
+    return value
+
+
+def test_every_endpoint_is_in_the_matrix(client):
+    paths = client.get("/openapi.json").json()["paths"]  # every endpoint the app serves
+    routes = {f"{method.upper()} {path}" for path, methods in paths.items() for method in methods}
+    assert routes - {row.route for row in MATRIX} == set(), "add these endpoints to MATRIX"
+    assert {row.route for row in MATRIX} - routes == set(), "these MATRIX rows match no endpoint"
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=lambda row: row.route)
+def test_each_role_gets_the_expected_status(row: Row, client, world_url, databases):
+    url, world = world_url
+    args = {name: world.ids[key] for name, key in {**DEFAULT_ARGS, **(row.args or {})}.items()}
+    ids = {**PLACES, **world.ids, **args}
+    answers = {}
+    for role, expected in zip(ROLES, row.expected, strict=True):
+        client.app.state.database_url = databases.copy(url) if row.writes else url
+        response = client.request(
+            row.method,
+            fill(row.path, ids),
+            json=fill(row.body, ids),
+            params=row.params,
+            headers=World.headers(world, role, row.via),
+        )
+        answers[role] = response.status_code
+        if response.status_code >= 400:
+            assert response.headers["content-type"] == "application/problem+json", (role, response.text)
+    assert answers == dict(zip(ROLES, row.expected, strict=True))

@@ -1,0 +1,71 @@
+"""The test network with one person for every role of the authorisation matrix.
+
+alpha owns alpha/parking (policy `approval`). The granted developer's app holds
+an approved grant for it and a second app has a pending request; the other
+developer's app has nothing.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from icity.db.models import ApiKey
+from icity.services import catalogue, entity_store
+from tests import people
+
+ROLES = ("anonymous", "unapproved", "developer", "granted", "other_city_admin", "owning_city_admin", "platform_admin")
+APPROVAL_IS = "alpha/parking"
+PARKING = entity_store.entity_urn("OffStreetParking", "alpha", "p0")
+
+
+@dataclass
+class World:
+    sessions: dict[str, dict[str, str]]  # role → headers with its session token
+    keys: dict[str, dict[str, str]]  # role → headers with its app's API key
+    ids: dict[str, int]
+
+    def headers(self, role: str, via: str) -> dict[str, str]:
+        if via == "key" and role in self.keys:
+            return self.keys[role]
+        return self.sessions.get(role, {})
+
+
+def build_world(session: Session) -> World:
+    unapproved = people.person(session, "pending@dev.example", status="pending")
+    developer = people.person(session, "dev@nogrant.example")
+    granted = people.person(session, "dev@granted.example")
+    other_admin = people.person(session, "admin@beta.example", role="city_admin", cities=("beta",))
+    owning_admin = people.person(session, "admin@alpha.example", role="city_admin", cities=("alpha",))
+    platform = people.person(session, "admin@icity.example", role="admin")
+
+    gate = catalogue.add_provider(session, APPROVAL_IS, name="Parking operator")
+    catalogue.add_device(session, APPROVAL_IS, local_id="gate-1", provider_id=gate.id, entity_id=PARKING)
+    # the partner plan: these tests make many calls a second
+    app_n, key_n = people.app_with_key(session, developer, "No grant", plan="partner")
+    app_g, key_g = people.app_with_key(session, granted, "Granted", plan="partner")
+    app_p, _ = people.app_with_key(session, granted, "Waiting")
+    grant = people.grant(session, app_g, APPROVAL_IS)
+    pending = people.grant(session, app_p, APPROVAL_IS, status="pending")
+    roles = {
+        "unapproved": unapproved,
+        "developer": developer,
+        "granted": granted,
+        "other_city_admin": other_admin,
+        "owning_city_admin": owning_admin,
+        "platform_admin": platform,
+    }
+    key_n_id = session.query(ApiKey.id).filter(ApiKey.app_id == app_n.id).scalar()
+    return World(
+        sessions={role: person.headers for role, person in roles.items()},
+        keys={"developer": {"X-API-Key": key_n}, "granted": {"X-API-Key": key_g}},
+        ids={
+            "app_n": app_n.id,
+            "key_n": key_n_id,
+            "app_g": app_g.id,
+            "grant": grant.id,
+            "pending": pending.id,
+            "unapproved_user": unapproved.user.id,
+            "developer_user": developer.user.id,
+            "owning_admin_user": owning_admin.user.id,
+        },
+    )
