@@ -82,7 +82,11 @@ def request_access(session: Session, principal: Principal, *, app_id: int, syste
     )
     session.add(request)
     session.flush()
-    for admin in _city_admins(session, system.city_id):
+    # the city decides; a city with no admin of its own yet relies on the platform admin
+    deciders = _city_admins(session, system.city_id) or list(
+        session.scalars(select(User).where(User.role == "admin", User.status == "approved"))
+    )
+    for admin in deciders:
         messages.notify(
             session,
             admin,
