@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from icity.db.models import ApiKey
-from icity.services import catalogue, entity_store
+from icity.services import catalogue, entity_store, messages
 from tests import people
 
 ROLES = ("anonymous", "unapproved", "developer", "granted", "other_city_admin", "owning_city_admin", "platform_admin")
@@ -46,6 +46,7 @@ def build_world(session: Session) -> World:
     app_p, _ = people.app_with_key(session, granted, "Waiting")
     grant = people.grant(session, app_g, APPROVAL_IS)
     pending = people.grant(session, app_p, APPROVAL_IS, status="pending")
+    note = messages.notify(session, granted.user, "Welcome", "Your app is approved.", sender_id=platform.user.id)
     roles = {
         "unapproved": unapproved,
         "developer": developer,
@@ -66,6 +67,8 @@ def build_world(session: Session) -> World:
             "pending": pending.id,
             "unapproved_user": unapproved.user.id,
             "developer_user": developer.user.id,
+            "granted_user": granted.user.id,
+            "message": note.id,
             "owning_admin_user": owning_admin.user.id,
         },
     )

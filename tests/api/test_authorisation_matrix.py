@@ -106,10 +106,24 @@ MATRIX = [
     Row("POST", "/api/v1/access-requests/{request_id}/refuse", DECIDE, body=REASON, writes=True),
     Row("POST", "/api/v1/access-requests/{request_id}/revoke", DECIDE, args={"request_id": "grant"}, body=REASON, writes=True),
     Row("POST", "/api/v1/access-requests/{request_id}/withdraw", (401, 404, 404, 200, 404, 403, 403), writes=True),
+    # usage, messages, audit
+    Row("GET", "/api/v1/usage", (401, 403, 200, 200, 200, 200, 200)),  # an approved account
+    # a city admin writes to developers who asked for its IS; the platform admin to anyone
+    Row(
+        "POST",
+        "/api/v1/messages",
+        (401, 403, 403, 403, 403, 201, 201),
+        body={"to": ["{granted_user}"], "subject": "Parking data", "body": "The feed moves on Monday."},
+        writes=True,
+    ),
+    Row("GET", "/api/v1/messages", EVERY_USER),
+    Row("GET", "/api/v1/messages/{message_id}", (401, 404, 404, 200, 404, 404, 404)),  # the recipient's only
+    Row("POST", "/api/v1/messages/{message_id}/read", (401, 404, 404, 200, 404, 404, 404), writes=True),
+    Row("GET", "/api/v1/audit", (401, 403, 403, 403, 200, 200, 200)),
 ]
 
 PLACES = {"city_id": "alpha", "slug": "parking", "entity_id": PARKING}
-DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending"}
+DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending", "message_id": "message"}
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +146,8 @@ def fill(value: Any, ids: dict[str, Any]) -> Any:
         return value.format(**ids)
     if isinstance(value, dict):
         return {k: fill(v, ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, ids) for v in value]
     return value
 
 
