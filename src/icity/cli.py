@@ -107,5 +107,239 @@ def is_set_status(system: Annotated[str, typer.Argument(help="<city>/<slug>")], 
     typer.echo(f"{system} is now {status}")
 
 
+# ---- accounts and access requests, as the platform admin at the terminal -------------
+
+admin_app = typer.Typer(help="Platform admins.", no_args_is_help=True)
+user_app = typer.Typer(help="Accounts: developers, city admins, platform admins.", no_args_is_help=True)
+access_app = typer.Typer(help="Access requests to `approval` information systems.", no_args_is_help=True)
+app.add_typer(admin_app, name="admin")
+app.add_typer(user_app, name="user")
+app.add_typer(access_app, name="access")
+
+PasswordOption = Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="10 characters or more.")]
+
+
+def _as_cli(action):
+    """Run `action(session)` as the platform admin at the terminal; deliver the mail it queued after commit."""
+    from icity.db.engine import transaction
+    from icity.services import mail
+
+    try:
+        with transaction() as session:
+            result = action(session)
+            queued = mail.queued_ids(session)
+    except ICityError as error:
+        _fail(error)
+    if queued:
+        mail.deliver(queued)
+    return result
+
+
+def _user_id(session, email: str) -> int:
+    from icity.errors import not_found
+    from icity.services import accounts
+
+    user = accounts.user_by_email(session, email)
+    if user is None:
+        raise not_found("user with email", email)
+    return user.id
+
+
+@admin_app.command("create")
+def admin_create(
+    email: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()],
+    password: PasswordOption,
+) -> None:
+    """Create a platform admin (the first one too)."""
+    from icity.services import accounts
+    from icity.services.access import CLI
+
+    _as_cli(lambda s: accounts.create_user(s, CLI, email=email, name=name, password=password, role="admin"))
+    typer.echo(f"platform admin {email} created")
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()],
+    role: Annotated[str, typer.Option(help="developer, city_admin or admin")],
+    password: PasswordOption,
+    city: Annotated[list[str] | None, typer.Option(help="A city a city admin administers (repeat for several).")] = None,
+    organisation: Annotated[str | None, typer.Option(help="A developer's organisation.")] = None,
+) -> None:
+    """Create an approved account of any role."""
+    from icity.services import accounts
+    from icity.services.access import CLI
+
+    _as_cli(
+        lambda s: accounts.create_user(
+            s, CLI, email=email, name=name, password=password, role=role, cities=city or [], organisation=organisation
+        )
+    )
+    typer.echo(f"{role} {email} created")
+
+
+@user_app.command("list")
+def user_list(status: Annotated[str | None, typer.Option(help="e.g. pending: verified, waiting for approval")] = None) -> None:
+    """List accounts."""
+    from icity.services import accounts
+    from icity.services.access import CLI
+
+    page = _as_cli(lambda s: accounts.list_users(s, CLI, status=status, role=None, limit=1000, cursor=None))
+    for user in page.items:
+        organisation = (user["organisation"] or {}).get("name", "")
+        typer.echo(f"{user['id']:>5}  {user['email']:<32} {user['role']:<11} {user['status']:<10} {organisation}")
+
+
+def _decide_user(action: str, email: str, reason: str | None) -> None:
+    from icity.services import accounts
+    from icity.services.access import CLI
+
+    profile = _as_cli(lambda s: accounts.decide_user(s, CLI, _user_id(s, email), action, reason))
+    typer.echo(f"{email} is now {profile['status']} (told by message and mail)")
+
+
+@user_app.command("approve")
+def user_approve(email: str) -> None:
+    """Approve a developer who verified their email (or reinstate a suspended account)."""
+    _decide_user("approve", email, None)
+
+
+@user_app.command("refuse")
+def user_refuse(email: str, reason: Annotated[str, typer.Option(help="Told to the developer.")]) -> None:
+    """Refuse a developer account."""
+    _decide_user("refuse", email, reason)
+
+
+@user_app.command("suspend")
+def user_suspend(email: str, reason: Annotated[str, typer.Option(help="Told to the user.")]) -> None:
+    """Suspend an account: its sessions and API keys stop working at once."""
+    _decide_user("suspend", email, reason)
+
+
+@access_app.command("list")
+def access_list(status: Annotated[str | None, typer.Option(help="pending, approved, refused, revoked, withdrawn")] = "pending") -> None:
+    """List access requests."""
+    from icity.services import access_requests
+    from icity.services.access import CLI
+
+    page = _as_cli(lambda s: access_requests.list_requests(s, CLI, status=status, system_id=None, app_id=None, limit=1000, cursor=None))
+    for request in page.items:
+        typer.echo(f"{request['id']:>5}  {request['informationSystem']:<28} app {request['app']['id']} {request['app']['name']!r:<24} {request['status']:<9} {request['purpose']}")
+
+
+@access_app.command("approve")
+def access_approve(request_id: int) -> None:
+    """Approve an access request: the app reads the IS from its next request."""
+    from icity.services import access_requests
+    from icity.services.access import CLI
+
+    _as_cli(lambda s: access_requests.decide(s, CLI, request_id, "approve"))
+    typer.echo(f"access request {request_id} approved")
+
+
+@access_app.command("refuse")
+def access_refuse(request_id: int, reason: Annotated[str, typer.Option(help="Told to the developer.")]) -> None:
+    """Refuse an access request."""
+    from icity.services import access_requests
+    from icity.services.access import CLI
+
+    _as_cli(lambda s: access_requests.decide(s, CLI, request_id, "refuse", reason))
+    typer.echo(f"access request {request_id} refused")
+
+
+@access_app.command("revoke")
+def access_revoke(request_id: int, reason: Annotated[str, typer.Option(help="Told to the developer.")]) -> None:
+    """Revoke a grant, effective on the app's next request."""
+    from icity.services import access_requests
+    from icity.services.access import CLI
+
+    _as_cli(lambda s: access_requests.decide(s, CLI, request_id, "revoke", reason))
+    typer.echo(f"access request {request_id} revoked")
+
+
+# ---- outbox: the platform's outgoing mail -------------------------------------------
+
+outbox_app = typer.Typer(
+    help="Outgoing mail: list it, show one (to copy a verification link), send the unsent again.",
+    invoke_without_command=True,
+)
+app.add_typer(outbox_app, name="outbox")
+
+
+def _database_url() -> str:
+    # resolved here, not left to the engine cache, so the current settings always apply
+    return get_settings().resolved_database_url()
+
+
+def _mail_state(mail) -> str:
+    if mail.sent_at is not None:
+        return "sent"
+    return f"pending ({mail.attempts} attempts)" if mail.attempts else "pending"
+
+
+@outbox_app.callback()
+def outbox_list(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(min=1, help="How many of the latest mails.")] = 20,
+    to: Annotated[str | None, typer.Option(help="Only the mails to this address.")] = None,
+) -> None:
+    """List the latest mails, newest first: id, when, to, subject, sent or pending."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from icity.db.engine import new_session
+    from icity.services import mail as mail_service
+
+    with new_session(_database_url()) as session:
+        mails = mail_service.latest(session, limit=limit, to=to)
+    if not mails:
+        typer.echo("the outbox is empty")
+        return
+    for mail in mails:
+        when = mail.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        typer.echo(f"{mail.id:>6}  {when}  {mail.to_address}  {mail.subject}  [{_mail_state(mail)}]")
+    typer.echo("show one whole with: icity outbox show <id>")
+
+
+@outbox_app.command("show")
+def outbox_show(mail_id: Annotated[int, typer.Argument(help="The id from `icity outbox`.")]) -> None:
+    """Print one mail whole: headers and the plain text body (links unbroken)."""
+    from icity.db.engine import new_session
+    from icity.services import mail as mail_service
+
+    try:
+        with new_session(_database_url()) as session:
+            mail = mail_service.get_mail(session, mail_id)
+    except ICityError as error:
+        _fail(error)
+    typer.echo(f"From: {get_settings().mail_from}")
+    typer.echo(f"To: {mail.to_address}")
+    typer.echo(f"Subject: {mail.subject}")
+    typer.echo(f"Date: {mail.created_at.isoformat()}")
+    typer.echo(f"Status: {_mail_state(mail)}" + (f" at {mail.sent_at.isoformat()}" if mail.sent_at else ""))
+    if mail.last_error:
+        typer.echo(f"Last error: {mail.last_error}")
+    typer.echo("")
+    typer.echo(mail.body.rstrip("\n"))
+
+
+@outbox_app.command("send")
+def outbox_send() -> None:
+    """Try again to deliver every unsent mail (exit code 1 if some still fail)."""
+    from icity.db.engine import new_session
+    from icity.services import mail as mail_service
+
+    url = _database_url()
+    delivered = mail_service.deliver(database_url=url)
+    with new_session(url) as session:
+        failing = mail_service.unsent(session)
+    typer.echo(f"{delivered} delivered")
+    for mail in failing:
+        typer.secho(f"{mail.id:>6}  {mail.to_address}  still pending: {mail.last_error}", fg=typer.colors.RED, err=True)
+    if failing:
+        raise typer.Exit(code=1)
+
+
 if __name__ == "__main__":
     app()

@@ -48,8 +48,10 @@ async def handle_request_validation(request: Request, error: RequestValidationEr
     """FastAPI's own parameter checks, rendered as a 400 naming each parameter."""
     problems = []
     for item in error.errors():
-        location = [str(part) for part in item.get("loc", ()) if part not in ("query", "path", "body", "header")]
-        problems.append(FieldProblem(".".join(location) or "request", item.get("msg", "invalid")))
+        location = tuple(item.get("loc", ()))
+        if location and location[0] in ("query", "path", "body", "header", "cookie"):
+            location = location[1:]  # where it came from, not a field name (a field may be called `body`)
+        problems.append(FieldProblem(".".join(map(str, location)) or "request", item.get("msg", "invalid")))
     first = problems[0]
     body_error = ICityError(
         detail=f"{first.path}: {first.detail}",

@@ -29,9 +29,14 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
-    url = url or get_settings().resolved_database_url()
+    """The engine of `url`, or of the configured database (resolved now, so a
+    changed setting is honoured)."""
+    return _engine(url or get_settings().resolved_database_url())
+
+
+@lru_cache(maxsize=8)
+def _engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
@@ -43,12 +48,12 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 @lru_cache(maxsize=8)
-def _session_factory(url: str | None) -> sessionmaker[Session]:
+def _session_factory(url: str) -> sessionmaker[Session]:
     return sessionmaker(get_engine(url), expire_on_commit=False)
 
 
 def new_session(url: str | None = None) -> Session:
-    return _session_factory(url)()
+    return _session_factory(url or get_settings().resolved_database_url())()
 
 
 @contextmanager

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from icity.db.models import City, EngagementAction, InformationSystem, LevelChange
 from icity.errors import FieldProblem, bad_parameter, conflict, invalid, not_found, rule_violation
+from icity.services import audit
+from icity.services.access import Principal
 from icity.services.pagination import Page, SortKey, keyset_page
 
 LEVELS = ("prospect", "sig", "pilot", "consortium")  # from less to more involved
@@ -77,8 +79,10 @@ def change_level(
     evidence_kind: str,
     evidence: str,
     recorded_by: str,
+    actor: Principal | None = None,
 ) -> LevelChange:
-    """Move a city to another level, keeping the dated, attributed change."""
+    """Move a city to another level, keeping the dated, attributed change, and
+    record it in the audit log as done by `actor` (default: named `recorded_by`)."""
     city = get_city_row(session, city_id)
     if to_level not in LEVELS:
         raise invalid([FieldProblem("level", f"level must be one of {', '.join(LEVELS)}")])
@@ -112,6 +116,20 @@ def change_level(
     )
     city.level = to_level
     session.add(change)
+    audit.record(
+        session,
+        actor or audit.actor_named(recorded_by),
+        "city.level_changed",
+        "city",
+        city_id,
+        city_id=city_id,
+        details={
+            "from": change.from_level,
+            "to": to_level,
+            "effectiveOn": effective_on.isoformat(),
+            "evidenceKind": evidence_kind,
+        },
+    )
     session.flush()
     return change
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from icity.config import Settings, get_settings
 from icity.db.engine import transaction
 from icity.db.models import OutboxMail
+from icity.errors import not_found
 
 QUEUED = "icity.queued_mail_ids"  # key in Session.info: mails this transaction queued
 
@@ -101,3 +102,15 @@ def latest(session: Session, limit: int = 20, to: str | None = None) -> list[Out
     if to:
         statement = statement.where(OutboxMail.to_address == to.lower())
     return list(session.scalars(statement))
+
+
+def get_mail(session: Session, mail_id: int) -> OutboxMail:
+    mail = session.get(OutboxMail, mail_id)
+    if mail is None:
+        raise not_found("mail", str(mail_id))
+    return mail
+
+
+def unsent(session: Session) -> list[OutboxMail]:
+    """Mails not delivered yet, oldest first."""
+    return list(session.scalars(select(OutboxMail).where(OutboxMail.sent_at.is_(None)).order_by(OutboxMail.id)))
