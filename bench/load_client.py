@@ -5,7 +5,12 @@ the server's. Reads a JSON spec on stdin:
 
     {"port": 8000, "paths": ["/api/v1/…", …], "concurrency": 16,
      "warmup": 100, "duration": 4.0, "max_requests": 20000,
-     "check": "items" | "buckets", "check_every": 10, "server_pids": [123, …]}
+     "check": "items" | "buckets", "check_every": 10, "server_pids": [123, …],
+     "headers": {"X-API-Key": "…"},      (optional: sent with every request)
+     "variants": [{}, {"X-API-Key": "…"}]} (optional: request k sends the headers of
+                                           variants[k % n] on the path of request k - k % n,
+                                           so consecutive requests compare the variants on
+                                           the same path; latencies also reported per variant)
 
 Requests take the paths in turn (round robin over all connections). Every
 response must be 200 with a non-empty body; every `check_every`-th body is
@@ -70,19 +75,27 @@ def check_body(kind: str, body: bytes) -> None:
             raise BadResponse(f"expected a list of hourly buckets, got {body[:200]!r}")
 
 
+def render_headers(headers: dict[str, str] | None) -> str:
+    return "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+
+
 class Connection:
-    def __init__(self, port: int):
+    def __init__(self, port: int, headers: dict[str, str] | None = None):
         self.port = port
+        self.extra_headers = render_headers(headers)
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
 
-    async def get(self, path: str) -> tuple[int, bytes]:
+    async def get(self, path: str, variant_headers: str = "") -> tuple[int, bytes]:
         if self.writer is None:
             await self.open()
-        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nAccept: application/json\r\n\r\n".encode())
+        self.writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\nAccept: application/json\r\n"
+            f"{self.extra_headers}{variant_headers}\r\n".encode()
+        )
         head = await self.reader.readuntil(b"\r\n\r\n")
         if len(head) > MAX_HEADER:
             raise BadResponse("response header too large")
@@ -135,10 +148,12 @@ async def run(spec: dict) -> dict:
     server_pids: list[int] = spec.get("server_pids", [])
     hard_deadline = time.monotonic() + duration + 60  # never run away, whatever happens
 
-    connections = [Connection(spec["port"]) for _ in range(concurrency)]
+    connections = [Connection(spec["port"], spec.get("headers")) for _ in range(concurrency)]
     await asyncio.gather(*(c.open() for c in connections))
+    variants = [render_headers(v) for v in spec.get("variants") or [{}]]
     state = {"next": 0, "issued": 0}
     latencies: list[int] = []
+    latencies_by_variant: list[list[int]] = [[] for _ in variants]
     sizes = {"bytes": 0, "checked": 0}
     errors: list[str] = []
 
@@ -147,12 +162,13 @@ async def run(spec: dict) -> dict:
             if time.monotonic() > hard_deadline or len(errors) >= 5:
                 return
             state["issued"] += 1
-            index = state["next"]
-            state["next"] = (index + 1) % len(paths)
-            path = paths[index]
+            request = state["next"]
+            state["next"] = request + 1
+            variant = request % len(variants)
+            path = paths[(request // len(variants)) % len(paths)]
             started = time.perf_counter_ns()
             try:
-                status, body = await conn.get(path)
+                status, body = await conn.get(path, variants[variant])
             except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, BadResponse) as exc:
                 errors.append(f"{path}: {type(exc).__name__}: {exc}")
                 conn.close()
@@ -171,6 +187,7 @@ async def run(spec: dict) -> dict:
                     continue
             if record:
                 latencies.append(elapsed)
+                latencies_by_variant[variant].append(elapsed)
                 sizes["bytes"] += len(body)
 
     # warm-up, not recorded
@@ -194,11 +211,13 @@ async def run(spec: dict) -> dict:
         c.close()
 
     latencies.sort()
+    for variant_latencies in latencies_by_variant:
+        variant_latencies.sort()
 
-    def pct(p: float) -> float | None:
-        if not latencies:
+    def pct(p: float, values: list[int] = latencies) -> float | None:
+        if not values:
             return None
-        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] / 1e6
+        return values[min(len(values) - 1, int(p / 100 * len(values)))] / 1e6
 
     return {
         "ok": not errors,
@@ -219,6 +238,9 @@ async def run(spec: dict) -> dict:
         "client_cpu_cores": round(cpu_client / wall, 2) if wall else None,
         # whatever else kept the machine busy meanwhile (noise: other programs)
         "other_cpu_cores": round(max(0.0, busy - cpu_server - cpu_client) / wall, 2) if wall and server_pids else None,
+        "variants": [
+            {"requests": len(v), "p50_ms": pct(50, v), "p99_ms": pct(99, v)} for v in latencies_by_variant
+        ],
     }
 
 

@@ -12,7 +12,14 @@
    answers exactly what the SQL answers, and measures p50/p99 and requests/s
    at 1 and 16 concurrent clients from a separate client process
    (bench/load_client.py);
-4. prints each API figure beside its SQL baseline, the API's overhead and the
+4. on the first server, measures the cost of developer access: query (a) with
+   an approved developer's API key (app on the `partner` plan: authentication,
+   access policy, rate limits, metering) beside the same query anonymously on
+   the public IS, requests alternating (bench/developer.py makes the key);
+   and again on one IS switched to `approval` with a grant for the key's app
+   (versus the same queries anonymously while it is public); target: overhead
+   ≤ 15% at p50;
+5. prints each API figure beside its SQL baseline, the API's overhead and the
    targets, and writes everything to bench/out/query.json.
 
 Exits 0 even when a target is missed (the benchmark reports), non-zero when the
@@ -40,6 +47,7 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "src"))
 
 import dataset  # noqa: E402
+import developer  # noqa: E402
 import workload  # noqa: E402
 
 KINDS = {
@@ -49,6 +57,7 @@ KINDS = {
 }
 P99_TARGET_MS = {"a": 25.0, "b": 25.0, "c": 50.0}
 OVERHEAD_TARGET_MS = 3.0
+ACCESS_OVERHEAD_TARGET_PCT = 15.0  # developer key vs anonymous, query (a), p50
 NOISE_CORES = 0.25  # CPU used by other programs during a run above which its figures are flagged
 CORES_TARGET = 1.5  # "uses both cores": server processes busy ≥ 1.5 of the machine's 2 cores
 REFERENCES = [
@@ -176,12 +185,19 @@ class Server:
         self.process = None
 
 
-def get(port: int, path: str, timeout: float = 10) -> tuple[int, bytes]:
+def get(port: int, path: str, timeout: float = 10, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    status, _, body = get_with_headers(port, path, timeout, headers)
+    return status, body
+
+
+def get_with_headers(
+    port: int, path: str, timeout: float = 10, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        connection.request("GET", path, headers={"Accept": "application/json"})
+        connection.request("GET", path, headers={"Accept": "application/json", **(headers or {})})
         response = connection.getresponse()
-        return response.status, response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
         connection.close()
 
@@ -189,13 +205,19 @@ def get(port: int, path: str, timeout: float = 10) -> tuple[int, bytes]:
 # ---- checking that the API answers what the SQL answers ----------------------------------
 
 
-def verify(port: int, db_path: Path, queries: dict[str, list[workload.Query]], per_kind: int = 25) -> dict[str, int]:
+def verify(
+    port: int,
+    db_path: Path,
+    queries: dict[str, list[workload.Query]],
+    per_kind: int = 25,
+    headers: dict[str, str] | None = None,
+) -> dict[str, int]:
     db = workload.connect(db_path)
     checked = {}
     try:
         for kind, kind_queries in queries.items():
             for query in kind_queries[:per_kind]:
-                status, body = get(port, query.path)
+                status, body = get(port, query.path, headers=headers)
                 if status != 200:
                     raise BenchFailure(f"{query.path}: HTTP {status}: {body[:400]!r}")
                 data = json.loads(body)
@@ -247,19 +269,30 @@ def run_client(spec: dict, timeout: float) -> dict:
     return result
 
 
-def load(server: Server, queries: list[workload.Query], concurrency: int, args) -> dict:
+def load(
+    server: Server,
+    queries: list[workload.Query],
+    concurrency: int,
+    args,
+    headers: dict[str, str] | None = None,
+    variants: list[dict[str, str]] | None = None,
+    duration: float | None = None,
+) -> dict:
+    duration = duration or args.duration
     spec = {
         "port": server.port,
         "paths": [q.path for q in queries],
         "concurrency": concurrency,
         "warmup": args.warmup,
-        "duration": args.duration,
-        "max_requests": args.max_requests,
+        "duration": duration,
+        "max_requests": int(args.max_requests * duration / args.duration),
         "check": "buckets" if queries[0].kind == "c" else "items",
         "check_every": 10,
         "server_pids": server.pids,
+        "headers": headers or {},
+        "variants": variants,
     }
-    return run_client(spec, timeout=args.duration + 120)
+    return run_client(spec, timeout=duration + 120)
 
 
 def warm_up(server: Server, queries: dict[str, list[workload.Query]]) -> None:
@@ -271,6 +304,130 @@ def warm_up(server: Server, queries: dict[str, list[workload.Query]]) -> None:
             "check": None, "server_pids": [],
         }  # fmt: skip
         run_client(spec, timeout=120)
+
+
+# ---- developer access: the cost of a key ---------------------------------------------------
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def developer_access(
+    server: Server, db_path: Path, queries: list[workload.Query], key: str, app_id: int, args
+) -> dict:
+    """Query (a) with the developer's key (authentication, policy, rate limits,
+    metering) beside the same query anonymously, on the same server, from one
+    client whose requests alternate: anonymous, then the same path with the key.
+    Each pair meets the machine in the same state, so its drifts (the machine is
+    shared, and a long run slows) hit both sides alike."""
+    headers = {"X-API-Key": key}
+    checked = verify(server.port, db_path, {"a": queries}, headers=headers)
+    status, response_headers, body = get_with_headers(server.port, queries[0].path, headers=headers)
+    if status != 200 or "ratelimit-limit" not in response_headers:
+        raise BenchFailure(f"a request with the developer key: HTTP {status}, headers {response_headers}: {body[:300]!r}")
+    paired = load(server, queries, 1, args, variants=[{}, headers], duration=args.duration * args.access_rounds)
+    throughput = {
+        "anonymous": load(server, queries, 16, args)["rps"],
+        "key": load(server, queries, 16, args, headers=headers)["rps"],
+    }
+    summary: dict = {
+        "workers": server.label,
+        "seconds": paired["seconds"],
+        "checked": checked["a"],
+        "other_cpu_cores": paired["other_cpu_cores"],
+    }
+    for side, variant in zip(("anonymous", "key"), paired["variants"]):
+        summary[side] = {
+            "p50_ms": round(variant["p50_ms"], 3),
+            "p99_ms": round(variant["p99_ms"], 3),
+            "requests": variant["requests"],
+            "rps_16_clients": throughput[side],
+        }
+    anonymous, keyed = summary["anonymous"], summary["key"]
+    summary["overhead_p50_ms"] = round(keyed["p50_ms"] - anonymous["p50_ms"], 3)
+    summary["overhead_p50_pct"] = round(100 * summary["overhead_p50_ms"] / anonymous["p50_ms"], 1)
+    summary["overhead_p99_ms"] = round(keyed["p99_ms"] - anonymous["p99_ms"], 3)
+    summary["target"] = f"≤ {ACCESS_OVERHEAD_TARGET_PCT:.0f}% at p50"
+    summary["met"] = summary["overhead_p50_pct"] <= ACCESS_OVERHEAD_TARGET_PCT
+    summary["approval"] = approval_variant(server, db_path, queries, headers, app_id, args)
+    return summary
+
+
+def approval_variant(
+    server: Server, db_path: Path, queries: list[workload.Query], headers: dict[str, str], app_id: int, args
+) -> dict:
+    """The queries (a) on one system, asked anonymously while it is public and
+    with the key while it is `approval` and the key's app holds a grant (rounds
+    alternate, switching the policy in between): the policy's cost on the path
+    where the grant decides."""
+    system = developer.APPROVAL_SYSTEM
+    city, slug = system.split("/")
+    entity_type = next(t for t, s, *_ in dataset.OTHER_TYPES if s == slug)
+    subset = [q for q in queries if q.args[:2] == (entity_type, city)]
+    if len(subset) < 5:
+        raise BenchFailure(f"only {len(subset)} queries (a) on {system}")
+    runs: dict[str, list[dict]] = {"anonymous_public": [], "key_approval": []}
+    try:
+        developer.set_policy(db_path, app_id, "approval")
+        verify(server.port, db_path, {"a": subset}, headers=headers)
+        status, body = get(server.port, subset[0].path)
+        if status != 200 or json.loads(body)["items"]:
+            raise BenchFailure(f"an anonymous caller read the approval system {system}: HTTP {status} {body[:200]!r}")
+        # the policy is the server's state, so the two sides cannot alternate by
+        # request: short rounds alternate instead, and their medians are compared
+        for _ in range(2 * args.access_rounds):
+            developer.set_policy(db_path, app_id, "public")
+            runs["anonymous_public"].append(load(server, subset, 1, args, duration=args.duration / 2))
+            developer.set_policy(db_path, app_id, "approval")
+            runs["key_approval"].append(load(server, subset, 1, args, headers=headers, duration=args.duration / 2))
+    finally:
+        developer.set_policy(db_path, app_id, "public")
+    summary: dict = {"system": system, "queries": len(subset), "rounds": len(runs["key_approval"])}
+    for side, side_runs in runs.items():
+        summary[side] = {
+            "p50_ms": round(median([r["p50_ms"] for r in side_runs]), 3),
+            "p99_ms": round(median([r["p99_ms"] for r in side_runs]), 3),
+        }
+    anonymous, keyed = summary["anonymous_public"], summary["key_approval"]
+    summary["overhead_p50_ms"] = round(keyed["p50_ms"] - anonymous["p50_ms"], 3)
+    summary["overhead_p50_pct"] = round(100 * summary["overhead_p50_ms"] / anonymous["p50_ms"], 1)
+    summary["met"] = summary["overhead_p50_pct"] <= ACCESS_OVERHEAD_TARGET_PCT
+    return summary
+
+
+def access_table(access: dict) -> str:
+    anonymous, keyed = access["anonymous"], access["key"]
+    lines = [
+        f"developer access — query {KINDS['a']}, {describe(access['workers'])}, 1 client alternating "
+        f"anonymous and keyed requests for {access['seconds']:.0f} s:",
+        f"  {'':<32} {'p50 ms':>7} {'p99 ms':>7} {'req/s@16':>9}",
+        f"  {'anonymous, public IS':<32} {anonymous['p50_ms']:>7.2f} {anonymous['p99_ms']:>7.2f} {anonymous['rps_16_clients']:>9.0f}",
+        f"  {'developer key (partner plan)':<32} {keyed['p50_ms']:>7.2f} {keyed['p99_ms']:>7.2f} {keyed['rps_16_clients']:>9.0f}",
+        f"  overhead: p50 {access['overhead_p50_ms']:+.2f} ms ({access['overhead_p50_pct']:+.1f}%), "
+        f"p99 {access['overhead_p99_ms']:+.2f} ms; target {access['target']}: {'met' if access['met'] else 'NOT MET'}",
+    ]
+    busy = access["other_cpu_cores"] or 0
+    if busy > NOISE_CORES:
+        lines.append(f"  WARNING: other programs used up to {busy:.2f} cores meanwhile: rerun on a quiet machine")
+    approval = access.get("approval")
+    if approval:
+        lines += [
+            f"  approval variant — the {approval['queries']} queries on {approval['system']}, "
+            f"median of {approval['rounds']} alternating rounds:",
+            f"  {'anonymous, while it is public':<32} {approval['anonymous_public']['p50_ms']:>7.2f} {approval['anonymous_public']['p99_ms']:>7.2f}",
+            f"  {'key, `approval` with a grant':<32} {approval['key_approval']['p50_ms']:>7.2f} {approval['key_approval']['p99_ms']:>7.2f}",
+            f"  overhead: p50 {approval['overhead_p50_ms']:+.2f} ms ({approval['overhead_p50_pct']:+.1f}%); "
+            f"target {access['target']}: {'met' if approval['met'] else 'NOT MET'}",
+        ]
+    if "metered_calls" in access:
+        lines.append(
+            f"  metering: {access['metered_calls']:,} calls of the benchmark app recorded in usage_daily "
+            f"(flushed in the background and at shutdown)"
+        )
+    return "\n".join(lines)
 
 
 # ---- report ---------------------------------------------------------------------------------
@@ -317,10 +474,15 @@ def main() -> int:
     parser.add_argument("--sql-iterations", type=int, default=2000, help="timed SQL queries per kind (default 2000)")
     parser.add_argument("--sql-only", action="store_true", help="skip the server: data set and SQL baseline only")
     parser.add_argument("--quick", action="store_true", help="1.5 s per scenario, 500 SQL queries: a smoke test")
+    parser.add_argument(
+        "--access-rounds", type=int, default=6,
+        help="length of the developer-access runs in --duration units, on the first server (default 6; 0 skips)",
+    )  # fmt: skip
     parser.add_argument("--db", type=Path, help="measure this copy of the generated data set (e.g. after ANALYZE) instead")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.sql_iterations = 1.5, 500
+        args.access_rounds = min(args.access_rounds, 2)
     workers_list = [w.strip() for w in args.workers.split(",") if w.strip()]
     for label in workers_list:
         if not label.rstrip("r").isdigit():
@@ -362,6 +524,10 @@ def main() -> int:
         log(f"  SQL {KINDS[kind]:<20} p50 {s['p50_ms']:.2f} ms  p99 {s['p99_ms']:.2f} ms  {s['qps']:.0f} q/s  {s['mean_rows']} rows  (other programs {s['other_cpu_cores']} cores)")
 
     failure = None
+    access_key = None
+    if not args.sql_only and "a" in queries and args.access_rounds > 0:
+        access_key, access_app = developer.ensure_key(db_path)
+        metered_before = developer.metered_calls(db_path, access_app)
     if not args.sql_only:
         for workers in workers_list:
             server = Server(db_path, workers)
@@ -389,6 +555,12 @@ def main() -> int:
                             f"{api['rps']:.0f} req/s  server {api['server_cpu_cores']} cores {api['server_cpu_cores_by_process']}, "
                             f"client {api['client_cpu_cores']}, other programs {api['other_cpu_cores']}"
                         )
+                if access_key and "developer_access" not in results:
+                    log(f"  developer access: query (a) anonymous and with a key, alternating, {args.duration * args.access_rounds:.0f} s …")
+                    results["developer_access"] = developer_access(server, db_path, queries["a"], access_key, access_app, args)
+                    access = results["developer_access"]
+                    log(f"  anonymous p50 {access['anonymous']['p50_ms']:.2f} ms, with key p50 {access['key']['p50_ms']:.2f} ms "
+                        f"({access['overhead_p50_pct']:+.1f}%)")  # fmt: skip
             except (BenchFailure, subprocess.TimeoutExpired, OSError, KeyError, ValueError) as exc:
                 failure = f"{describe(workers)}: {type(exc).__name__}: {exc}"
                 log(f"FAILED: {failure}")
@@ -396,6 +568,8 @@ def main() -> int:
             finally:
                 server.stop()
 
+    if "developer_access" in results:  # every server has stopped: its last usage flush is in the file
+        results["developer_access"]["metered_calls"] = developer.metered_calls(db_path, access_app) - metered_before
     results["seconds"] = round(time.perf_counter() - bench_started, 1)
     if results["api"]:
         results["recommendation"] = recommend(results["api"], workers_list, clients_list)
@@ -418,6 +592,8 @@ def main() -> int:
                 f"(up to {max(r['other_cpu_cores'] for r in noisy):.2f} cores, column 'other'): those figures are "
                 "pessimistic; rerun on a quiet machine")  # fmt: skip
         log(f"recommendation: {results['recommendation']['text']}")
+    if "developer_access" in results:
+        log(access_table(results["developer_access"]))
     else:
         for kind in queries:
             log(f"SQL {KINDS[kind]}: p50 {sql[kind]['p50_ms']:.2f} ms, p99 {sql[kind]['p99_ms']:.2f} ms")

@@ -3,17 +3,21 @@
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from icity import __version__
+from icity.api.deps import get_principal
+from icity.api.middleware import BodyLimitMiddleware, UsageMiddleware
 from icity.api.responses import JSONResponse, handle_http_error, handle_icity_error, handle_request_validation
 from icity.api.routes import access_requests, accounts, apps, catalogue, entities, messages, network, portability, usage
 from icity.config import get_settings
 from icity.errors import ICityError
+from icity.services import ratelimit
+from icity.services import usage as usage_service
 
 DESCRIPTION = """
 iCity opens cities' information systems — sensor networks, agenda, incident
@@ -23,6 +27,12 @@ runs unchanged in every city that opened the same kind of system.
 
 Errors are `application/problem+json` (RFC 9457); lists are cursor-paginated.
 """
+
+
+RATE_LIMITED = {
+    "description": "Too many requests with this API key (rate limit: `rate-limited`; daily quota: "
+    "`quota-exceeded`). `Retry-After` says when to retry; `RateLimit-*` headers come with every keyed response."
+}
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -63,7 +73,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
         # sync routes run in anyio's thread pool (40 threads by default): with a fast
         # embedded database, fewer threads give more requests/s and a lower p99
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        _app.state.usage_meter.start()
         yield
+        _app.state.usage_meter.stop()  # and the last flush: no metered call is lost at shutdown
 
     app = FastAPI(
         lifespan=lifespan,
@@ -74,12 +86,22 @@ def create_app(database_url: str | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     app.state.database_url = database_url or settings.resolved_database_url()
+    # one limiter and one usage meter per worker process (create_app runs once in each)
+    app.state.rate_limiter = ratelimit.RateLimiter(settings.redis_url or ratelimit.MEMORY)
+    app.state.usage_meter = usage_service.UsageMeter(app.state.database_url)
+    app.add_middleware(UsageMiddleware, meter=app.state.usage_meter)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_exception_handler(ICityError, handle_icity_error)
     app.add_exception_handler(RequestValidationError, handle_request_validation)
     app.add_exception_handler(HTTPException, handle_http_error)
 
-    v1 = APIRouter(prefix="/api/v1")
-    for module in (network, catalogue, entities, portability, accounts, apps, access_requests, usage, messages):
+    v1 = APIRouter(prefix="/api/v1", responses={429: RATE_LIMITED})
+    # Data routes authenticate every call, even those that need no principal
+    # (cities, categories): a key's calls there are rate-limited and metered too.
+    authenticated = [Depends(get_principal)]
+    for module in (network, catalogue, entities, portability):
+        v1.include_router(module.router, dependencies=authenticated)
+    for module in (accounts, apps, access_requests, usage, messages):
         v1.include_router(module.router)
     app.include_router(v1)
 

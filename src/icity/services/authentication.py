@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from icity.db.models import ApiKey, App, CityAdmin, User, UserSession
@@ -42,29 +42,35 @@ def principal_for(session: Session, token: str | None) -> Principal:
     )
 
 
+# Built once and run on the session's connection (no ORM layer): every request
+# with a key runs it, and this costs an eighth of building and running it through
+# the ORM each time (see the developer-access figures of bench/query.py).
+_KEY_LOOKUP = (
+    select(
+        ApiKey.id,
+        ApiKey.secret_digest,
+        ApiKey.expires_at,
+        ApiKey.revoked_at,
+        App.id,
+        App.status,
+        App.plan,
+        App.organisation_id,
+        User.id,
+        User.email,
+        User.status,
+    )
+    .join(App, App.id == ApiKey.app_id)
+    .join(User, User.id == ApiKey.created_by)
+    .where(ApiKey.prefix == bindparam("prefix"))
+)
+
+
 def principal_for_key(session: Session, key: str, now: datetime | None = None) -> Principal:
     now = now or datetime.now(timezone.utc)
     prefix = key_prefix(key)
     row = None
     if prefix is not None:
-        row = session.execute(
-            select(
-                ApiKey.id,
-                ApiKey.secret_digest,
-                ApiKey.expires_at,
-                ApiKey.revoked_at,
-                App.id,
-                App.status,
-                App.plan,
-                App.organisation_id,
-                User.id,
-                User.email,
-                User.status,
-            )
-            .join(App, App.id == ApiKey.app_id)
-            .join(User, User.id == ApiKey.created_by)
-            .where(ApiKey.prefix == prefix)
-        ).first()
+        row = session.connection().execute(_KEY_LOOKUP, {"prefix": prefix}).first()
     if row is None or not same_digest(key, row[1]):
         raise invalid_credentials("This API key is not valid: check it was copied whole.")
     key_id, _, expires_at, revoked_at, app_id, app_status, plan, organisation_id, user_id, email, user_status = row

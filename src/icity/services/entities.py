@@ -198,7 +198,12 @@ def entity_history(
         window.append(Observation.observed_at >= start)
     if end is not None:
         window.append(Observation.observed_at < end)
-    body: dict[str, Any] = {"id": entity_id, "type": entity.type, "attribute": attribute}
+    body: dict[str, Any] = {
+        "id": entity_id,
+        "type": entity.type,
+        "informationSystem": entity.information_system_id,
+        "attribute": attribute,
+    }
     if aggregate is None:
         keys = [SortKey(Observation.observed_at, False, parse_datetime), SortKey(Observation.attribute)]
         statement = select(Observation.attribute, Observation.observed_at, Observation.value_number, Observation.value)

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep
+from icity.api.middleware import served
 from icity.api.responses import JSONResponse, json_page
 from icity.api.schemas import CategoryPublic, DevicePublic, InformationSystemDetail, InformationSystemPublic, Page, ProviderPublic
 from icity.services import catalogue
@@ -50,8 +51,10 @@ def list_information_systems(
     summary="One information system, with its providers",
     responses={404: {"description": "No such information system (or not readable by you)"}},
 )
-def get_information_system(city_id: str, slug: str, session: SessionDep, principal: PrincipalDep):
-    return JSONResponse(catalogue.get_system(session, principal, f"{city_id}/{slug}"))
+def get_information_system(city_id: str, slug: str, request: Request, session: SessionDep, principal: PrincipalDep):
+    system = catalogue.get_system(session, principal, f"{city_id}/{slug}")
+    served(request, [system["id"]])
+    return JSONResponse(system)
 
 
 @router.get(
@@ -59,8 +62,10 @@ def get_information_system(city_id: str, slug: str, session: SessionDep, princip
     response_model=list[ProviderPublic],
     summary="Providers (operators, manufacturers) of an information system's devices",
 )
-def list_providers(city_id: str, slug: str, session: SessionDep, principal: PrincipalDep):
-    return JSONResponse(catalogue.list_providers(session, principal, f"{city_id}/{slug}"))
+def list_providers(city_id: str, slug: str, request: Request, session: SessionDep, principal: PrincipalDep):
+    providers = catalogue.list_providers(session, principal, f"{city_id}/{slug}")
+    served(request, [f"{city_id}/{slug}"])
+    return JSONResponse(providers)
 
 
 @router.get(
@@ -79,4 +84,5 @@ def list_devices(
     cursor: CursorParam = None,
 ):
     page = catalogue.list_devices(session, principal, f"{city_id}/{slug}", provider=provider, limit=limit, cursor=cursor)
+    served(request, [f"{city_id}/{slug}"])
     return json_page(page.as_dict(), request)

@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep
+from icity.api.middleware import served
 from icity.api.responses import GEO_JSON, JSONResponse, json_page
 from icity.api.schemas import EntityPublic, History, Page, Problem
 from icity.services import entities, filters
@@ -73,6 +74,7 @@ def list_entities(
         count=count,
     )
     page = entities.query_entities(session, principal, query).as_dict()
+    served(request, (item["informationSystem"] for item in page["items"]))
     if accept and GEO_JSON in accept:
         return json_page(feature_collection(page), request, media_type=GEO_JSON)
     return json_page(page, request)
@@ -84,8 +86,10 @@ def list_entities(
     summary="One entity's current state",
     responses={404: {"model": Problem, "description": "No such entity (or not readable by you)"}},
 )
-def get_entity(entity_id: str, session: SessionDep, principal: PrincipalDep):
-    return JSONResponse(entities.get_entity(session, principal, entity_id))
+def get_entity(entity_id: str, request: Request, session: SessionDep, principal: PrincipalDep):
+    entity = entities.get_entity(session, principal, entity_id)
+    served(request, [entity["informationSystem"]])
+    return JSONResponse(entity)
 
 
 @router.get(
@@ -97,6 +101,7 @@ def get_entity(entity_id: str, session: SessionDep, principal: PrincipalDep):
 )
 def entity_history(
     entity_id: str,
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     attribute: Annotated[str | None, Query(examples=["no2"])] = None,
@@ -119,4 +124,5 @@ def entity_history(
         limit=limit,
         cursor=cursor,
     )
+    served(request, [body["informationSystem"]])
     return JSONResponse(body)

@@ -2,9 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from icity.api.deps import PrincipalDep, SessionDep
+from icity.api.middleware import served
 from icity.api.responses import JSONResponse
 from icity.api.schemas import Problem, WhereCanAppRun
 from icity.services import filters, portability
@@ -19,6 +20,7 @@ router = APIRouter(tags=["portability"])
     responses={400: {"model": Problem}},
 )
 def where_can_app_run(
+    request: Request,
     session: SessionDep,
     principal: PrincipalDep,
     entity_types: Annotated[str | None, Query(alias="entityTypes", description="Comma-separated Smart Data Model types", examples=["AirQualityObserved,NoiseLevelObserved"])] = None,
@@ -26,5 +28,14 @@ def where_can_app_run(
 ):
     body = portability.where_can_app_run(
         session, principal, entity_types=filters.parse_list(entity_types), categories=filters.parse_list(categories)
+    )
+    served(
+        request,
+        (
+            system["id"]
+            for city in body["cities"]
+            for offer in city["provides"]
+            for system in offer["informationSystems"]
+        ),
     )
     return JSONResponse(body)
