@@ -22,7 +22,7 @@ from icity.services.apps import managed_app
 from icity.services.pagination import Page, SortKey, keyset_page
 
 REQUEST_STATUSES = ("pending", "approved", "refused", "revoked", "withdrawn")
-OPEN_STATUSES = ("pending", "approved")
+LIVE_STATUSES = ("pending", "approved")  # a request still waiting, or a grant in force
 
 
 def _now() -> datetime:
@@ -72,7 +72,7 @@ def request_access(session: Session, principal: Principal, *, app_id: int, syste
         select(AccessRequest).where(
             AccessRequest.app_id == app.id,
             AccessRequest.information_system_id == system_id,
-            AccessRequest.status.in_(OPEN_STATUSES),
+            AccessRequest.status.in_(LIVE_STATUSES),
         )
     )
     if existing is not None:
@@ -217,7 +217,7 @@ def withdraw(session: Session, principal: Principal, request_id: int) -> dict[st
     if not (principal.is_developer and app.organisation_id == principal.organisation_id):
         raise forbidden("Only the developers of the requesting app withdraw its request.")
     managed_app(session, principal, app.id)
-    if request.status not in OPEN_STATUSES:
+    if request.status not in LIVE_STATUSES:
         raise conflict(f"Cannot withdraw a request that is {request.status}.")
     request.status = "withdrawn"
     audit.record(session, principal, "access.withdrawn", "access_request", request.id, city_id=system.city_id, details={"app": app.id})

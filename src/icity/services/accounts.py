@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from icity.config import get_settings
-from icity.db.models import App, City, CityAdmin, LoginThrottle, Organisation, User, UserSession
+from icity.db.models import City, CityAdmin, LoginThrottle, Organisation, User, UserSession
 from icity.errors import ICityError, bad_parameter, conflict, not_found
 from icity.services import audit, mail, messages
 from icity.services.access import ROLES, Principal, forbidden, require_admin
@@ -397,8 +397,4 @@ def decide_user(session: Session, actor: Principal, user_id: int, action: str, r
     audit.record(session, actor, audit_action, "user", user.id, details={"email": user.email, "reason": reason} if reason else {"email": user.email})
     session.flush()
     return profile(session, user)
-
-
-def pending_developers(session: Session) -> list[User]:
-    return list(session.scalars(select(User).where(User.status == "pending").order_by(User.id)))
 
