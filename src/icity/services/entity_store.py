@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from icity.datamodels import get_registry
+from icity.datamodels.identifiers import entity_urn  # noqa: F401 - callers make ids through this module too
 from icity.datamodels.registry import CORE_KEYS
 from icity.db.bulk import insert_ignoring_duplicates
 from icity.db.models import Entity, InformationSystemEntityType, Observation, utcnow
@@ -23,10 +24,6 @@ from icity.services.catalogue import get_system_row
 from icity.services.filters import parse_time
 
 GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
-
-
-def entity_urn(entity_type: str, city_id: str, local_id: str) -> str:
-    return f"urn:ngsi-ld:{entity_type}:{city_id}:{local_id}"
 
 
 def _positions(coordinates: Any) -> Iterable[list[float]]:
