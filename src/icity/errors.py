@@ -85,5 +85,10 @@ def rule_violation(detail: str, code: str, param: str | None = None) -> ICityErr
     return ICityError(detail=detail, status=409, code=code, title="Refused by a platform rule", param=param)
 
 
+def forbidden(detail: str, code: str = "forbidden") -> ICityError:
+    """The caller is known but may not do this."""
+    return ICityError(detail=detail, status=403, code=code, title="Forbidden")
+
+
 def conflict(detail: str, param: str | None = None) -> ICityError:
     return ICityError(detail=detail, status=409, code="conflict", title="Conflict", param=param)

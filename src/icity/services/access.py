@@ -24,7 +24,7 @@ from sqlalchemy import and_, false, or_, select, true
 from sqlalchemy.sql.expression import ColumnElement
 
 from icity.db.models import AccessRequest, App, InformationSystem
-from icity.errors import ICityError
+from icity.errors import ICityError, forbidden
 
 SERVED_STATUSES = ("trial", "open")
 ROLES = ("developer", "city_admin", "admin")
@@ -107,10 +107,6 @@ def require_any_admin(principal: Principal) -> Principal:
     if not (principal.is_admin or (principal.role == "city_admin" and principal.approved)):
         raise forbidden("Only platform and city admins do this.")
     return principal
-
-
-def forbidden(detail: str, code: str = "forbidden") -> ICityError:
-    return ICityError(detail=detail, status=403, code=code, title="Forbidden")
 
 
 def _granted_systems(principal: Principal):

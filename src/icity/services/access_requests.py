@@ -8,25 +8,20 @@ city's admins of every new request, and each step is audited.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from icity.db.models import AccessRequest, App, CityAdmin, InformationSystem, User
-from icity.errors import bad_parameter, conflict, not_found
+from icity.db.models import AccessRequest, App, CityAdmin, InformationSystem, User, utcnow
+from icity.errors import bad_parameter, conflict, forbidden, not_found
 from icity.services import audit, messages
-from icity.services.access import Principal, discoverable_systems, forbidden, require_approved_developer, require_user
+from icity.services.access import Principal, discoverable_systems, require_approved_developer, require_user
 from icity.services.apps import managed_app
 from icity.services.pagination import Page, SortKey, keyset_page
 
 REQUEST_STATUSES = ("pending", "approved", "refused", "revoked", "withdrawn")
 LIVE_STATUSES = ("pending", "approved")  # a request still waiting, or a grant in force
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def request_dict(request: AccessRequest, app: App) -> dict[str, Any]:
@@ -182,7 +177,7 @@ def decide(session: Session, principal: Principal, request_id: int, action: str,
         raise conflict(f"Cannot {action} a request that is {request.status} (only {' or '.join(allowed)}).")
     if needs_reason and not (reason and reason.strip()):
         raise bad_parameter("reason", f"Say why you {action} this request: the developer is told.")
-    now = _now()
+    now = utcnow()
     request.status = new_status
     request.reason = reason
     if action == "revoke":

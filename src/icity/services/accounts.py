@@ -10,17 +10,17 @@ an email that has an account and one that has not.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from icity.config import get_settings
-from icity.db.models import City, CityAdmin, LoginThrottle, Organisation, User, UserSession
-from icity.errors import ICityError, bad_parameter, conflict, not_found
+from icity.db.models import City, CityAdmin, LoginThrottle, Organisation, User, UserSession, utcnow
+from icity.errors import ICityError, bad_parameter, conflict, forbidden, not_found
 from icity.services import audit, mail, messages
-from icity.services.access import ROLES, Principal, forbidden, require_admin
+from icity.services.access import ROLES, Principal, require_admin
 from icity.services.authentication import principal_of_user
 from icity.services.pagination import Page, SortKey, keyset_page
 from icity.services.secrets import (
@@ -37,10 +37,6 @@ USER_STATUSES = ("unverified", "pending", "approved", "refused", "suspended")
 VERIFY = "verify-email"
 FREE_FAILURES = 3  # failed logins allowed before the backoff starts
 MAX_BACKOFF_S = 15 * 60
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def normalise_email(email: str) -> str:
@@ -148,6 +144,16 @@ def resend_verification(session: Session, email: str) -> None:
         _mail_verification(session, user)
 
 
+def _invalid_link() -> ICityError:
+    return ICityError(
+        detail="This verification link is not valid: open the link from the mail unchanged.",
+        status=400,
+        code="invalid-link",
+        title="Invalid link",
+        param="token",
+    )
+
+
 def verify_email(session: Session, token: str) -> dict[str, Any]:
     hours = get_settings().verification_hours
     try:
@@ -162,19 +168,13 @@ def verify_email(session: Session, token: str) -> dict[str, Any]:
                 title="Link expired",
                 param="token",
             ) from error
-        raise ICityError(
-            detail="This verification link is not valid: open the link from the mail unchanged.",
-            status=400,
-            code="invalid-link",
-            title="Invalid link",
-            param="token",
-        ) from error
+        raise _invalid_link() from error
     user = session.get(User, payload.get("u"))
     if user is None or user.email != payload.get("e"):
-        raise ICityError(detail="This verification link is not valid.", status=400, code="invalid-link", title="Invalid link", param="token")
+        raise _invalid_link()
     if user.status == "unverified":
         user.status = "pending"
-        user.email_verified_at = _now()
+        user.email_verified_at = utcnow()
         for admin in session.scalars(select(User).where(User.role == "admin", User.status == "approved")):
             mail.queue(
                 session,
@@ -202,7 +202,7 @@ def login(session: Session, email: str, password: str, now: datetime | None = No
     """A session for the right email and password. After FREE_FAILURES consecutive
     failures for an address, each further attempt must wait twice as long as the
     last (up to 15 minutes), whether or not the address has an account."""
-    now = now or _now()
+    now = now or utcnow()
     throttle = session.get(LoginThrottle, digest(normalise_email(email)))
     if throttle and throttle.blocked_until and throttle.blocked_until > now:
         wait = max(1, int((throttle.blocked_until - now).total_seconds() + 0.999))
@@ -296,7 +296,7 @@ def create_user(
     if user_by_email(session, email) is not None:
         raise conflict(f"An account with email {normalise_email(email)} already exists.", param="email")
     org = _organisation_named(session, organisation, None, None) if organisation else None
-    now = _now()
+    now = utcnow()
     user = User(
         email=normalise_email(email),
         name=name,
@@ -383,7 +383,7 @@ def decide_user(session: Session, actor: Principal, user_id: int, action: str, r
     if user.id == actor.user_id:
         raise conflict("You cannot change your own account's status.")
     user.status = new_status
-    user.decided_at = _now()
+    user.decided_at = utcnow()
     user.decided_by = actor.user_id
     user.decision_reason = reason
     if new_status == "suspended":

@@ -8,25 +8,22 @@ for an overlap period, so a deployed app can switch without downtime.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from icity.config import get_settings
-from icity.db.models import AccessRequest, ApiKey, App, User
+from icity.db.models import AccessRequest, ApiKey, App, User, utcnow
 from icity.errors import bad_parameter, conflict, not_found
 from icity.services import audit
 from icity.services.access import Principal, require_admin, require_approved_developer, require_user
 from icity.services.pagination import Page, SortKey, keyset_page
+from icity.services.ratelimit import PLANS
 from icity.services.secrets import new_api_key
 
 APP_FIELDS = ("name", "description", "functionalities", "advantages", "platforms", "entity_types")
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def app_dict(app: App) -> dict[str, Any]:
@@ -55,7 +52,7 @@ def key_dict(key: ApiKey) -> dict[str, Any]:
         "lastUsedAt": key.last_used_at.isoformat() if key.last_used_at else None,
         "expiresAt": key.expires_at.isoformat() if key.expires_at else None,
         "revokedAt": key.revoked_at.isoformat() if key.revoked_at else None,
-        "active": key.revoked_at is None and (key.expires_at is None or key.expires_at > _now()),
+        "active": key.revoked_at is None and (key.expires_at is None or key.expires_at > utcnow()),
     }
 
 
@@ -118,7 +115,7 @@ def update_app(session: Session, principal: Principal, app_id: int, changes: dic
     for field, value in changes.items():
         if field in APP_FIELDS:
             setattr(app, field, value)
-    app.updated_at = _now()
+    app.updated_at = utcnow()
     session.flush()
     return app_dict(app)
 
@@ -126,7 +123,7 @@ def update_app(session: Session, principal: Principal, app_id: int, changes: dic
 def withdraw_app(session: Session, principal: Principal, app_id: int) -> dict[str, Any]:
     """Withdraw an app: its keys are revoked and its grants end, at once."""
     app = managed_app(session, principal, app_id)
-    now = _now()
+    now = utcnow()
     app.status = "withdrawn"
     app.withdrawn_at = now
     for key in session.scalars(select(ApiKey).where(ApiKey.app_id == app.id, ApiKey.revoked_at.is_(None))):
@@ -141,8 +138,6 @@ def withdraw_app(session: Session, principal: Principal, app_id: int) -> dict[st
 
 
 def set_plan(session: Session, principal: Principal, app_id: int, plan: str) -> dict[str, Any]:
-    from icity.services.ratelimit import PLANS
-
     require_admin(principal)
     if plan not in PLANS:
         raise bad_parameter("plan", f"plan must be one of {', '.join(PLANS)}")
@@ -191,7 +186,7 @@ def revoke_key(session: Session, principal: Principal, app_id: int, key_id: int)
         require_approved_developer(principal)
     key = _key(session, app, key_id)
     if key.revoked_at is None:
-        key.revoked_at = _now()
+        key.revoked_at = utcnow()
         audit.record(session, principal, "key.revoked", "api_key", key.id, details={"app": app.id, "prefix": key.prefix})
     session.flush()
     return key_dict(key)
@@ -201,7 +196,7 @@ def rotate_key(session: Session, principal: Principal, app_id: int, key_id: int,
     """A new key for the app; the old one keeps working for `overlap_hours`, then expires."""
     app = managed_app(session, principal, app_id)
     old = _key(session, app, key_id)
-    now = _now()
+    now = utcnow()
     if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
         raise conflict("This key was revoked or has expired: create a new key instead of rotating it.")
     hours = get_settings().key_overlap_hours if overlap_hours is None else overlap_hours

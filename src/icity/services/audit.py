@@ -15,8 +15,8 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from icity.db.models import AuditEvent
-from icity.errors import bad_parameter
-from icity.services.access import CLI, Principal, forbidden, require_any_admin
+from icity.errors import bad_parameter, forbidden
+from icity.services.access import CLI, Principal, require_any_admin
 from icity.services.pagination import Page, SortKey, keyset_page, parse_datetime
 
 # "access.approved", or a whole family with a trailing wildcard: "access.*"

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from icity.db.models import AccessRequest, App, InformationSystem, Message, User
-from icity.errors import ICityError, bad_parameter, not_found
+from icity.errors import ICityError, bad_parameter, forbidden, not_found
 from icity.services import mail
-from icity.services.access import Principal, forbidden, require_any_admin, require_user
+from icity.services.access import Principal, require_any_admin, require_user
 from icity.services.pagination import Page, SortKey, keyset_page, parse_datetime
 
 SUBJECT_MAX = 300

@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from icity.db.engine import transaction
 from icity.db.models import ApiKey, App, InformationSystem, UsageDay
-from icity.errors import bad_parameter
-from icity.services.access import Principal, forbidden, require_user
+from icity.errors import bad_parameter, forbidden
+from icity.services.access import Principal, require_user
 from icity.services.pagination import SortKey, keyset_page
 
 log = logging.getLogger(__name__)
