@@ -1,13 +1,12 @@
-"""Fetch a feed and read it with one connector kind, as a harvest run will."""
+"""Read a feed with one connector kind, as a harvest run will."""
 
 from typing import Any
 
-from icity.connectors import Record, get_connector, validate_config
-from icity.connectors.fetch import fetch
+from icity.connectors import Record, SourceRequest, get_connector, validate_config
 
 
-def read_feed(url: str, kind: str, settings: dict[str, Any] | None = None, **fetch_options: Any) -> list[Record]:
+def read_feed(url: str, kind: str, settings: dict[str, Any] | None = None, **request_options: Any) -> list[Record]:
     connector = get_connector(kind)
     config = validate_config(kind, settings or {})
-    with fetch(url, **fetch_options) as fetched:
-        return list(connector.records(config, fetched.chunks()))
+    with connector.read(config, SourceRequest(url, **request_options)) as reading:
+        return list(reading.records)

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Iterator
 
 from pydantic import Field, field_validator
 
-from icity.connectors.base import Connector, ConnectorConfig, Record, SourceError
+from icity.connectors.base import ConnectorConfig, Record, SourceError
+from icity.connectors.document import DocumentConnector
 from icity.connectors.streams import refuse_html
 
 
@@ -34,7 +35,7 @@ class CsvConfig(ConnectorConfig):
         return value
 
 
-class CsvConnector(Connector):
+class CsvConnector(DocumentConnector):
     """Rows after the header become records keyed by the header's names; values stay text
     (a decimal comma is the mapping's business). Record numbers count data rows from 1."""
 

@@ -3,6 +3,7 @@ retries, or a local file (fixture feeds, files dropped by the city)."""
 
 from __future__ import annotations
 
+import json
 import mimetypes
 import time
 from collections.abc import Callable, Iterator
@@ -10,11 +11,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from icity.connectors.base import SourceError
+from icity.connectors.base import SourceError, SourceRequest
 
 CHUNK_BYTES = 64 * 1024
 USER_AGENT = "iCity-harvester/0.1"
@@ -97,6 +99,53 @@ def _fetch_http(
             response.close()
 
 
+@contextmanager
+def api_client(request: SourceRequest) -> Iterator[httpx.Client]:
+    """An HTTP client for connectors that page through an API with ``get_json``."""
+    with httpx.Client(timeout=request.timeout_s, follow_redirects=True, headers={"User-Agent": USER_AGENT}) as client:
+        yield client
+
+
+def get_json(
+    client: httpx.Client,
+    url: str,
+    request: SourceRequest,
+    *,
+    params: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    max_bytes: int = 256 * 1024 * 1024,
+) -> tuple[Any, httpx.Headers]:
+    """One page of a JSON API, with the same retries as a document; SourceError when it is not JSON.
+
+    A page is parsed whole (pages are bounded by the page size); ``max_bytes`` guards
+    against a server that ignores the page size.
+    """
+    shown = _shown(url)
+    response = _send_with_retries(
+        client, url, headers or {}, request.retries, request.backoff_s, request.timeout_s, params=params
+    )
+    try:
+        body = bytearray()
+        try:
+            for chunk in response.iter_bytes(CHUNK_BYTES):
+                body += chunk
+                if len(body) > max_bytes:
+                    raise SourceError(f"{shown} sent a page larger than {max_bytes} bytes.")
+        except httpx.TimeoutException:
+            raise SourceError(f"{shown} stopped sending: no data within {request.timeout_s:g} s.") from None
+        except httpx.HTTPError as error:
+            raise SourceError(f"{shown}: the transfer broke off ({_reason(error)}).") from None
+    finally:
+        response.close()
+    start = bytes(body[:64]).lstrip().lower()
+    if start.startswith((b"<!doctype html", b"<html")):
+        raise SourceError(f"{shown} answered an HTML page instead of JSON.")
+    try:
+        return json.loads(body), response.headers
+    except ValueError as error:
+        raise SourceError(f"{shown} did not answer valid JSON (truncated or malformed): {error}.") from None
+
+
 def _send_with_retries(
     client: httpx.Client,
     url: str,
@@ -104,6 +153,7 @@ def _send_with_retries(
     retries: int,
     backoff_s: float,
     timeout_s: float,
+    params: dict[str, Any] | None = None,
 ) -> httpx.Response:
     """Retry what may pass (connection errors, timeouts, 5xx) with exponential backoff; not 4xx."""
     shown = _shown(url)
@@ -112,7 +162,7 @@ def _send_with_retries(
         if attempt:
             time.sleep(backoff_s * 2 ** (attempt - 1))
         try:
-            response = client.send(client.build_request("GET", url, headers=headers), stream=True)
+            response = client.send(client.build_request("GET", url, headers=headers, params=params), stream=True)
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as error:
             raise SourceError(f"{shown} is not a URL that can be fetched ({error}).") from None
         except httpx.TimeoutException:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from icity.connectors.base import Connector, ConnectorConfig, Record
+from icity.connectors.base import ConnectorConfig, Record
+from icity.connectors.document import DocumentConnector
 from icity.connectors.json_source import array_items
 
 
@@ -12,7 +13,7 @@ class GeoJsonConfig(ConnectorConfig):
     """No settings yet: features are always at ``features``."""
 
 
-class GeoJsonConnector(Connector):
+class GeoJsonConnector(DocumentConnector):
     """Each feature is one record: its properties, plus ``geometry`` (GeoJSON, as given)
     and ``id`` when the feature has one (both win over properties of the same name)."""
 

@@ -8,7 +8,8 @@ from typing import Any
 import ijson
 from pydantic import Field, field_validator
 
-from icity.connectors.base import Connector, ConnectorConfig, Record, SourceError
+from icity.connectors.base import ConnectorConfig, Record, SourceError
+from icity.connectors.document import DocumentConnector
 from icity.connectors.streams import ChunkReader, refuse_html
 
 
@@ -27,7 +28,7 @@ class JsonConfig(ConnectorConfig):
         return value
 
 
-class JsonConnector(Connector):
+class JsonConnector(DocumentConnector):
     """Each element of the array at ``recordsPath`` is one record, numbered from 1."""
 
     kind = "json"
