@@ -51,6 +51,13 @@ class Settings(BaseSettings):
         24, description="Default time a rotated API key keeps working beside its replacement."
     )
     max_body_bytes: int = Field(1_048_576, description="Largest accepted request body; larger ones get 413.")
+    harvest_timeout_s: float = Field(
+        30, description="Seconds a source may take to answer or to send the next bytes before a harvest run fails."
+    )
+    harvest_parallel: int = Field(4, description="Sources harvested at the same time; a slow one never delays the others.")
+    harvest_in_server: bool = Field(
+        True, description="`icity serve` also runs the scheduled harvests. Set false when `icity worker` runs them."
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

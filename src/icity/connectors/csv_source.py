@@ -103,6 +103,12 @@ def _decoded_lines(chunks: Iterable[bytes], encoding: str) -> Iterator[str]:
                 f"The CSV source is not valid {name} at byte {at} (line {line}): "
                 "set connector.encoding (e.g. latin-1)."
             ) from None
+        if "\x00" in text:
+            line = decoded_lines + text[: text.index("\x00")].count("\n") + 1
+            raise SourceError(
+                f"The CSV source holds NUL characters (line {line}): it is not {encoding.removesuffix('-sig')} text "
+                "but binary or UTF-16; set connector.encoding (e.g. utf-16) or check the URL."
+            )
         decoded_bytes += len(chunk)
         decoded_lines += text.count("\n")
         return text

@@ -108,7 +108,11 @@ class InformationSystem(Base):
     documentation_url: Mapped[str | None] = mapped_column(String(500))
     properties_in: Mapped[list[Any]] = mapped_column(default=list)
     properties_out: Mapped[list[Any]] = mapped_column(default=list)
+    # How the platform reads the city's own system: {"kind": "csv", "url": ..., <kind's settings>}
     connector: Mapped[dict[str, Any] | None] = mapped_column()
+    mapping: Mapped[dict[str, Any] | None] = mapped_column()  # None: the connector kind's standard mapping
+    schedule: Mapped[str | None] = mapped_column(String(100))  # "15m", "1h", "1d" or a cron expression
+    retire_missing: Mapped[bool] = mapped_column(Boolean, default=True)  # entities gone from the source
     opened_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -187,6 +191,33 @@ class Entity(Base):
         Index("ix_entities_lat_lon", "lat", "lon"),
         Index("ix_entities_city_type", "city_id", "type"),
     )
+
+
+class HarvestRun(Base):
+    """One reading of an IS's source: what came in, what changed, what was refused and why."""
+
+    __tablename__ = "harvest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    information_system_id: Mapped[str] = mapped_column(
+        ForeignKey("information_systems.id", ondelete="CASCADE"), index=True
+    )
+    trigger: Mapped[str] = mapped_column(String(16))  # schedule | manual | cli
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | succeeded | unchanged | failed
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    retired: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    rejections: Mapped[list[Any]] = mapped_column(default=list)  # the first ones: {record, reason, field}
+    etag: Mapped[str | None] = mapped_column(String(500))  # the source's validators, sent on the next run
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (Index("ix_harvest_runs_system_started", "information_system_id", "started_at"),)
 
 
 class Observation(Base):

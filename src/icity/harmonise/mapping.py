@@ -277,12 +277,14 @@ def _message(error: dict[str, Any]) -> str:
 # ----------------------------------------------------------------------------- mapping a record
 
 
+def record_entity_id(mapping: Mapping, record: dict[str, Any], city_id: str) -> str:
+    """The id of the entity `record` maps to (RecordRejected when the id fields are empty)."""
+    return entity_urn(mapping.entity_type, city_id, _local_id(mapping, record))
+
+
 def map_record(mapping: Mapping, record: dict[str, Any], city_id: str) -> dict[str, Any]:
     """The entity for `record`, or RecordRejected with the reason and the source field."""
-    entity: dict[str, Any] = {
-        "id": entity_urn(mapping.entity_type, city_id, _local_id(mapping, record)),
-        "type": mapping.entity_type,
-    }
+    entity: dict[str, Any] = {"id": record_entity_id(mapping, record, city_id), "type": mapping.entity_type}
     if mapping.location:
         location = _location(mapping, mapping.location, record)
         if location is not None:

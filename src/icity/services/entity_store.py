@@ -106,31 +106,49 @@ def _historised(name: str, value: Any, previous: dict[str, Any] | None) -> bool:
     return isinstance(value, str) and previous is not None and name in previous and previous[name] != value
 
 
-def upsert_entities(session: Session, system_id: str, payloads: list[dict[str, Any]]) -> dict[str, int]:
-    """Validate every entity first, then create or update them and append history.
-
-    All or nothing: one invalid entity refuses the whole call with every problem's path.
-    """
-    system = get_system_row(session, system_id)
-    served = set(
+def served_types(session: Session, system_id: str) -> set[str]:
+    return set(
         session.scalars(
             select(InformationSystemEntityType.entity_type).where(
                 InformationSystemEntityType.information_system_id == system_id
             )
         )
     )
+
+
+def check_entity(
+    payload: Any, city_id: str, served: set[str], index: int = 0
+) -> tuple[dict[str, Any] | None, list[FieldProblem]]:
+    """One entity checked against its data model and its IS: (the entity ready to write, []) or (None, problems)."""
+    if not isinstance(payload, dict):
+        return None, [FieldProblem(f"[{index}]", "each entity must be a JSON object")]
+    return _check_entity(payload, index, city_id, served)
+
+
+def upsert_entities(session: Session, system_id: str, payloads: list[dict[str, Any]]) -> dict[str, int]:
+    """Validate every entity first, then create or update them and append history.
+
+    All or nothing: one invalid entity refuses the whole call with every problem's path.
+    """
+    system = get_system_row(session, system_id)
+    served = served_types(session, system_id)
     checked, problems = [], []
     for index, payload in enumerate(payloads):
-        if not isinstance(payload, dict):
-            problems.append(FieldProblem(f"[{index}]", "each entity must be a JSON object"))
-            continue
-        entity, entity_problems = _check_entity(payload, index, system.city_id, served)
+        entity, entity_problems = check_entity(payload, system.city_id, served, index)
         problems += entity_problems
         if entity:
             checked.append(entity)
     if problems:
         raise invalid(problems, detail=f"{len(problems)} problem(s); first: {problems[0].path}: {problems[0].detail}")
+    return write_checked(session, system.id, system.city_id, checked)
 
+
+def write_checked(session: Session, system_id: str, city_id: str, checked: list[dict[str, Any]]) -> dict[str, int]:
+    """Create or update entities that `check_entity` accepted, and append their history.
+
+    An entity whose values did not change is not written and adds no history, so
+    reading an unchanged source twice changes nothing.
+    """
     existing = {
         e.id: e for e in session.scalars(select(Entity).where(Entity.id.in_([c["id"] for c in checked])))
     }
@@ -148,12 +166,13 @@ def upsert_entities(session: Session, system_id: str, payloads: list[dict[str, A
             ]
         previous = previous or {}
         if entity is None:
-            entity = Entity(id=item["id"], type=item["type"], city_id=system.city_id, information_system_id=system_id)
+            entity = Entity(id=item["id"], type=item["type"], city_id=city_id, information_system_id=system_id)
             session.add(entity)
             existing[item["id"]] = entity
             counts["created"] += 1
         elif (
-            {**previous, **item["attributes"]} == previous
+            entity.retired_at is None
+            and {**previous, **item["attributes"]} == previous
             and (item["location"] is None or item["location"] == entity.location)
             and (item["observed_at"] is None or item["observed_at"] == entity.observed_at)
         ):
