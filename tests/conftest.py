@@ -9,6 +9,7 @@ from icity.app import create_app
 from icity.config import get_settings
 from icity.db.engine import new_session, transaction
 from icity.services import catalogue
+from tests.connectors.feed_server import FeedServer
 from tests.databases import DatabaseFactory
 from tests.network import build_network
 
@@ -65,3 +66,11 @@ def network_copy(databases: DatabaseFactory, network_url: str) -> str:
 @pytest.fixture(scope="session")
 def api(network_url: str) -> TestClient:
     return TestClient(create_app(network_url))
+
+
+@pytest.fixture(scope="module")
+def feeds() -> Iterator[FeedServer]:
+    """A local HTTP server for the module's tests; each test publishes its feeds on its own paths."""
+    server = FeedServer()
+    yield server
+    server.close()

@@ -34,8 +34,81 @@ def serve(
     from icity.server import serve as run_server
 
     settings = get_settings()
-    code = run_server(host or settings.host, port or settings.port, workers or settings.workers)
+    code = run_server(
+        host or settings.host, port or settings.port, workers or settings.workers, harvest=settings.harvest_in_server
+    )
     raise typer.Exit(code)
+
+
+harvest_app = typer.Typer(help="Harvests: reading information systems' sources.", no_args_is_help=True)
+app.add_typer(harvest_app, name="harvest")
+
+
+@harvest_app.command("run")
+def harvest_run(system: Annotated[str, typer.Argument(help="<city>/<slug>")]) -> None:
+    """Harvest one information system now and print what the run did."""
+    from icity.services import harvest
+    from icity.services.access import CLI
+
+    try:
+        run = harvest.run_now(system, CLI, trigger="cli")
+    except ICityError as error:
+        _fail(error)
+    typer.echo(_run_line(run))
+    for rejection in run["rejections"]:
+        typer.echo(f"  record {rejection['record']}: {rejection['reason']}")
+    if run["rejected"] > len(run["rejections"]):
+        typer.echo(f"  … and {run['rejected'] - len(run['rejections'])} more rejected records")
+    if run["status"] == "failed":
+        typer.secho(f"error: {run['error']}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1)
+
+
+@harvest_app.command("runs")
+def harvest_runs(
+    system: Annotated[str, typer.Argument(help="<city>/<slug>")],
+    limit: Annotated[int, typer.Option(min=1)] = 10,
+) -> None:
+    """The latest runs of an information system, newest first."""
+    from icity.services import harvest
+    from icity.services.access import CLI
+
+    page = _as_cli(lambda session: harvest.list_runs(session, CLI, system, limit=limit, cursor=None))
+    for run in page.items:
+        typer.echo(_run_line(run))
+
+
+def _run_line(run: dict) -> str:
+    counts = ", ".join(
+        f"{run[name]} {name}" for name in ("fetched", "created", "updated", "unchanged", "rejected", "retired")
+    )
+    line = f"run {run['id']} of {run['informationSystem']} ({run['trigger']}, {run['startedAt']}): {run['status']}"
+    return f"{line} — {counts}" if run["status"] != "failed" else f"{line} — {run['error']}"
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Run what is due now, wait for it, and exit.")] = False,
+) -> None:
+    """Run the scheduled harvests (each source in its own thread) until interrupted.
+
+    `icity serve` does this too unless ICITY_HARVEST_IN_SERVER=false; run one worker per database.
+    """
+    import logging
+
+    from icity.services.scheduler import HarvestScheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    scheduler = HarvestScheduler()
+    if once:
+        started = scheduler.tick()
+        scheduler.wait()
+        typer.echo(f"harvested {len(started)} information system(s)")
+        return
+    try:
+        scheduler.run_forever()
+    except KeyboardInterrupt:
+        scheduler.stop()
 
 
 @db_app.command("upgrade")

@@ -31,8 +31,22 @@ def _serve_on_shared_port(host: str, port: int, log_level: str) -> None:
     uvicorn.Server(_config(log_level)).run(sockets=[sock])
 
 
-def serve(host: str, port: int, workers: int = 1, log_level: str = "info") -> int:
-    """Serve until interrupted; returns an exit code."""
+def serve(host: str, port: int, workers: int = 1, log_level: str = "info", harvest: bool = False) -> int:
+    """Serve until interrupted; returns an exit code. With ``harvest``, this (main) process
+    also runs the scheduled harvests, once however many workers serve the API."""
+    if not harvest:
+        return _serve(host, port, workers, log_level)
+    from icity.services.scheduler import HarvestScheduler
+
+    scheduler = HarvestScheduler()
+    scheduler.start()
+    try:
+        return _serve(host, port, workers, log_level)
+    finally:
+        scheduler.stop()
+
+
+def _serve(host: str, port: int, workers: int, log_level: str) -> int:
     if workers <= 1:
         config = _config(log_level)
         config.host, config.port = host, port

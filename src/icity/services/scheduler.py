@@ -1,0 +1,86 @@
+"""Run the harvests that are due, each source in its own thread.
+
+One thread per running source, up to ``harvest_parallel``: a source that is slow
+to answer, or failing with retries and backoff, occupies its own thread and
+delays no other. A source still running is not started again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+
+from icity.config import get_settings
+from icity.db.engine import new_session
+from icity.errors import ICityError
+from icity.services import harvest
+from icity.services.access import CLI
+
+log = logging.getLogger(__name__)
+
+
+class HarvestScheduler:
+    def __init__(self, database_url: str | None = None, parallel: int | None = None, poll_s: float = 5.0) -> None:
+        self.database_url = database_url
+        self.parallel = parallel or get_settings().harvest_parallel
+        self.poll_s = poll_s
+        self._running: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._loop: threading.Thread | None = None
+
+    def tick(self, now: datetime | None = None) -> list[str]:
+        """Start every due source that is not already running (as many as there are free slots)."""
+        with new_session(self.database_url) as session:
+            due = harvest.due_systems(session, now)
+        started = []
+        with self._lock:
+            self._running = {system: thread for system, thread in self._running.items() if thread.is_alive()}
+            for system_id in due:
+                if system_id in self._running:
+                    continue
+                if len(self._running) >= self.parallel:
+                    break  # the rest are still due at the next tick
+                thread = threading.Thread(target=self._harvest, args=(system_id,), name=f"harvest {system_id}", daemon=True)
+                self._running[system_id] = thread
+                thread.start()
+                started.append(system_id)
+        return started
+
+    def _harvest(self, system_id: str) -> None:
+        try:
+            run = harvest.run_now(system_id, CLI, trigger="schedule", database_url=self.database_url)
+            log.info("harvest of %s: %s (%s fetched, %s rejected)", system_id, run["status"], run["fetched"], run["rejected"])
+        except ICityError as error:  # e.g. a run started by hand is still going
+            log.info("harvest of %s not started: %s", system_id, error.detail)
+        except Exception:
+            log.exception("harvest of %s could not run", system_id)
+
+    def running(self) -> list[str]:
+        with self._lock:
+            return sorted(system for system, thread in self._running.items() if thread.is_alive())
+
+    def wait(self, timeout_s: float | None = None) -> None:
+        """Wait for the runs started so far (tests, `icity worker --once`)."""
+        with self._lock:
+            threads = list(self._running.values())
+        for thread in threads:
+            thread.join(timeout_s)
+
+    def run_forever(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # a database hiccup must not end the scheduling
+                log.exception("harvest scheduling failed; trying again in %s s", self.poll_s)
+            self._stop.wait(self.poll_s)
+
+    def start(self) -> None:
+        self._loop = threading.Thread(target=self.run_forever, name="harvest scheduler", daemon=True)
+        self._loop.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._loop is not None:
+            self._loop.join()
