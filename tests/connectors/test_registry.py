@@ -5,7 +5,7 @@ from icity.errors import ICityError
 
 
 def test_every_kind_is_registered_under_its_own_name():
-    assert set(CONNECTORS) >= {"csv", "json", "geojson"}
+    assert set(CONNECTORS) >= {"csv", "json", "geojson", "icalendar", "gtfs"}
     for kind, connector in CONNECTORS.items():
         assert issubclass(connector, Connector)
         assert connector.kind == kind
@@ -16,7 +16,7 @@ def test_an_unknown_kind_names_the_parameter_and_the_known_kinds():
         get_connector("xml")
     assert raised.value.status == 400
     assert raised.value.param == "connector.kind"
-    assert "csv, geojson, json" in raised.value.detail
+    assert f"known kinds: {', '.join(sorted(CONNECTORS))}." in raised.value.detail  # csv, geojson, gtfs…
 
 
 def test_settings_are_camel_case_with_defaults():

@@ -9,11 +9,27 @@ from pydantic import ValidationError
 from icity.connectors.base import Connector, ConnectorConfig
 from icity.connectors.csv_source import CsvConnector
 from icity.connectors.geojson_source import GeoJsonConnector
+from icity.connectors.gtfs_source import GtfsConnector
+from icity.connectors.icalendar_source import ICalendarConnector
 from icity.connectors.json_source import JsonConnector
+from icity.connectors.ngsi_source import NgsiLdConnector, NgsiV2Connector
+from icity.connectors.open311_source import Open311Connector
 from icity.errors import FieldProblem, bad_parameter, invalid
 
 CONNECTORS: dict[str, type[Connector]] = {
-    connector.kind: connector for connector in (CsvConnector, JsonConnector, GeoJsonConnector)
+    connector.kind: connector
+    for connector in (
+        # documents at a URL
+        CsvConnector,
+        JsonConnector,
+        GeoJsonConnector,
+        ICalendarConnector,
+        GtfsConnector,
+        # APIs read page by page
+        Open311Connector,
+        NgsiV2Connector,
+        NgsiLdConnector,
+    )
 }
 
 
