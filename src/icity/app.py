@@ -8,13 +8,26 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
+from starlette.staticfiles import StaticFiles
 
 from icity import __version__
 from icity.api.deps import get_principal
 from icity.api.middleware import BodyLimitMiddleware, UsageMiddleware
 from icity.api.responses import JSONResponse, handle_http_error, handle_icity_error, handle_request_validation
-from icity.api.routes import access_requests, accounts, apps, catalogue, entities, messages, network, portability, usage
+from icity.api.routes import (
+    access_requests,
+    accounts,
+    apps,
+    catalogue,
+    entities,
+    messages,
+    network,
+    portability,
+    sources,
+    usage,
+)
 from icity.config import get_settings
+from icity.demo.feeds import DEMO_FEEDS, DEMO_SOURCES_PATH
 from icity.errors import ICityError
 from icity.services import ratelimit
 from icity.services import usage as usage_service
@@ -101,9 +114,12 @@ def create_app(database_url: str | None = None) -> FastAPI:
     authenticated = [Depends(get_principal)]
     for module in (network, catalogue, entities, portability):
         v1.include_router(module.router, dependencies=authenticated)
-    for module in (accounts, apps, access_requests, usage, messages):
+    for module in (accounts, apps, access_requests, usage, messages, sources):
         v1.include_router(module.router)
     app.include_router(v1)
+    # The demo cities' own systems (agenda, air-quality portal, GTFS, Open311), for the demo's
+    # connectors to harvest over HTTP; static files with ETag and Last-Modified, outside the API.
+    app.mount(DEMO_SOURCES_PATH, StaticFiles(directory=DEMO_FEEDS), name="demo-sources")
 
     app.openapi = _openapi_with_problems(app)
 

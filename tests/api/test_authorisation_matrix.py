@@ -14,7 +14,10 @@ from fastapi.testclient import TestClient
 
 from icity.app import create_app
 from icity.db.engine import transaction
+from icity.services import harvest, sources
+from icity.services.access import CLI
 from tests import people
+from tests.connectors.feed_server import Feed
 from tests.world import APPROVAL_IS, PARKING, ROLES, World, build_world
 
 pytestmark = pytest.mark.postgres_ok
@@ -43,7 +46,22 @@ READERS_OF_APPROVAL_IS = (404, 404, 404, 200, 404, 200, 200)  # granted key, own
 OWN_APP_N = (401, 404, 200, 404, 404, 404, 200)  # the developer's organisation, or the platform admin
 CHANGE_APP_N = (401, 404, 200, 404, 404, 404, 403)  # only the developers of the organisation
 DECIDE = (401, 404, 404, 403, 404, 200, 200)  # the owning city decides; the requester sees but may not
+CITY_ADMINS = (401, 403, 403, 403, 403, 200, 200)  # the IS is served, so others learn it exists but may not
+CITY_ADMINS_CREATE = (401, 403, 403, 403, 403, 201, 201)
+CITY_ADMINS_START = (401, 403, 403, 403, 403, 202, 202)
 REASON = {"reason": "Outside the purpose of the licence."}
+NEW_SYSTEM = {"slug": "bikes", "name": "Bicing", "category": "transport-mobility", "entityTypes": ["BikeHireDockingStation"]}
+PARKING_CSV = b"id;name;free;lat;lon\r\np0;Aparcament Central;42;41.38;2.10\r\n"
+PARKING_SOURCE = {
+    "connector": {"kind": "csv", "url": "{parking_csv}", "delimiter": ";"},
+    "mapping": {
+        "entityType": "OffStreetParking",
+        "id": {"field": "id"},
+        "location": {"lat": "lat", "lon": "lon"},
+        "attributes": {"name": {"field": "name"}, "availableSpotNumber": {"field": "free", "type": "integer"}},
+    },
+    "retireMissing": False,  # p0 stays what the data rows above read
+}
 NEW_USER = {"email": "new@bcn.example", "name": "New", "password": people.PASSWORD, "role": "city_admin", "cities": ["beta"]}
 REGISTRATION = {
     "name": "Grace",
@@ -120,17 +138,34 @@ MATRIX = [
     Row("GET", "/api/v1/messages/{message_id}", (401, 404, 404, 200, 404, 404, 404)),  # the recipient's only
     Row("POST", "/api/v1/messages/{message_id}/read", (401, 404, 404, 200, 404, 404, 404), writes=True),
     Row("GET", "/api/v1/audit", (401, 403, 403, 403, 200, 200, 200)),
+    # opening information systems: the owning city's admins and the platform admin
+    Row("POST", "/api/v1/cities/{city_id}/information-systems", CITY_ADMINS_CREATE, body=NEW_SYSTEM, writes=True),
+    Row("PUT", "/api/v1/information-systems/{city_id}/{slug}/status", CITY_ADMINS, body={"status": "trial"}, writes=True),
+    Row("GET", "/api/v1/information-systems/{city_id}/{slug}/source", CITY_ADMINS),
+    Row("PUT", "/api/v1/information-systems/{city_id}/{slug}/source", CITY_ADMINS, body=PARKING_SOURCE, writes=True),
+    Row("POST", "/api/v1/information-systems/{city_id}/{slug}/preview", CITY_ADMINS, body={"limit": 1}),
+    Row("POST", "/api/v1/information-systems/{city_id}/{slug}/harvests", CITY_ADMINS_START, writes=True),
+    Row("GET", "/api/v1/information-systems/{city_id}/{slug}/harvests", CITY_ADMINS),
+    Row("GET", "/api/v1/information-systems/{city_id}/{slug}/harvests/{run_id}", CITY_ADMINS),
 ]
 
 PLACES = {"city_id": "alpha", "slug": "parking", "entity_id": PARKING}
-DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending", "message_id": "message"}
+DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending", "message_id": "message", "run_id": "run"}
 
 
 @pytest.fixture(scope="module")
-def world_url(databases, network_url):
+def world_url(databases, network_url, feeds):
     url = databases.copy(network_url)
     with transaction(url) as session:
         world = build_world(session)
+    world.ids["parking_csv"] = feeds.serve("/parking.csv", Feed(PARKING_CSV, "text/csv"))
+    source = fill(PARKING_SOURCE, world.ids)
+    with transaction(url) as session:
+        sources.configure(
+            session, CLI, APPROVAL_IS, connector=source["connector"], mapping=source["mapping"], schedule=None,
+            retire_missing=False,
+        )
+    world.ids["run"] = harvest.run_now(APPROVAL_IS, CLI, database_url=url)["id"]
     return url, world
 
 

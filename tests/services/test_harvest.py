@@ -12,7 +12,7 @@ from icity.db.engine import transaction
 from icity.db.models import HarvestRun, InformationSystem, utcnow
 from icity.errors import ICityError
 from icity.services import harvest, sources
-from icity.services.access import CLI, Principal
+from icity.services.access import CLI, Principal, administered_system
 from tests.connectors.feed_server import Feed, FeedServer
 from tests.sources import CONNECTOR, HEADER, MAPPING, ROWS, SYSTEM, add_system, csv, entities, observation_count, run, set_source
 
@@ -167,12 +167,12 @@ def test_only_the_citys_admins_and_the_platform_admin_set_up_sources(aire: str):
     own_city = Principal(kind="user", email="a@alpha", role="city_admin", approved=True, city_ids=frozenset({"alpha"}))
     developer = Principal(kind="user", email="d@dev", role="developer", approved=True, organisation_id=1)
     with transaction(aire) as session:
-        assert sources.administered_system(session, own_city, SYSTEM).id == SYSTEM
+        assert administered_system(session, own_city, SYSTEM).id == SYSTEM
         with pytest.raises(ICityError) as draft:
-            sources.administered_system(session, developer, SYSTEM)
+            administered_system(session, developer, SYSTEM)
         assert draft.value.status == 404  # a draft is not shown to those who cannot see it
         with pytest.raises(ICityError) as served:
-            sources.administered_system(session, other_city, "alpha/air")
+            administered_system(session, other_city, "alpha/air")
         assert served.value.status == 403
 
 

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from sqlalchemy import and_, false, or_, select, true
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from icity.db.models import AccessRequest, App, InformationSystem
-from icity.errors import ICityError, forbidden
+from icity.errors import ICityError, forbidden, not_found
 
 SERVED_STATUSES = ("trial", "open")
 ROLES = ("developer", "city_admin", "admin")
@@ -107,6 +108,18 @@ def require_any_admin(principal: Principal) -> Principal:
     if not (principal.is_admin or (principal.role == "city_admin" and principal.approved)):
         raise forbidden("Only platform and city admins do this.")
     return principal
+
+
+def administered_system(session: Session, principal: Principal, system_id: str) -> InformationSystem:
+    """The IS, if the caller administers its city (its sources, runs and status). Others get
+    404 for an IS they cannot discover (a draft) and 403 for one they can, so drafts do not leak."""
+    require_user(principal)
+    system = session.get(InformationSystem, system_id)
+    if system is None or (not principal.administers(system.city_id) and system.status not in SERVED_STATUSES):
+        raise not_found("information system", system_id)
+    if not principal.administers(system.city_id):
+        raise forbidden(f"Only the admins of {system.city_id} and the platform admin manage its information systems.")
+    return system
 
 
 def _granted_systems(principal: Principal):

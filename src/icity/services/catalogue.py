@@ -17,8 +17,15 @@ from icity.db.models import (
     Provider,
     utcnow,
 )
-from icity.errors import FieldProblem, bad_parameter, conflict, invalid, not_found, rule_violation
-from icity.services.access import Principal, discoverable_systems, readable_systems
+from icity.errors import FieldProblem, bad_parameter, conflict, forbidden, invalid, not_found, rule_violation
+from icity.services import audit
+from icity.services.access import (
+    Principal,
+    administered_system,
+    discoverable_systems,
+    readable_systems,
+    require_user,
+)
 from icity.services.cities import OPEN_STATUSES, OPENING_LEVELS, get_city_row
 from icity.services.pagination import Page, SortKey, keyset_page
 
@@ -155,6 +162,29 @@ def set_status(session: Session, system_id: str, status: str) -> InformationSyst
     system.status = status
     session.flush()
     return system
+
+
+def register_system(session: Session, principal: Principal, city_id: str, **fields: Any) -> dict[str, Any]:
+    """A city admin (or the platform admin) registers one of the city's systems, in draft."""
+    require_user(principal)
+    get_city_row(session, city_id)
+    if not principal.administers(city_id):
+        raise forbidden(f"Only the admins of {city_id} and the platform admin register its information systems.")
+    system = create_information_system(session, city_id=city_id, **fields)
+    audit.record(session, principal, "system.registered", "information_system", system.id, city_id=city_id)
+    return system_dict(system, entity_types_of(session, [system.id]).get(system.id, []))
+
+
+def change_status(session: Session, principal: Principal, system_id: str, status: str) -> dict[str, Any]:
+    """Draft → trial → open → retired, by the owning city's admins and the platform admin."""
+    system = administered_system(session, principal, system_id)
+    previous = system.status
+    set_status(session, system.id, status)
+    audit.record(
+        session, principal, "system.status_changed", "information_system", system.id,
+        city_id=system.city_id, details={"from": previous, "to": status},
+    )
+    return system_dict(system, entity_types_of(session, [system.id]).get(system.id, []))
 
 
 # ---- reads -----------------------------------------------------------------

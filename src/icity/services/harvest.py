@@ -23,14 +23,15 @@ from sqlalchemy.orm import Session
 from icity.connectors import SourceError
 from icity.db.engine import analyze, transaction
 from icity.db.models import Entity, HarvestRun, InformationSystem, utcnow
-from icity.errors import ICityError, conflict, not_found
+from icity.errors import ICityError, bad_parameter, conflict, not_found
 from icity.services import entity_store, schedules, sources
-from icity.services.access import Principal
+from icity.services.access import Principal, administered_system
 from icity.services.pagination import Page, SortKey, keyset_page, parse_datetime
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
+RUN_STATUSES = ("running", "succeeded", "unchanged", "failed")
 SUCCESSES = ("succeeded", "unchanged")
 STALE_RUNNING = timedelta(hours=1)  # a run 'running' for longer was cut off (process killed)
 ANALYZE_AFTER = 5000  # entities created by one run; the planner's statistics are refreshed after that
@@ -41,7 +42,7 @@ ANALYZE_AFTER = 5000  # entities created by one run; the planner's statistics ar
 
 def start_run(session: Session, principal: Principal, system_id: str, trigger: str = "manual") -> dict[str, Any]:
     """Record a new run of an IS whose source is set up; ``execute_run`` does the reading."""
-    system = sources.administered_system(session, principal, system_id)
+    system = administered_system(session, principal, system_id)
     sources.stored_source(session, system)  # a setup that no longer holds is refused now, not in the background
     running = session.scalar(
         select(HarvestRun.id).where(
@@ -257,9 +258,11 @@ def run_dict(run: HarvestRun) -> dict[str, Any]:
 def list_runs(
     session: Session, principal: Principal, system_id: str, *, status: str | None = None, limit: int, cursor: str | None
 ) -> Page:
-    system = sources.administered_system(session, principal, system_id)
+    system = administered_system(session, principal, system_id)
     statement = select(HarvestRun).where(HarvestRun.information_system_id == system.id)
     if status is not None:
+        if status not in RUN_STATUSES:
+            raise bad_parameter("status", f"status must be one of {', '.join(RUN_STATUSES)}")
         statement = statement.where(HarvestRun.status == status)
     keys = [SortKey(HarvestRun.started_at, descending=True, parse=parse_datetime), SortKey(HarvestRun.id, descending=True)]
     rows, next_cursor = keyset_page(
@@ -274,7 +277,7 @@ def list_runs(
 
 
 def get_run(session: Session, principal: Principal, system_id: str, run_id: int) -> dict[str, Any]:
-    system = sources.administered_system(session, principal, system_id)
+    system = administered_system(session, principal, system_id)
     run = session.get(HarvestRun, run_id)
     if run is None or run.information_system_id != system.id:
         raise not_found("harvest run", str(run_id))
@@ -340,7 +343,7 @@ def source_view(session: Session, system: InformationSystem) -> dict[str, Any]:
 
 
 def get_source(session: Session, principal: Principal, system_id: str) -> dict[str, Any]:
-    return source_view(session, sources.administered_system(session, principal, system_id))
+    return source_view(session, administered_system(session, principal, system_id))
 
 
 # ----------------------------------------------------------------------------- what is due

@@ -69,12 +69,13 @@ class HarvestScheduler:
             thread.join(timeout_s)
 
     def run_forever(self) -> None:
-        while not self._stop.is_set():
+        # The first tick waits one period too: in `icity serve` the API (which may serve sources
+        # itself, like the demo's) is listening by then.
+        while not self._stop.wait(self.poll_s):
             try:
                 self.tick()
             except Exception:  # a database hiccup must not end the scheduling
                 log.exception("harvest scheduling failed; trying again in %s s", self.poll_s)
-            self._stop.wait(self.poll_s)
 
     def start(self) -> None:
         self._loop = threading.Thread(target=self.run_forever, name="harvest scheduler", daemon=True)

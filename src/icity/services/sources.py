@@ -17,12 +17,21 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from icity.config import get_settings
-from icity.connectors import Connector, ConnectorConfig, Reading, Record, SourceRequest, get_connector, validate_config
+from icity.connectors import (
+    Connector,
+    ConnectorConfig,
+    Reading,
+    Record,
+    SourceError,
+    SourceRequest,
+    get_connector,
+    validate_config,
+)
 from icity.db.models import InformationSystem
-from icity.errors import FieldProblem, ICityError, forbidden, invalid, not_found
+from icity.errors import FieldProblem, ICityError, invalid
 from icity.harmonise.mapping import Mapping, RecordRejected, map_record, record_entity_id
 from icity.services import entity_store, schedules
-from icity.services.access import SERVED_STATUSES, Principal, require_user
+from icity.services.access import Principal, administered_system
 
 PREVIEW_DEFAULT = 10
 PREVIEW_MAX = 100
@@ -63,18 +72,6 @@ class Outcome:
     reason: str | None = None
     field: str | None = None
     entity_id: str | None = None  # known even for most rejections, so a rejected record does not retire its entity
-
-
-def administered_system(session: Session, principal: Principal, system_id: str) -> InformationSystem:
-    """The IS, if the caller administers its city. Others get 404 for an IS they cannot
-    discover (a draft) and 403 for one they can, so drafts do not leak."""
-    require_user(principal)
-    system = session.get(InformationSystem, system_id)
-    if system is None or (not principal.administers(system.city_id) and system.status not in SERVED_STATUSES):
-        raise not_found("information system", system_id)
-    if not principal.administers(system.city_id):
-        raise forbidden(f"Only the admins of {system.city_id} and the platform admin set up and run its sources.")
-    return system
 
 
 def parse_source(system: InformationSystem, served: set[str], connector: Any, mapping: Any) -> Source:
@@ -226,15 +223,20 @@ def preview(
     entities: list[dict[str, Any]] = []
     rejections: list[dict[str, Any]] = []
     fetched = rejected = 0
-    with read_source(source) as reading:
-        for outcome in outcomes(source, reading.records):
-            fetched += 1
-            if outcome.entity is None:
-                rejected += 1
-                if len(rejections) < LISTED_REJECTIONS:
-                    rejections.append(rejection(outcome))
-            elif len(entities) < limit:
-                entities.append(outcome.payload)
+    try:
+        with read_source(source) as reading:
+            for outcome in outcomes(source, reading.records):
+                fetched += 1
+                if outcome.entity is None:
+                    rejected += 1
+                    if len(rejections) < LISTED_REJECTIONS:
+                        rejections.append(rejection(outcome))
+                elif len(entities) < limit:
+                    entities.append(outcome.payload)
+    except SourceError as error:
+        raise ICityError(
+            detail=error.detail, status=502, code="source-failed", title="The source could not be read"
+        ) from None
     return {
         "informationSystem": system.id,
         "fetched": fetched,
