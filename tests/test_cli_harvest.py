@@ -1,0 +1,54 @@
+"""`icity harvest run|runs` and `icity worker --once`, through Typer's CliRunner."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from icity.cli import app
+from icity.config import get_settings
+from tests.connectors.feed_server import Feed, FeedServer
+from tests.sources import add_system, csv, set_source
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def configured(network_copy, tmp_path, monkeypatch) -> str:
+    monkeypatch.setenv("ICITY_DATABASE_URL", network_copy)
+    monkeypatch.setenv("ICITY_VAR_DIR", str(tmp_path))
+    get_settings.cache_clear()  # settings are read once per process
+    add_system(network_copy, "aire")
+    yield network_copy
+    get_settings.cache_clear()
+
+
+def test_harvest_run_prints_the_counts_and_each_rejection(configured: str, feeds: FeedServer):
+    set_source(configured, feeds.serve("/cli-aire.csv", Feed(csv("Sants", "Broken", "Gràcia"), "text/csv")))
+    result = runner.invoke(app, ["harvest", "run", "alpha/aire"])
+    assert result.exit_code == 0, result.output
+    assert "succeeded — 3 fetched, 2 created, 0 updated, 0 unchanged, 1 rejected, 0 retired" in result.output
+    assert "record 2: field 'NO2 (mg/m³)': 'n/d' is not a number" in result.output
+    listed = runner.invoke(app, ["harvest", "runs", "alpha/aire"])
+    assert listed.exit_code == 0 and "run 1 of alpha/aire (cli" in listed.output
+
+
+def test_a_failed_run_exits_non_zero_with_the_reason(configured: str, feeds: FeedServer):
+    set_source(configured, feeds.serve("/cli-gone.csv", Feed(b"", statuses=[404])))
+    result = runner.invoke(app, ["harvest", "run", "alpha/aire"])
+    assert result.exit_code == 1
+    assert "answered HTTP 404" in result.output
+
+
+def test_harvest_run_without_a_source_says_how_to_set_one(configured: str):
+    result = runner.invoke(app, ["harvest", "run", "alpha/aire"])
+    assert result.exit_code == 1
+    assert "has no connector yet" in result.output
+
+
+def test_worker_once_harvests_what_is_due(configured: str, feeds: FeedServer):
+    set_source(configured, feeds.serve("/cli-due.csv", Feed(csv("Sants"), "text/csv")), schedule="1h")
+    result = runner.invoke(app, ["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "harvested 1 information system(s)" in result.output
+    assert "run 1 of alpha/aire (schedule" in runner.invoke(app, ["harvest", "runs", "alpha/aire"]).output
