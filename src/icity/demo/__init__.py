@@ -1,5 +1,9 @@
 """The demo network: the seed cities of the design, their 2014 engagement, the
-information systems they open and deterministic synthetic data for them.
+information systems they open and their data — deterministic synthetic data for
+most, and for a few (icity.demo.connected) a connector reading a feed in the
+style of the city's own system (an iCalendar agenda, a portal's air-quality CSV,
+a GTFS zip, an Open311 server), which `icity serve` publishes under
+/demo-sources/ and harvests on schedule.
 
 Everything is written through the services, in the caller's session (the
 caller commits), so the demo obeys the same rules as any other client.
@@ -12,6 +16,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from icity.db.models import City
+from icity.demo.connected import default_feeds_url
 from icity.demo.engagement import load_engagement
 from icity.demo.network import CITIES, NETWORK_LEVELS, load_cities
 from icity.demo.sampling import SEED
@@ -26,15 +31,21 @@ def is_loaded(session: Session) -> bool:
     return all(session.get(City, city_id) is not None for city_id in CITIES)
 
 
-def load_demo(session: Session, today: date | None = None) -> dict[str, int]:
+def load_demo(session: Session, today: date | None = None, feeds_url: str | None = None) -> dict[str, int]:
     """Load the demo network unless it is already there; returns how many of each thing were written
     ({"already_loaded": True}, writing nothing, when it was there).
 
     `today` fixes the end of the synthetic history (default: the current date),
-    so that a test can reproduce the data exactly.
+    so that a test can reproduce the data exactly. `feeds_url` is where the
+    connected systems read their feeds (default: `icity serve`'s own
+    {ICITY_PUBLIC_URL}/demo-sources); nothing is read while loading.
     """
     if is_loaded(session):
         return {"already_loaded": True}
     today = today or date.today()
     catalogue.ensure_categories(session)
-    return {**load_cities(session), **load_engagement(session), **load_systems(session, today)}
+    return {
+        **load_cities(session),
+        **load_engagement(session),
+        **load_systems(session, today, feeds_url or default_feeds_url()),
+    }

@@ -1,5 +1,5 @@
 """Names that make the synthetic data read like each city's: districts,
-landmarks (with their approximate real positions), venues and incident kinds."""
+landmarks (with their approximate real positions) and incident kinds."""
 
 from __future__ import annotations
 
@@ -57,25 +57,6 @@ LANDMARKS = {
         ("Eleftherias Square", "square", "The central square and its cafés", 22.4352, 38.9004),
     ],
 }
-
-VENUES = {
-    "cornella": ["Citilab", "Auditori de Cornellà", "Parc de Can Mercader", "Castell de Cornellà",
-                 "Museu Agbar de les Aigües", "Biblioteca Central Marta Mata"],
-}
-
-# (title, category, free entry, duration in hours)
-AGENDA_ITEMS = [
-    ("Taller de robòtica per a famílies", "workshop", True, 2),
-    ("Hackató de dades obertes", "workshop", True, 8),
-    ("Concert de la Banda Municipal", "culture", True, 2),
-    ("Cinema a la fresca", "culture", True, 3),
-    ("Exposició: l'aigua a Cornellà", "culture", False, 6),
-    ("Cursa popular de Cornellà", "sports", False, 3),
-    ("Ple municipal", "civic", True, 3),
-    ("Jornada de portes obertes al Citilab", "workshop", True, 5),
-    ("Mercat d'artesania", "culture", True, 6),
-    ("Teatre familiar", "culture", False, 2),
-]
 
 # Open311 services: (service_code, service_name, agency_responsible)
 SERVICES = [

@@ -2,7 +2,9 @@
 
 Each generator takes (city, count, today, operator) and returns the entities
 of one IS, shaped and named as its Smart Data Model defines them, placed
-inside the city's bounding box, near its centre.
+inside the city's bounding box, near its centre. The systems fed by connectors
+(icity.demo.connected: the City Agenda, GTFS stops and lines, Open311 incident
+reports, a portal's air-quality CSV) have no generator here.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any, Callable
 
 from icity.demo import timeseries
 from icity.demo.network import DemoCity
-from icity.demo.places import AGENDA_ITEMS, DISTRICTS, LANDMARKS, SERVICES, VENUES
+from icity.demo.places import DISTRICTS, LANDMARKS, SERVICES
 from icity.demo.sampling import Generated, geo_point, iso, latest_hour, point_near_centre, rng_for, start_of
 from icity.services.entity_store import entity_urn
 
@@ -162,32 +164,6 @@ def bike_sharing(city: DemoCity, count: int, today: date, operator: str) -> Gene
     return Generated(entities)
 
 
-def city_agenda(city: DemoCity, count: int, today: date, operator: str) -> Generated:
-    """Events from a week ago to a month ahead, so the agenda always looks current."""
-    rng = rng_for(city.id, "city-agenda")
-    venues = VENUES.get(city.id, [city.name])
-    # one position per venue, the same for all its events
-    venue_points = {v: point_near_centre(rng_for(city.id, f"venue:{v}"), city, spread=0.1) for v in venues}
-    entities = []
-    for i in range(count):
-        title, category, free, hours = AGENDA_ITEMS[i % len(AGENDA_ITEMS)]
-        venue = rng.choice(venues)
-        local_start_hour = rng.choice([10, 11, 17, 18, 19, 21])
-        start = start_of(today + timedelta(days=rng.randint(-7, 30))) + timedelta(
-            hours=local_start_hour - city.utc_offset_h
-        )
-        entities.append({
-            **_base("Event", city, f"event-{i + 1:03d}", venue_points[venue]),
-            "name": title,
-            "description": f"{title} — {venue}",
-            "startDate": iso(start),
-            "endDate": iso(start + timedelta(hours=hours)),
-            "category": [category],
-            "isAccessibleForFree": free,
-        })
-    return Generated(entities)
-
-
 GENERATORS: dict[str, Callable[[DemoCity, int, date, str], Generated]] = {
     "air-quality": timeseries.air_quality,
     "noise": timeseries.noise,
@@ -198,7 +174,6 @@ GENERATORS: dict[str, Callable[[DemoCity, int, date, str], Generated]] = {
     "incidents": incidents,
     "points-of-interest": points_of_interest,
     "bike-sharing": bike_sharing,
-    "city-agenda": city_agenda,
 }
 
 

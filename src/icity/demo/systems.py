@@ -1,9 +1,16 @@
 """The information systems the consortium and pilot cities open, their
 providers and devices, and the entities each yields.
 
-Air quality is open and public in the four consortium cities: the same app
-runs on all of them (the portability showcase). A few systems are
-`registered` or `approval`, and a couple stay in `draft`.
+Air quality is open and public in the four consortium cities, with three weeks
+of synthetic hourly history: the same app runs on all of them (the portability
+showcase, and the query benchmark's workload). A few systems are `registered`
+or `approval`, and a couple stay in `draft`.
+
+Most systems get deterministic synthetic entities at load time. Those listed in
+`icity.demo.connected` (Cornellà's City Agenda and air quality, Bologna's bus
+stops and lines, Lamía's incident reports) get a connector and a schedule
+instead, reading feeds in the style of the city's own systems, and are filled by
+the harvest.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from icity.demo import synthetic
+from icity.demo import connected, synthetic
 from icity.demo.kinds import KINDS, SystemKind
 from icity.demo.network import CITIES
 from icity.services import catalogue, entity_store
@@ -41,7 +48,6 @@ ENTITY_COUNTS = {
     "incidents": 25,
     "points-of-interest": 6,
     "bike-sharing": 15,
-    "city-agenda": 12,
 }
 MANUFACTURERS = {"air-quality": "Teledyne API", "noise": "CESVA Instruments"}
 REPORTING_PERIOD_S = 3600
@@ -88,10 +94,13 @@ PLANS: list[SystemPlan] = [
         ("ev-charging", "open", "public", "Comune di Bologna – Mobilità sostenibile"),
         ("incidents", "open", "public", "Comune di Bologna – Relazioni con il pubblico"),
         ("points-of-interest", "open", "public", "Bologna Welcome"),
+        ("bus-stops", "open", "public", "TPER – Trasporto Passeggeri Emilia-Romagna"),
+        ("bus-routes", "open", "public", "TPER – Trasporto Passeggeri Emilia-Romagna"),
     ]),
     *_plans("cornella", "https://www.cornella.cat/", "CC-BY-4.0", [
         ("city-agenda", "open", "public", "Ajuntament de Cornellà de Llobregat, with the Citilab living lab"),
         ("wifi", "trial", "public", "Ajuntament de Cornellà de Llobregat"),
+        ("air-quality", "trial", "public", "Ajuntament de Cornellà de Llobregat – Medi Ambient"),
         ("incidents", "draft", "registered", "Ajuntament de Cornellà de Llobregat"),
     ]),
     *_plans("lamia", "https://www.lamia.gr/", "CC-BY-4.0", [
@@ -129,8 +138,12 @@ def _add_devices(session: Session, system_id: str, kind: SystemKind, entities: l
     return len(entities)
 
 
-def load_systems(session: Session, today: date) -> dict[str, int]:
-    counts = {"information_systems": 0, "providers": 0, "devices": 0, "entities": 0, "observations": 0}
+def load_systems(session: Session, today: date, feeds_url: str) -> dict[str, int]:
+    """Create every planned IS; fill the synthetic ones, give the connected ones their source
+    (read from `feeds_url`, the base URL the demo feeds are served at)."""
+    counts = {
+        "information_systems": 0, "providers": 0, "devices": 0, "entities": 0, "observations": 0, "sources": 0,
+    }
     for plan in PLANS:
         kind, city = KINDS[plan.kind], CITIES[plan.city]
         system = catalogue.create_information_system(
@@ -154,6 +167,11 @@ def load_systems(session: Session, today: date) -> dict[str, int]:
         if plan.status == "draft":
             continue  # registered, not yet connected: no data
         _open(session, system.id, plan.status)
+        source = connected.BY_SYSTEM.get(system.id)
+        if source is not None:
+            connected.configure(session, source, feeds_url)  # the harvest fills it
+            counts["sources"] += 1
+            continue
         generated = synthetic.generate(plan.kind, city, ENTITY_COUNTS[plan.kind], today, plan.operator)
         entity_store.upsert_entities(session, system.id, generated.entities)
         entity_store.add_observations(session, generated.history)
