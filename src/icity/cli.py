@@ -94,11 +94,10 @@ def worker(
 
     `icity serve` does this too unless ICITY_HARVEST_IN_SERVER=false; run one worker per database.
     """
-    import logging
-
+    from icity.server import show_platform_logs
     from icity.services.scheduler import HarvestScheduler
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    show_platform_logs()
     scheduler = HarvestScheduler()
     if once:
         started = scheduler.tick()

@@ -9,6 +9,7 @@ the kernel spreads connections over the workers.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import signal
 import socket
@@ -38,12 +39,24 @@ def serve(host: str, port: int, workers: int = 1, log_level: str = "info", harve
         return _serve(host, port, workers, log_level)
     from icity.services.scheduler import HarvestScheduler
 
+    show_platform_logs()
     scheduler = HarvestScheduler()
     scheduler.start()
     try:
         return _serve(host, port, workers, log_level)
     finally:
         scheduler.stop()
+
+
+def show_platform_logs(level: int = logging.INFO) -> None:
+    """Print iCity's own log lines (harvest runs) beside uvicorn's. Only the `icity` logger:
+    httpx logs every URL it fetches at INFO, and a source's URL may carry its API key."""
+    logger = logging.getLogger("icity")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(level)
 
 
 def _serve(host: str, port: int, workers: int, log_level: str) -> int:

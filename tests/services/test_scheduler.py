@@ -56,3 +56,17 @@ def test_the_number_of_sources_read_at_once_is_bounded(network_copy: str, feeds:
     scheduler.wait(timeout_s=10)
     assert scheduler.tick() == ["alpha/two"]  # still due, started once a slot is free
     scheduler.wait(timeout_s=10)
+
+
+def test_sources_finishing_together_all_get_written(network_copy: str, feeds: FeedServer):
+    """On SQLite a write phase that started as a reader was refused ("database is locked")
+    when another harvest committed first; each now waits its turn."""
+    systems = [add_system(network_copy, f"together-{n}") for n in range(6)]
+    for system in systems:
+        url = feeds.serve(f"/{system.replace('/', '-')}.csv", Feed(csv("Sants", "Gràcia", "Poblenou"), "text/csv"))
+        set_source(network_copy, url, schedule="1h", system=system)
+    scheduler = HarvestScheduler(network_copy, parallel=6)
+    assert len(scheduler.tick()) == 6
+    scheduler.wait(timeout_s=30)
+    done = runs(network_copy)
+    assert {system: done[system].status for system in systems} == {system: "succeeded" for system in systems}

@@ -59,6 +59,9 @@ class PreviewIn(Body):
     connector: dict[str, Any] | None = Field(None, description="A setup to try; none: the stored one.")
     mapping: dict[str, Any] | None = None
     limit: int = Field(10, ge=1, le=100, description="How many mapped entities to show.")
+    # Accepted (and not used) so that the very body to be saved with PUT …/source can be previewed first.
+    schedule: Annotated[str, StringConstraints(max_length=100)] | None = None
+    retire_missing: bool | None = Field(None, alias="retireMissing")
 
 
 class Rejection(BaseModel):

@@ -63,6 +63,21 @@ def transaction(url: str | None = None) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def write_transaction(url: str | None = None) -> Iterator[Session]:
+    """A transaction that reads and then writes a lot (a harvest's write phase).
+
+    On SQLite it takes the write lock at once (BEGIN IMMEDIATE), waiting its turn
+    behind other writers. A plain transaction starts as a reader, and when it then
+    tries to write after another writer committed, SQLite refuses at once
+    ("database is locked") rather than wait: two harvests finishing together failed so.
+    """
+    with new_session(url) as session, session.begin():
+        if session.get_bind().dialect.name == "sqlite":
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        yield session
+
+
 def analyze(url: str | None = None) -> None:
     """Refresh the query planner's statistics; run after bulk loads. Without them
     SQLite prefers the information-system index over the location index for

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from icity.connectors import SourceError
-from icity.db.engine import analyze, transaction
+from icity.db.engine import analyze, transaction, write_transaction
 from icity.db.models import Entity, HarvestRun, InformationSystem, utcnow
 from icity.errors import ICityError, bad_parameter, conflict, not_found
 from icity.services import entity_store, schedules, sources
@@ -167,7 +167,7 @@ def _write(
     run_id: int, source: sources.Source, staged: _Staged, staging: IO[bytes], database_url: str | None
 ) -> dict[str, Any]:
     counts = {"created": 0, "updated": 0, "unchanged": 0, "retired": 0}
-    with transaction(database_url) as session:
+    with write_transaction(database_url) as session:
         system = session.get(InformationSystem, source.system_id)
         retire = system.retire_missing and not staged.not_modified
         if retire:
