@@ -113,16 +113,18 @@ def get_json(
     *,
     params: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    hints: dict[int, str] | None = None,
     max_bytes: int = 256 * 1024 * 1024,
 ) -> tuple[Any, httpx.Headers]:
     """One page of a JSON API, with the same retries as a document; SourceError when it is not JSON.
 
     A page is parsed whole (pages are bounded by the page size); ``max_bytes`` guards
-    against a server that ignores the page size.
+    against a server that ignores the page size. ``hints`` says, per 4xx status, what the
+    city admin should check (``{401: "check connector.apiKey"}``).
     """
     shown = _shown(url)
     response = _send_with_retries(
-        client, url, headers or {}, request.retries, request.backoff_s, request.timeout_s, params=params
+        client, url, headers or {}, request.retries, request.backoff_s, request.timeout_s, params=params, hints=hints
     )
     try:
         body = bytearray()
@@ -154,6 +156,7 @@ def _send_with_retries(
     backoff_s: float,
     timeout_s: float,
     params: dict[str, Any] | None = None,
+    hints: dict[int, str] | None = None,
 ) -> httpx.Response:
     """Retry what may pass (connection errors, timeouts, 5xx) with exponential backoff; not 4xx."""
     shown = _shown(url)
@@ -178,7 +181,9 @@ def _send_with_retries(
             continue
         if status >= 400:
             response.close()
-            raise SourceError(f"{shown} answered HTTP {status} {response.reason_phrase}".rstrip() + ".")
+            refused = f"{shown} answered HTTP {status} {response.reason_phrase}".rstrip()
+            hint = (hints or {}).get(status)
+            raise SourceError(f"{refused}: {hint}." if hint else f"{refused}.")
         return response
     attempts = "1 attempt" if retries == 0 else f"{retries + 1} attempts"
     raise SourceError(f"{shown} failed after {attempts}: {failure}.")

@@ -40,7 +40,7 @@ class JsonConnector(DocumentConnector):
             if isinstance(item, dict):
                 yield Record(number, item)
             else:
-                yield Record(number, {}, f"record is a {_json_type(item)}, not an object")
+                yield Record(number, {}, f"record is a {json_type(item)}, not an object")
 
 
 def array_items(body: Iterable[bytes], path: str, source: str) -> Iterator[Any]:
@@ -77,7 +77,7 @@ def array_items(body: Iterable[bytes], path: str, source: str) -> Iterator[Any]:
 _EVENT_TYPES = {"start_map": "an object", "string": "a string", "number": "a number", "boolean": "a boolean", "null": "null"}
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
     if isinstance(value, list):
         return "list"
     if isinstance(value, str):

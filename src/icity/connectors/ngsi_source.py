@@ -17,7 +17,6 @@ attribute are not in the records (an entity's time is mapped from an attribute s
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -27,7 +26,7 @@ from pydantic import Field, field_validator
 
 from icity.connectors.base import Connector, ConnectorConfig, Reading, Record, SourceError, SourceRequest
 from icity.connectors.fetch import api_client, get_json
-from icity.connectors.json_source import _json_type
+from icity.connectors.json_source import json_type
 
 Flatten = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -152,7 +151,7 @@ class _Pages:
                 if isinstance(entity, dict):
                     yield Record(number, flatten(entity))
                 else:
-                    yield Record(number, {}, f"entity is a {_json_type(entity)}, not an object")
+                    yield Record(number, {}, f"entity is a {json_type(entity)}, not an object")
             offset += len(entities)
             if len(entities) < limit or (total is not None and offset >= total):
                 return
@@ -160,12 +159,9 @@ class _Pages:
 
     def _page(self, limit: int, offset: int) -> tuple[list[Any], int | None]:
         params = {**self.params, "limit": limit, "offset": offset}
-        try:
-            body, headers = get_json(self.client, self.url, self.request, params=params, headers=self.headers)
-        except SourceError as error:
-            raise SourceError(_hinted(error.detail)) from None
+        body, headers = get_json(self.client, self.url, self.request, params=params, headers=self.headers, hints=_HINTS)
         if not isinstance(body, list):
-            what = "an object" if isinstance(body, dict) else ("null" if body is None else f"a {_json_type(body)}")
+            what = "an object" if isinstance(body, dict) else ("null" if body is None else f"a {json_type(body)}")
             raise SourceError(
                 f"The {self.broker} answered {what}, not an array of entities: "
                 "is the URL the broker base, e.g. http://orion:1026?"
@@ -174,18 +170,13 @@ class _Pages:
         return body, int(count) if count.isdigit() else None
 
 
-_HINTS = {
-    "400": "check connector.entityType, connector.q and connector.attrs",
-    "401": "the broker wants credentials",
-    "403": "the broker wants credentials",
-    "404": "the URL must be the broker base, e.g. http://orion:1026",
+_HINTS = {  # what to check when the server refuses
+    400: "check connector.entityType, connector.q and connector.attrs",
+    401: "the broker wants credentials",
+    403: "the broker wants credentials",
+    404: "the URL must be the broker base, e.g. http://orion:1026",
 }
 
-
-def _hinted(detail: str) -> str:
-    refused = re.search(r"answered HTTP (4\d\d)\b", detail)
-    hint = _HINTS.get(refused.group(1)) if refused else None
-    return f"{detail.removesuffix('.')}: {hint}." if hint else detail
 
 
 def _flatten_v2(entity: dict[str, Any]) -> dict[str, Any]:

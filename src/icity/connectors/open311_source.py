@@ -6,7 +6,6 @@ service requests are read from ``{base}/requests.json``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -17,7 +16,7 @@ from pydantic import Field
 
 from icity.connectors.base import Connector, ConnectorConfig, Reading, Record, SourceError, SourceRequest
 from icity.connectors.fetch import api_client, get_json
-from icity.connectors.json_source import _json_type
+from icity.connectors.json_source import json_type
 
 
 class Open311Config(ConnectorConfig):
@@ -102,7 +101,7 @@ def _records(client: httpx.Client, config: Open311Config, request: SourceRequest
             if isinstance(item, dict):
                 yield Record(number, item)
             else:
-                yield Record(number, {}, f"service request is a {_json_type(item)}, not an object")
+                yield Record(number, {}, f"service request is a {json_type(item)}, not an object")
         # A short page is the last; a longer one means the server ignores paging and sent everything at once.
         if not config.page_size or len(items) != config.page_size:
             return
@@ -128,10 +127,7 @@ def _params(config: Open311Config) -> dict[str, Any]:
 
 
 def _page(client: httpx.Client, url: str, request: SourceRequest, params: dict[str, Any]) -> list[Any]:
-    try:
-        body, _ = get_json(client, url, request, params=params)
-    except SourceError as error:
-        raise SourceError(_hinted(error.detail)) from None
+    body, _ = get_json(client, url, request, params=params, hints=_HINTS)
     if not isinstance(body, list):
         raise SourceError(
             f"The Open311 server answered {_described(body)}, not an array of service requests: "
@@ -148,22 +144,16 @@ def _is_error(item: dict[str, Any]) -> bool:
     return "service_request_id" not in item and set(item) <= {"code", "description"} and "code" in item
 
 
-_HINTS = {
-    "400": "check connector.jurisdictionId, connector.serviceCode and connector.status",
-    "401": "check connector.apiKey",
-    "403": "check connector.apiKey",
-    "404": "the URL must be the GeoReport v2 base, e.g. https://city.example/open311/v2",
+_HINTS = {  # what to check when the server refuses
+    400: "check connector.jurisdictionId, connector.serviceCode and connector.status",
+    401: "check connector.apiKey",
+    403: "check connector.apiKey",
+    404: "the URL must be the GeoReport v2 base, e.g. https://city.example/open311/v2",
 }
 
-
-def _hinted(detail: str) -> str:
-    """The fetch error with what to check, for the refusals a city admin can fix."""
-    refused = re.search(r"answered HTTP (4\d\d)\b", detail)
-    hint = _HINTS.get(refused.group(1)) if refused else None
-    return f"{detail.removesuffix('.')}: {hint}." if hint else detail
 
 
 def _described(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
-    return "null" if value is None else f"a {_json_type(value)}"
+    return "null" if value is None else f"a {json_type(value)}"
