@@ -26,8 +26,9 @@ test: install  ## the whole suite on the embedded SQLite database
 test-postgres: install  ## storage, service and API tests again on PostgreSQL
 	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q tests/db tests/services tests/api tests/demo
 
-bench: install  ## query benchmark: API beside hand-written SQL on the same data
+bench: install  ## query benchmark (API beside hand-written SQL), then harvest benchmark (rows/s, peak memory)
 	$(BIN)/python bench/query.py
+	$(BIN)/python bench/harvest.py
 
 clean:
 	rm -rf $(VENV) var bench/out

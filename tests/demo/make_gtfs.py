@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import zipfile
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from icity.demo.feeds import DEMO_FEEDS
 

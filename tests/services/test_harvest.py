@@ -215,3 +215,15 @@ def test_runs_are_listed_newest_first(aire: str, feeds: FeedServer):
         assert [item["id"] for item in page.items] == [second["id"]]
         rest = harvest.list_runs(session, CLI, SYSTEM, limit=5, cursor=page.next_cursor)
         assert [item["id"] for item in rest.items] == [first["id"]]
+
+
+def test_a_system_may_not_take_over_the_entities_of_another(aire: str, feeds: FeedServer):
+    url = feeds.serve("/aire-shared.csv", Feed(csv("Sants", "Gràcia"), "text/csv"))
+    set_source(aire, url)
+    run(aire)
+    other = add_system(aire, "aire-copia")
+    set_source(aire, url, system=other)
+    result = run(aire, other)
+    assert result["status"] == "failed"
+    assert "2 entity id(s) already belong to alpha/aire" in result["error"]
+    assert set(entities(aire)) == {"Sants", "Gr%C3%A0cia"} and entities(aire, other) == {}

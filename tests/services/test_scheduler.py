@@ -23,7 +23,7 @@ def test_a_slow_and_a_failing_source_do_not_delay_a_fast_one(network_copy: str, 
         add_system(network_copy, slug)
     set_source(network_copy, feeds.serve("/fast.csv", Feed(csv("Sants"), "text/csv")), schedule="1h", system="alpha/fast")
     set_source(
-        network_copy, feeds.serve("/slow.csv", Feed(csv("Sants"), "text/csv", delay_s=3)), schedule="1h", system="alpha/slow"
+        network_copy, feeds.serve("/slow.csv", Feed(csv("Gràcia"), "text/csv", delay_s=3)), schedule="1h", system="alpha/slow"
     )
     set_source(
         network_copy, feeds.serve("/failing.csv", Feed(b"", statuses=[503])), schedule="1h", system="alpha/failing"
@@ -47,23 +47,25 @@ def test_a_slow_and_a_failing_source_do_not_delay_a_fast_one(network_copy: str, 
 
 
 def test_the_number_of_sources_read_at_once_is_bounded(network_copy: str, feeds: FeedServer):
-    for slug in ("one", "two"):
+    for slug, station in (("one", "Sants"), ("two", "Poblenou")):
         add_system(network_copy, slug)
-        url = feeds.serve(f"/{slug}.csv", Feed(csv("Sants"), "text/csv", delay_s=0.5))
+        url = feeds.serve(f"/{slug}.csv", Feed(csv(station), "text/csv", delay_s=0.5))
         set_source(network_copy, url, schedule="1h", system=f"alpha/{slug}")
     scheduler = HarvestScheduler(network_copy, parallel=1)
     assert scheduler.tick() == ["alpha/one"]
     scheduler.wait(timeout_s=10)
     assert scheduler.tick() == ["alpha/two"]  # still due, started once a slot is free
     scheduler.wait(timeout_s=10)
+    assert {run.status for run in runs(network_copy).values()} == {"succeeded"}
 
 
 def test_sources_finishing_together_all_get_written(network_copy: str, feeds: FeedServer):
     """On SQLite a write phase that started as a reader was refused ("database is locked")
     when another harvest committed first; each now waits its turn."""
     systems = [add_system(network_copy, f"together-{n}") for n in range(6)]
-    for system in systems:
-        url = feeds.serve(f"/{system.replace('/', '-')}.csv", Feed(csv("Sants", "Gràcia", "Poblenou"), "text/csv"))
+    for n, system in enumerate(systems):
+        body = csv("Sants", "Gràcia", "Poblenou").replace(b";24/11", f" {n};24/11".encode())  # ids of its own
+        url = feeds.serve(f"/{system.replace('/', '-')}.csv", Feed(body, "text/csv"))
         set_source(network_copy, url, schedule="1h", system=system)
     scheduler = HarvestScheduler(network_copy, parallel=6)
     assert len(scheduler.tick()) == 6

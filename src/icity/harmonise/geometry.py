@@ -34,6 +34,7 @@ def check_crs(name: str) -> None:
         raise ValueError(f"unknown coordinate reference system '{name}'") from exc
 
 
+@lru_cache(maxsize=64)  # asked twice for every point of a harvest
 def is_wgs84(name: str) -> bool:
     return name.strip().upper() in {"EPSG:4326", "WGS84", "OGC:CRS84"}
 

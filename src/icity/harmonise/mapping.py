@@ -27,16 +27,17 @@ import math
 import re
 import string
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any, Iterable, Literal
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from icity.datamodels.identifiers import entity_urn
 from icity.datamodels.registry import CORE_KEYS
 from icity.errors import FieldProblem, invalid
 from icity.harmonise import geometry, units
-from icity.datamodels.identifiers import entity_urn
 
 
 class RecordRejected(Exception):
@@ -367,6 +368,10 @@ _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 def _number(mapping: Mapping, value: Any, field: str) -> float:
+    return _parse_number(value, field, mapping.decimal_separator, mapping.thousands_separator)
+
+
+def _parse_number(value: Any, field: str, decimal: str, thousands: str | None) -> float:
     if isinstance(value, bool):
         raise RecordRejected(f"field '{field}': {value} is not a number", field)
     if isinstance(value, (int, float)):
@@ -375,9 +380,9 @@ def _number(mapping: Mapping, value: Any, field: str) -> float:
         return float(value)
     text = str(value)
     normalised = text.replace("\u2212", "-")  # typographic minus, common in published tables
-    if mapping.thousands_separator:
-        normalised = normalised.replace(mapping.thousands_separator, "")
-    if mapping.decimal_separator == ",":
+    if thousands:
+        normalised = normalised.replace(thousands, "")
+    if decimal == ",":
         if "." in normalised:  # with a decimal comma a stray point is ambiguous: refuse, do not guess
             raise RecordRejected(f"field '{field}': '{text}' is not a number (the decimal separator is ',')", field)
         normalised = normalised.replace(",", ".")
@@ -411,21 +416,11 @@ def _attribute(mapping: Mapping, name: str, spec: AttributeSpec, record: dict[st
 def _convert(mapping: Mapping, spec: AttributeSpec, raw: Any) -> Any:
     field = spec.field
     if spec.type in ("number", "integer"):
-        value = _number(mapping, raw, field)
-        if spec.unit:
-            factor, offset = units.linear_conversion(spec.unit.source, spec.unit.target)
-            value = value * factor + offset
-        elif spec.scale is not None:
-            value *= spec.scale
-        if spec.type == "integer":
-            if spec.unit or spec.scale is not None:
-                return round(value)
-            if not value.is_integer():
-                raise RecordRejected(f"field '{field}': '{raw}' is not a whole number", field)
-            return int(value)
-        # Conversions leave binary noise (212 °F → 100.00000000000006 °C); 12 significant
-        # digits is beyond any sensor's precision and keeps values stable between runs.
-        return float(f"{value:.12g}")
+        unit = spec.unit
+        how = (mapping.decimal_separator, mapping.thousands_separator, spec.type,
+               unit.source if unit else None, unit.target if unit else None, spec.scale)  # fmt: skip
+        # Text (CSV) goes through a cache: a source repeats the same readings ("12,5") endlessly.
+        return (_cached_text_number if type(raw) is str else _converted_number)(raw, field, *how)
     if spec.type == "string":
         return _text(raw)
     if spec.type == "boolean":
@@ -436,6 +431,31 @@ def _convert(mapping: Mapping, spec: AttributeSpec, raw: Any) -> Any:
     if isinstance(raw, list):
         return raw
     return [part.strip() for part in _text(raw).split(spec.separator) if part.strip()]
+
+
+def _converted_number(
+    raw: Any, field: str, decimal: str, thousands: str | None, kind: str,
+    unit_source: str | None, unit_target: str | None, scale: float | None,
+) -> int | float:  # fmt: skip
+    value = _parse_number(raw, field, decimal, thousands)
+    if unit_source:
+        factor, offset = units.linear_conversion(unit_source, unit_target)
+        value = value * factor + offset
+    elif scale is not None:
+        value *= scale
+    if kind == "integer":
+        if unit_source or scale is not None:
+            return round(value)
+        if not value.is_integer():
+            raise RecordRejected(f"field '{field}': '{raw}' is not a whole number", field)
+        return int(value)
+    # Conversions leave binary noise (212 °F → 100.00000000000006 °C); 12 significant
+    # digits is beyond any sensor's precision and keeps values stable between runs.
+    return float(f"{value:.12g}")
+
+
+# Pure, and a rejection is an exception, which the cache does not keep.
+_cached_text_number = lru_cache(maxsize=16384)(_converted_number)
 
 
 _TRUE = {"true", "1", "yes", "y", "t", "si", "sí", "oui", "ja"}
@@ -454,7 +474,13 @@ def _boolean(raw: Any, field: str) -> bool:
 
 
 def _datetime(raw: Any, field: str, fmt: str | None, zone: str) -> str:
-    text = _text(raw)
+    return _parse_datetime(_text(raw), field, fmt, zone)
+
+
+# A source's records share few distinct times (every station reports the same hour): each
+# is parsed once. Pure, and a rejection is an exception, which the cache does not keep.
+@lru_cache(maxsize=4096)
+def _parse_datetime(text: str, field: str, fmt: str | None, zone: str) -> str:
     try:
         value = datetime.strptime(text, fmt) if fmt else datetime.fromisoformat(text)
     except ValueError:

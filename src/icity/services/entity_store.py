@@ -11,15 +11,15 @@ import math
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from icity.datamodels import get_registry
 from icity.datamodels.identifiers import entity_urn  # noqa: F401 - callers make ids through this module too
 from icity.datamodels.registry import CORE_KEYS
-from icity.db.bulk import insert_ignoring_duplicates
+from icity.db.bulk import insert_many
 from icity.db.models import Entity, InformationSystemEntityType, Observation, utcnow
-from icity.errors import FieldProblem, ICityError, invalid
+from icity.errors import FieldProblem, ICityError, conflict, invalid
 from icity.services.catalogue import get_system_row
 from icity.services.filters import parse_time
 
@@ -38,7 +38,11 @@ def representative_point(geometry: dict[str, Any], path: str) -> tuple[tuple[flo
     """(lon, lat) of a GeoJSON geometry — the point itself, or its bounding box centre."""
     if not isinstance(geometry, dict) or geometry.get("type") not in GEOMETRY_TYPES:
         return None, [FieldProblem(f"{path}.type", f"location must be a GeoJSON geometry: {', '.join(sorted(GEOMETRY_TYPES))}")]
-    points = list(_positions(geometry.get("coordinates")))
+    coordinates = geometry.get("coordinates")
+    if geometry["type"] == "Point" and type(coordinates) is list and len(coordinates) in (2, 3):
+        points = [coordinates] if all(isinstance(c, (int, float)) for c in coordinates) else list(_positions(coordinates))
+    else:
+        points = list(_positions(coordinates))
     valid = points and all(
         len(p) in (2, 3)
         and all(isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in p)
@@ -143,31 +147,73 @@ def upsert_entities(session: Session, system_id: str, payloads: list[dict[str, A
     return write_checked(session, system.id, system.city_id, checked)
 
 
+_ENTITY_FIELDS = ("id", "type", "city_id", "information_system_id", "location", "lon", "lat", "attributes",
+                  "observed_at", "modified_at", "retired_at")  # fmt: skip
+_CHANGING = ("attributes", "location", "lon", "lat", "observed_at", "modified_at", "retired_at")
+_ENTITY_FIELDS_BUT_LOCATION = tuple(name for name in _ENTITY_FIELDS if name not in ("location", "lon", "lat"))
+_CHANGING_BUT_LOCATION = tuple(name for name in _CHANGING if name not in ("location", "lon", "lat"))
+
+
+class _EntityState:
+    """An entity's stored (or about to be created) fields, which the update rules read and set.
+    Plain objects rather than ORM instances: a harvest compares and writes thousands per batch."""
+
+    __slots__ = _ENTITY_FIELDS + ("changed",)
+
+    def __init__(self, **fields: Any) -> None:
+        for name in _ENTITY_FIELDS:
+            setattr(self, name, fields.get(name))
+        self.changed = False
+
+    def row(self, names: tuple[str, ...] = _ENTITY_FIELDS) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in names}
+
+
 def write_checked(session: Session, system_id: str, city_id: str, checked: list[dict[str, Any]]) -> dict[str, int]:
     """Create or update entities that `check_entity` accepted, and append their history.
 
     An entity whose values did not change is not written and adds no history, so
-    reading an unchanged source twice changes nothing.
+    reading an unchanged source twice changes nothing. Entities are read, inserted
+    and updated a batch at a time with bulk statements, not through the ORM's unit
+    of work: a harvest writes thousands per batch.
     """
-    existing = {
-        e.id: e for e in session.scalars(select(Entity).where(Entity.id.in_([c["id"] for c in checked])))
-    }
+    table = Entity.__table__
+    stored = session.execute(
+        select(*(getattr(Entity, name) for name in _ENTITY_FIELDS)).where(Entity.id.in_([c["id"] for c in checked]))
+    )
+    existing: dict[str, _EntityState] = {row.id: _EntityState(**row._mapping) for row in stored}
+    others = sorted({entity.information_system_id for entity in existing.values()} - {system_id})
+    if others:
+        # Ids are unique per city and type, not per IS: another system's entities are not this one's to change.
+        taken = [entity.id for entity in existing.values() if entity.information_system_id != system_id]
+        raise conflict(
+            f"{len(taken)} entity id(s) already belong to {', '.join(others)}, e.g. {taken[0]}: "
+            f"{system_id} may not change them; give its entities other ids."
+        )
     now = utcnow()
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     history: list[dict[str, Any]] = []
+    created: list[_EntityState] = []
     for item in checked:
         entity = existing.get(item["id"])
         previous = dict(entity.attributes) if entity else None
-        if item["observed_at"]:
+        observed_at = item["observed_at"]
+        if observed_at:
+            entity_id = item["id"]
             history += [
-                observation_row(item["id"], name, item["observed_at"], value)
+                # observation_row, inlined: a harvest makes hundreds of thousands
+                {"entity_id": entity_id, "attribute": name, "observed_at": observed_at, "value_number": float(value), "value": None}
+                if isinstance(value, (int, float)) and not isinstance(value, bool)
+                else observation_row(entity_id, name, observed_at, value)
                 for name, value in item["attributes"].items()
                 if _historised(name, value, previous)
             ]
         previous = previous or {}
         if entity is None:
-            entity = Entity(id=item["id"], type=item["type"], city_id=city_id, information_system_id=system_id)
-            session.add(entity)
+            entity = _EntityState(
+                id=item["id"], type=item["type"], city_id=city_id, information_system_id=system_id, attributes={}
+            )
+            created.append(entity)
             existing[item["id"]] = entity
             counts["created"] += 1
         elif (
@@ -180,6 +226,7 @@ def write_checked(session: Session, system_id: str, city_id: str, checked: list[
             continue
         else:
             counts["updated"] += 1
+            entity.changed = True
         entity.attributes = {**previous, **item["attributes"]}
         if item["location"] is not None:
             entity.location = item["location"]
@@ -188,7 +235,23 @@ def write_checked(session: Session, system_id: str, city_id: str, checked: list[
             entity.observed_at = item["observed_at"]
         entity.modified_at = now
         entity.retired_at = None
-    session.flush()
+    new_ids = {entity.id for entity in created}
+    updated = [entity for entity in existing.values() if entity.changed and entity.id not in new_ids]
+    # Without a location, the location columns are left out (as the ORM did): NULL stays NULL,
+    # where the JSON type would write the JSON text 'null'.
+    for with_location, names in ((True, _CHANGING), (False, _CHANGING_BUT_LOCATION)):
+        rows = [entity.row(("id",) + names) for entity in updated if (entity.location is not None) == with_location]
+        if rows:
+            # UPDATE … WHERE id = ? for each, through the ORM's bulk update by primary key
+            session.execute(update(Entity), rows)
+    for entity in updated:  # an instance this session holds would show the old values
+        instance = session.identity_map.get(session.identity_key(Entity, entity.id))
+        if instance is not None:
+            session.expire(instance)
+    for with_location, names in ((True, _ENTITY_FIELDS), (False, _ENTITY_FIELDS_BUT_LOCATION)):
+        rows = [entity.row(names) for entity in created if (entity.location is not None) == with_location]
+        if rows:
+            insert_many(session, table, rows)
     if history:
         add_observations(session, history)
     return counts
@@ -206,6 +269,6 @@ def observation_row(entity_id: str, attribute: str, observed_at: datetime, value
 
 
 def add_observations(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Append history rows (see observation_row) in batches; re-sending the same
+    """Append history rows (see observation_row); re-sending the same
     (entity, attribute, time) is idempotent."""
-    insert_ignoring_duplicates(session, Observation.__table__, rows)
+    insert_many(session, Observation.__table__, rows, ignore_duplicates=True)

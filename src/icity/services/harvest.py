@@ -104,7 +104,7 @@ def execute_run(run_id: int, database_url: str | None = None) -> dict[str, Any]:
             staged = _stage(source, staging, etag, last_modified)
             staging.seek(0)
             return _write(run_id, source, staged, staging, database_url)
-    except SourceError as error:
+    except (SourceError, ICityError) as error:  # a bad source, or entities the platform refuses to store
         return _finish_failed(run_id, error.detail, database_url)
     except Exception as error:  # a bug must not kill the scheduler's thread, and the run must not stay 'running'
         log.exception("harvest run %s of %s failed", run_id, source.system_id)

@@ -1,0 +1,55 @@
+"""insert_many stores exactly what SQLAlchemy's own insert stores (on SQLite it bypasses
+SQLAlchemy's per-row work through the columns' bind processors, a private API)."""
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import insert, select
+
+from icity.db.bulk import insert_many
+from icity.db.engine import transaction
+from icity.db.models import Entity, Observation
+
+pytestmark = pytest.mark.postgres_ok
+
+T = datetime(2026, 11, 24, 9, 0, 0, 123456, tzinfo=timezone.utc)
+
+
+def rows(entity_id: str, attribute: str) -> list[dict]:
+    return [
+        {"entity_id": entity_id, "attribute": attribute, "observed_at": T, "value_number": 12.5, "value": None},
+        {"entity_id": entity_id, "attribute": attribute + "-text", "observed_at": T, "value_number": None, "value": "moderate"},
+        {"entity_id": entity_id, "attribute": attribute + "-list", "observed_at": T, "value_number": None, "value": ["a", "b"]},
+    ]
+
+
+def raw(url: str, attribute_prefix: str) -> list[tuple]:
+    """The rows as the database holds them (no type conversion on the way back)."""
+    with transaction(url) as session:
+        result = session.connection().exec_driver_sql(
+            "SELECT attribute, observed_at, value_number, value FROM observations ORDER BY attribute"
+        )
+        return [
+            (attribute.removeprefix(attribute_prefix), *rest)
+            for attribute, *rest in result
+            if attribute.startswith(attribute_prefix)
+        ]
+
+
+def test_insert_many_stores_what_sqlalchemy_stores(network_copy: str):
+    with transaction(network_copy) as session:
+        entity_id = session.scalars(select(Entity.id).limit(1)).one()
+        insert_many(session, Observation.__table__, rows(entity_id, "fast"))
+        session.execute(insert(Observation.__table__), rows(entity_id, "orm"))
+    assert raw(network_copy, "fast") == raw(network_copy, "orm")
+    assert len(raw(network_copy, "fast")) == 3
+
+
+def test_duplicates_are_skipped_only_when_asked(network_copy: str):
+    with transaction(network_copy) as session:
+        entity_id = session.scalars(select(Entity.id).limit(1)).one()
+        insert_many(session, Observation.__table__, rows(entity_id, "dup"))
+        insert_many(session, Observation.__table__, rows(entity_id, "dup"), ignore_duplicates=True)
+    assert len(raw(network_copy, "dup")) == 3
+    with pytest.raises(Exception, match="(?i)unique|duplicate"), transaction(network_copy) as session:
+        insert_many(session, Observation.__table__, rows(entity_id, "dup"))
