@@ -12,6 +12,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -20,15 +21,22 @@ from icity.errors import FieldProblem
 # Core members of an iCity entity; never validated as model attributes.
 CORE_KEYS = frozenset({"id", "type", "location", "observedAt", "modifiedAt", "city", "informationSystem"})
 
-_JSON_TYPE_CHECKS = {
-    "string": lambda v: isinstance(v, str),
-    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "boolean": lambda v: isinstance(v, bool),
-    "array": lambda v: isinstance(v, list),
-    "object": lambda v: isinstance(v, dict),
-    "null": lambda v: v is None,
+# JSON Schema type → does a Python value of this class have it? (By class, so that the
+# answer can be cached: a harvest checks the same few classes hundreds of thousands of times.)
+_JSON_TYPES = {
+    "string": lambda cls: issubclass(cls, str),
+    "number": lambda cls: issubclass(cls, (int, float)) and not issubclass(cls, bool),
+    "integer": lambda cls: issubclass(cls, int) and not issubclass(cls, bool),
+    "boolean": lambda cls: issubclass(cls, bool),
+    "array": lambda cls: issubclass(cls, list),
+    "object": lambda cls: issubclass(cls, dict),
+    "null": lambda cls: cls is type(None),
 }
+
+
+@lru_cache(maxsize=4096)
+def _accepts(types: frozenset[str], cls: type) -> bool:
+    return any(_JSON_TYPES.get(name, lambda _: True)(cls) for name in types)
 
 
 @dataclass(frozen=True)
@@ -45,7 +53,7 @@ class AttributeSpec:
         return bool(self.types) and self.types <= {"number", "integer", "null"}
 
     def problem_with(self, value: Any) -> str | None:
-        if self.types and not any(_JSON_TYPE_CHECKS.get(t, lambda v: True)(value) for t in self.types):
+        if self.types and not _accepts(self.types, type(value)):
             return f"must be of type {' or '.join(sorted(self.types))}, got {_json_type(value)}"
         if self.format == "date-time" and isinstance(value, str) and not _is_datetime(value):
             return "must be an ISO 8601 date-time, e.g. 2024-05-01T10:00:00Z"
@@ -62,14 +70,14 @@ class DataModel:
         """Every problem with these attributes, each with its path; [] when valid."""
         problems: list[FieldProblem] = []
         for name, value in attributes.items():
-            path = f"{prefix}{name}"
             spec = self.attributes.get(name)
             if spec is None:
-                problems.append(FieldProblem(path, f"'{name}' is not an attribute of {self.name}{_suggestion(name, self)}"))
+                detail = f"'{name}' is not an attribute of {self.name}{_suggestion(name, self)}"
+                problems.append(FieldProblem(f"{prefix}{name}", detail))
                 continue
             problem = spec.problem_with(value)
             if problem:
-                problems.append(FieldProblem(path, problem))
+                problems.append(FieldProblem(f"{prefix}{name}", problem))
         return problems
 
 
@@ -89,7 +97,7 @@ class Registry:
 
 def _json_type(value: Any) -> str:
     for name in ("boolean", "integer", "number", "string", "array", "object", "null"):
-        if _JSON_TYPE_CHECKS[name](value):
+        if _JSON_TYPES[name](type(value)):
             return name
     return type(value).__name__
 

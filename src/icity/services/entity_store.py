@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Iterable
 
 from sqlalchemy import select, update
@@ -80,7 +81,7 @@ def _check_entity(
     observed_at = None
     if payload.get("observedAt") is not None:
         try:
-            observed_at = parse_time("observedAt", str(payload["observedAt"]))
+            observed_at = _observed_at(str(payload["observedAt"]))
         except ICityError:
             problems.append(FieldProblem(f"{prefix}observedAt", "observedAt must be an ISO 8601 date-time with a time zone"))
     attributes = {k: v for k, v in payload.items() if k not in CORE_KEYS}
@@ -96,6 +97,11 @@ def _check_entity(
         "observed_at": observed_at,
         "attributes": attributes,
     }, []
+
+
+@lru_cache(maxsize=4096)  # a batch's entities share a few observation times; failures are not cached
+def _observed_at(text: str) -> datetime:
+    return parse_time("observedAt", text)
 
 
 def _is_number(value: Any) -> bool:

@@ -172,6 +172,7 @@ def configure(
 
 def outcomes(source: Source, records: Iterator[Record]) -> Iterator[Outcome]:
     """Map and check each record; a bad record becomes a rejection and the others go on."""
+    served = set(source.served_types)
     for record in records:
         if record.problem:
             yield Outcome(record.number, reason=record.problem)
@@ -181,7 +182,7 @@ def outcomes(source: Source, records: Iterator[Record]) -> Iterator[Outcome]:
         except RecordRejected as rejected:
             yield Outcome(record.number, reason=rejected.reason, field=rejected.field, entity_id=_id_if_known(source, record))
             continue
-        entity, problems = entity_store.check_entity(payload, source.city_id, set(source.served_types))
+        entity, problems = entity_store.check_entity(payload, source.city_id, served)
         if entity is None:
             reason = "; ".join(f"{p.path.removeprefix('[0].')}: {p.detail}" for p in problems)
             yield Outcome(record.number, payload=payload, reason=reason, entity_id=payload.get("id"))
