@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from icity.api.access_schemas import Body, Name, Text
 from icity.api.schemas import example
+from icity.services.sources import PREVIEW_DEFAULT, PREVIEW_MAX
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
 
@@ -58,7 +59,7 @@ class PreviewIn(Body):
     model_config = example({"connector": CSV_CONNECTOR, "mapping": CSV_MAPPING, "limit": 5})
     connector: dict[str, Any] | None = Field(None, description="A setup to try; none: the stored one.")
     mapping: dict[str, Any] | None = None
-    limit: int = Field(10, ge=1, le=100, description="How many mapped entities to show.")
+    limit: int = Field(PREVIEW_DEFAULT, ge=1, le=PREVIEW_MAX, description="How many mapped entities to show.")
     # Accepted (and not used) so that the very body to be saved with PUT …/source can be previewed first.
     schedule: Annotated[str, StringConstraints(max_length=100)] | None = None
     retire_missing: bool | None = Field(None, alias="retireMissing")

@@ -1,8 +1,9 @@
 """Engines and sessions, built once per process and database URL."""
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 import orjson
@@ -29,14 +30,38 @@ def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+MAX_ENGINES = 8
+_engines: OrderedDict[str, tuple[Engine, sessionmaker[Session]]] = OrderedDict()
+_engines_lock = threading.Lock()
+
+
 def get_engine(url: str | None = None) -> Engine:
     """The engine of `url`, or of the configured database (resolved now, so a
     changed setting is honoured)."""
-    return _engine(url or get_settings().resolved_database_url())
+    return _opened(url or get_settings().resolved_database_url())[0]
 
 
-@lru_cache(maxsize=8)
-def _engine(url: str) -> Engine:
+def new_session(url: str | None = None) -> Session:
+    return _opened(url or get_settings().resolved_database_url())[1]()
+
+
+def _opened(url: str) -> tuple[Engine, sessionmaker[Session]]:
+    """The engine and session factory of `url`, built once; the least recently used of more
+    than MAX_ENGINES is disposed, closing its idle connections (a test run touches hundreds
+    of databases, and PostgreSQL refuses clients beyond max_connections)."""
+    with _engines_lock:
+        if url in _engines:
+            _engines.move_to_end(url)
+            return _engines[url]
+        engine = _create_engine(url)
+        _engines[url] = engine, sessionmaker(engine, expire_on_commit=False)
+        if len(_engines) > MAX_ENGINES:
+            _, (evicted, _) = _engines.popitem(last=False)
+            evicted.dispose()  # connections still checked out are closed when they are returned
+        return _engines[url]
+
+
+def _create_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.removeprefix("sqlite:///")
         if path and path != ":memory:":
@@ -45,15 +70,6 @@ def _engine(url: str) -> Engine:
         event.listen(engine, "connect", _tune_sqlite)
         return engine
     return create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True, **JSON_CODEC)
-
-
-@lru_cache(maxsize=8)
-def _session_factory(url: str) -> sessionmaker[Session]:
-    return sessionmaker(get_engine(url), expire_on_commit=False)
-
-
-def new_session(url: str | None = None) -> Session:
-    return _session_factory(url or get_settings().resolved_database_url())()
 
 
 @contextmanager

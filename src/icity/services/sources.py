@@ -232,7 +232,7 @@ def preview(
                     rejected += 1
                     if len(rejections) < LISTED_REJECTIONS:
                         rejections.append(rejection(outcome))
-                elif len(entities) < limit:
+                elif len(entities) < min(limit, PREVIEW_MAX):
                     entities.append(outcome.payload)
     except SourceError as error:
         raise ICityError(
