@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from icity.db.models import ApiKey
-from icity.services import catalogue, entity_store, messages
+from icity.services import catalogue, entity_store, messages, provider_tokens
+from icity.services.access import CLI
 from tests import people
 
 ROLES = ("anonymous", "unapproved", "developer", "granted", "other_city_admin", "owning_city_admin", "platform_admin")
@@ -40,6 +41,7 @@ def build_world(session: Session) -> World:
 
     gate = catalogue.add_provider(session, APPROVAL_IS, name="Parking operator")
     catalogue.add_device(session, APPROVAL_IS, local_id="gate-1", provider_id=gate.id, entity_id=PARKING)
+    provider_token_id = provider_tokens.create_token(session, CLI, APPROVAL_IS, gate.id, "gate gateway")["id"]
     # the partner plan: these tests make many calls a second
     app_n, key_n = people.app_with_key(session, developer, "No grant", plan="partner")
     app_g, key_g = people.app_with_key(session, granted, "Granted", plan="partner")
@@ -70,5 +72,7 @@ def build_world(session: Session) -> World:
             "granted_user": granted.user.id,
             "message": note.id,
             "owning_admin_user": owning_admin.user.id,
+            "gate_provider": gate.id,
+            "provider_token": provider_token_id,
         },
     )

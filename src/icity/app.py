@@ -23,6 +23,7 @@ from icity.api.routes import (
     messages,
     network,
     portability,
+    push,
     sources,
     usage,
 )
@@ -114,7 +115,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     authenticated = [Depends(get_principal)]
     for module in (network, catalogue, entities, portability):
         v1.include_router(module.router, dependencies=authenticated)
-    for module in (accounts, apps, access_requests, usage, messages, sources):
+    for module in (accounts, apps, access_requests, usage, messages, sources, push):
         v1.include_router(module.router)
     app.include_router(v1)
     # The demo cities' own systems (agenda, air-quality portal, GTFS, Open311), for the demo's

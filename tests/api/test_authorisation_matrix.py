@@ -50,6 +50,7 @@ CITY_ADMINS = (401, 403, 403, 403, 403, 200, 200)  # the IS is served, so others
 CITY_ADMINS_CREATE = (401, 403, 403, 403, 403, 201, 201)
 CITY_ADMINS_START = (401, 403, 403, 403, 403, 202, 202)
 REASON = {"reason": "Outside the purpose of the licence."}
+PUSH = {"measures": [{"device": "gate-1", "observedAt": "2026-11-24T10:00:00Z", "values": {"availableSpotNumber": 41}}]}
 NEW_SYSTEM = {"slug": "bikes", "name": "Bicing", "category": "transport-mobility", "entityTypes": ["BikeHireDockingStation"]}
 PARKING_CSV = b"id;name;free;lat;lon\r\np0;Aparcament Central;42;41.38;2.10\r\n"
 PARKING_SOURCE = {
@@ -147,10 +148,21 @@ MATRIX = [
     Row("POST", "/api/v1/information-systems/{city_id}/{slug}/harvests", CITY_ADMINS_START, writes=True),
     Row("GET", "/api/v1/information-systems/{city_id}/{slug}/harvests", CITY_ADMINS),
     Row("GET", "/api/v1/information-systems/{city_id}/{slug}/harvests/{run_id}", CITY_ADMINS),
+    # push: only a provider token of the IS pushes (tests/api/test_push.py); its city's admins issue tokens
+    Row("POST", "/api/v1/information-systems/{city_id}/{slug}/observations", (401,) + (403,) * 6, body=PUSH, writes=True),
+    Row("GET", "/api/v1/information-systems/{city_id}/{slug}/provider-tokens", CITY_ADMINS),
+    Row(
+        "POST",
+        "/api/v1/information-systems/{city_id}/{slug}/provider-tokens",
+        CITY_ADMINS_CREATE,
+        body={"provider": "{gate_provider}"},
+        writes=True,
+    ),
+    Row("DELETE", "/api/v1/information-systems/{city_id}/{slug}/provider-tokens/{token_id}", CITY_ADMINS, writes=True),
 ]
 
 PLACES = {"city_id": "alpha", "slug": "parking", "entity_id": PARKING}
-DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending", "message_id": "message", "run_id": "run"}
+DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending", "message_id": "message", "run_id": "run", "token_id": "provider_token"}
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from fastapi import BackgroundTasks, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from icity.config import get_settings
-from icity.db.engine import new_session
+from icity.db.engine import new_session, write_transaction
 from icity.services import authentication, mail, ratelimit
 from icity.services.access import Principal
 
@@ -28,6 +28,13 @@ def get_transaction(request: Request, session: Annotated[Session, Depends(get_se
     queued = mail.queued_ids(session)
     if queued:
         tasks.add_task(mail.deliver, queued, request.app.state.database_url)
+
+
+def get_write_transaction(request: Request) -> Iterator[Session]:
+    """Like the request's transaction, for routes that read and then write a lot (push): on
+    SQLite it takes the write lock first, so concurrent pushes queue instead of failing."""
+    with write_transaction(request.app.state.database_url) as session:
+        yield session
 
 
 def credentials(request: Request) -> str | None:
@@ -53,6 +60,7 @@ def get_principal(request: Request, session: Annotated[Session, Depends(get_sess
 
 SessionDep = Annotated[Session, Depends(get_session)]
 TransactionDep = Annotated[Session, Depends(get_transaction, scope="function")]
+WriteTransactionDep = Annotated[Session, Depends(get_write_transaction, scope="function")]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 _settings = get_settings()
 LimitParam = Annotated[

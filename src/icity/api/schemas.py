@@ -214,6 +214,8 @@ class DevicePublic(BaseModel):
             "entity": "urn:ngsi-ld:NoiseLevelObserved:barcelona:noise-042",
             "commands": [{"name": "setReportingPeriod", "parameters": {"seconds": {"type": "integer"}}}],
             "reportingPeriodSeconds": 300,
+            "lastSeenAt": "2026-11-24T10:00:00+00:00",
+            "silent": False,
         }
     )
     id: str
@@ -225,6 +227,8 @@ class DevicePublic(BaseModel):
     entity: str | None
     commands: list[dict[str, Any]]
     reportingPeriodSeconds: int | None
+    lastSeenAt: str | None = Field(description="Time of the latest observation pushed for it.")
+    silent: bool = Field(description="It declared a reporting period and has sent nothing for longer than that.")
 
 
 class EntityPublic(BaseModel):

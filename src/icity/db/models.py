@@ -161,6 +161,9 @@ class Device(Base):
     entity_id: Mapped[str | None] = mapped_column(String(300))  # entity this device reports into
     commands: Mapped[list[Any]] = mapped_column(default=list)  # properties IN it accepts
     reporting_period_s: Mapped[int | None] = mapped_column(Integer)
+    last_seen_at: Mapped[datetime | None] = mapped_column()  # latest observation pushed (its own time)
+    # last_seen_at + the reporting period: silent once past (kept as a column so that it can be queried)
+    silent_after: Mapped[datetime | None] = mapped_column(index=True)
 
     __table_args__ = (UniqueConstraint("information_system_id", "local_id"),)
 
@@ -191,6 +194,26 @@ class Entity(Base):
         Index("ix_entities_lat_lon", "lat", "lon"),
         Index("ix_entities_city_type", "city_id", "type"),
     )
+
+
+class ProviderToken(Base):
+    """A provider's credential to push observations into one IS: `icp_<prefix>_<secret>`,
+    shown once and stored as a SHA-256 digest, like an API key."""
+
+    __tablename__ = "provider_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id", ondelete="CASCADE"), index=True)
+    information_system_id: Mapped[str] = mapped_column(
+        ForeignKey("information_systems.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200), default="")
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_digest: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
 
 
 class HarvestRun(Base):

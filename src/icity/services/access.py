@@ -35,7 +35,7 @@ ROLES = ("developer", "city_admin", "admin")
 class Principal:
     """The caller of a use case: anonymous, a user (session) or an app (API key)."""
 
-    kind: str = "anonymous"  # anonymous | user | app
+    kind: str = "anonymous"  # anonymous | user | app | provider
     user_id: int | None = None
     email: str = ""
     role: str | None = None  # developer | city_admin | admin
@@ -45,6 +45,8 @@ class Principal:
     app_id: int | None = None
     key_id: int | None = None
     plan: str | None = None
+    provider_id: int | None = None  # a provider token: whose, and the one IS it pushes into
+    system_id: str | None = None
 
     @property
     def is_admin(self) -> bool:

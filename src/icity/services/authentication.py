@@ -13,10 +13,10 @@ from datetime import datetime, timezone
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from icity.db.models import ApiKey, App, CityAdmin, User, UserSession
+from icity.db.models import ApiKey, App, CityAdmin, Provider, ProviderToken, User, UserSession
 from icity.errors import ICityError
 from icity.services.access import ANONYMOUS, Principal
-from icity.services.secrets import KEY_PREFIX, SESSION_PREFIX, digest, key_prefix, same_digest
+from icity.services.secrets import KEY_PREFIX, PROVIDER_PREFIX, SESSION_PREFIX, digest, key_prefix, same_digest
 
 
 def invalid_credentials(detail: str) -> ICityError:
@@ -37,8 +37,11 @@ def principal_for(session: Session, token: str | None) -> Principal:
         return principal_for_key(session, token)
     if token.startswith(SESSION_PREFIX):
         return principal_for_session(session, token)
+    if token.startswith(PROVIDER_PREFIX):
+        return principal_for_provider_token(session, token)
     raise invalid_credentials(
-        f"Unrecognised credentials: send an API key ({KEY_PREFIX}…) or a session token ({SESSION_PREFIX}…)."
+        f"Unrecognised credentials: send an API key ({KEY_PREFIX}…), a session token ({SESSION_PREFIX}…)"
+        f" or, to push observations, a provider token ({PROVIDER_PREFIX}…)."
     )
 
 
@@ -88,6 +91,26 @@ def principal_for_key(session: Session, key: str, now: datetime | None = None) -
         app_id=app_id,
         key_id=key_id,
         plan=plan,
+    )
+
+
+def principal_for_provider_token(session: Session, token: str) -> Principal:
+    prefix = key_prefix(token, PROVIDER_PREFIX)
+    row = None
+    if prefix is not None:
+        row = session.execute(
+            select(ProviderToken.secret_digest, ProviderToken.revoked_at, ProviderToken.provider_id,
+                   ProviderToken.information_system_id, ProviderToken.id, Provider.name)
+            .join(Provider, Provider.id == ProviderToken.provider_id)
+            .where(ProviderToken.prefix == prefix)
+        ).first()  # fmt: skip
+    if row is None or not same_digest(token, row[0]):
+        raise invalid_credentials("This provider token is not valid: check it was copied whole.")
+    _, revoked_at, provider_id, system_id, token_id, provider_name = row
+    if revoked_at is not None:
+        raise invalid_credentials("This provider token was revoked: ask the city for a new one.")
+    return Principal(
+        kind="provider", email=f"provider {provider_name}", provider_id=provider_id, system_id=system_id, key_id=token_id
     )
 
 

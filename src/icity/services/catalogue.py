@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, not_, or_, select
 from sqlalchemy.orm import Session
 
 from icity.datamodels import get_registry
@@ -363,7 +364,14 @@ def list_providers(session: Session, principal: Principal, system_id: str) -> li
     ]
 
 
-def device_dict(device: Device) -> dict[str, Any]:
+def is_silent(device: Device, now: datetime) -> bool:
+    """A device that declared a reporting period and has sent nothing for longer than it."""
+    if not device.reporting_period_s:
+        return False
+    return device.silent_after is None or device.silent_after < now
+
+
+def device_dict(device: Device, now: datetime | None = None) -> dict[str, Any]:
     return {
         "id": device.local_id,
         "informationSystem": device.information_system_id,
@@ -374,20 +382,35 @@ def device_dict(device: Device) -> dict[str, Any]:
         "entity": device.entity_id,
         "commands": device.commands,
         "reportingPeriodSeconds": device.reporting_period_s,
+        "lastSeenAt": device.last_seen_at.isoformat() if device.last_seen_at else None,
+        "silent": is_silent(device, now or utcnow()),
     }
 
 
 def list_devices(
-    session: Session, principal: Principal, system_id: str, *, provider: int | None, limit: int, cursor: str | None
+    session: Session,
+    principal: Principal,
+    system_id: str,
+    *,
+    provider: int | None,
+    silent: bool | None = None,
+    limit: int,
+    cursor: str | None,
 ) -> Page[dict[str, Any]]:
     get_readable_system(session, principal, system_id)
     statement = select(Device).where(Device.information_system_id == system_id)
     if provider is not None:
         statement = statement.where(Device.provider_id == provider)
+    now = utcnow()
+    if silent is not None:
+        # silent: a declared period, and nothing seen within it (never seen counts)
+        overdue = or_(Device.silent_after.is_(None), Device.silent_after < now)
+        condition = and_(Device.reporting_period_s > 0, overdue)
+        statement = statement.where(condition if silent else or_(Device.reporting_period_s.is_(None), not_(condition)))
     keys = [SortKey(Device.local_id)]
     rows, next_cursor = keyset_page(
         statement.add_columns(Device.local_id), keys, "id", limit, cursor, lambda s: session.execute(s).all()
     )
-    return Page([device_dict(r[0]) for r in rows], next_cursor)
+    return Page([device_dict(r[0], now) for r in rows], next_cursor)
 
 

@@ -19,6 +19,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from icity.config import get_settings, secret_key
 
 KEY_PREFIX = "ick_"  # API keys: ick_<prefix>_<secret>
+PROVIDER_PREFIX = "icp_"  # provider tokens (push): icp_<prefix>_<secret>
 SESSION_PREFIX = "ics_"  # session tokens: ics_<secret>
 
 _hasher = PasswordHasher()
@@ -56,16 +57,17 @@ class NewKey:
         return digest(self.key)
 
 
-def new_api_key() -> NewKey:
+def new_api_key(kind: str = KEY_PREFIX) -> NewKey:
+    """An API key, or with ``kind=PROVIDER_PREFIX`` a provider token: the same shape."""
     prefix = secrets.token_hex(4)
-    return NewKey(prefix, f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}")
+    return NewKey(prefix, f"{kind}{prefix}_{secrets.token_urlsafe(32)}")
 
 
-def key_prefix(key: str) -> str | None:
-    """The public prefix of a well-formed API key, else None."""
-    if not key.startswith(KEY_PREFIX):
+def key_prefix(key: str, kind: str = KEY_PREFIX) -> str | None:
+    """The public prefix of a well-formed API key (or provider token), else None."""
+    if not key.startswith(kind):
         return None
-    prefix, _, secret = key[len(KEY_PREFIX) :].partition("_")
+    prefix, _, secret = key[len(kind) :].partition("_")
     return prefix if len(prefix) == 8 and secret else None
 
 

@@ -80,9 +80,14 @@ def list_devices(
     session: SessionDep,
     principal: PrincipalDep,
     provider: Annotated[int | None, Query(description="Only this provider's devices.")] = None,
+    silent: Annotated[
+        bool | None, Query(description="Only the devices silent for longer than their reporting period (true), or the others.", examples=[True])
+    ] = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ):
-    page = catalogue.list_devices(session, principal, f"{city_id}/{slug}", provider=provider, limit=limit, cursor=cursor)
+    page = catalogue.list_devices(
+        session, principal, f"{city_id}/{slug}", provider=provider, silent=silent, limit=limit, cursor=cursor
+    )
     served(request, [f"{city_id}/{slug}"])
     return json_page(page.as_dict(), request)

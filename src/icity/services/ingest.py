@@ -1,0 +1,156 @@
+"""Push: a provider's observations for the devices of its IS, over HTTP (and MQTT).
+
+A batch is checked whole first — every device known, every attribute one of its
+entity type's, every value of the right type — and refused with every problem's
+path, writing nothing; then, in one transaction, the history rows are appended
+(one per device attribute and time: sending the same again writes nothing) and
+each entity's current state moves to its latest observation. The caller commits
+before acknowledging, so an acknowledged observation is stored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from icity.datamodels import get_registry
+from icity.datamodels.registry import CORE_KEYS
+from icity.db.bulk import insert_many
+from icity.db.models import Device, Entity, InformationSystem, Observation, ProviderToken, utcnow
+from icity.errors import FieldProblem, ICityError, forbidden, invalid, not_found
+from icity.services.access import Principal
+from icity.services.entity_store import observation_row
+
+MAX_OBSERVATIONS = 10_000  # per request: one value of one attribute at one time is one observation
+CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of the platform's clock a device's time may be
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """What one device observed at one time: attribute → value, named as its Smart Data Model names them."""
+
+    device: str
+    observed_at: datetime
+    values: dict[str, Any]
+
+
+def require_provider_of(principal: Principal, system_id: str) -> None:
+    if principal.kind == "anonymous":
+        raise ICityError(
+            detail="Push with a provider token (icp_…) as `Authorization: Bearer`: the city's admins issue it.",
+            status=401,
+            code="authentication-required",
+            title="Authentication required",
+            headers={"WWW-Authenticate": 'Bearer realm="icity"'},
+        )
+    if principal.kind != "provider" or principal.system_id != system_id:
+        raise forbidden(f"Only a provider token of {system_id} pushes observations into it.")
+
+
+def push(session: Session, principal: Principal, system_id: str, measures: list[Measure]) -> dict[str, Any]:
+    """Store a batch of measures (all or nothing); what was stored, counted."""
+    require_provider_of(principal, system_id)
+    system = session.get(InformationSystem, system_id)
+    if system is None:
+        raise not_found("information system", system_id)
+    targets = _check(session, system_id, measures)
+    now = utcnow()
+    history = [
+        observation_row(targets[measure.device].entity_id, name, measure.observed_at, value)
+        for measure in measures
+        for name, value in measure.values.items()
+    ]
+    insert_many(session, Observation.__table__, history, ignore_duplicates=True)
+    updated = _move_current_state(session, measures, targets, now)
+    _mark_seen(session, measures, targets)
+    session.execute(update(ProviderToken).where(ProviderToken.id == principal.key_id).values(last_used_at=now))
+    return {"observations": len(history), "devices": len({m.device for m in measures}), "entitiesUpdated": updated}
+
+
+def _check(session: Session, system_id: str, measures: list[Measure]) -> dict[str, Any]:
+    """device local id → its row (id, entity_id, last_seen_at, reporting_period_s); 422 with every problem's path."""
+    count = sum(len(measure.values) for measure in measures)
+    if count > MAX_OBSERVATIONS:
+        raise invalid([FieldProblem("measures", f"at most {MAX_OBSERVATIONS:,} observations a request, got {count:,}")])
+    names = sorted({measure.device for measure in measures})
+    devices = {
+        row.local_id: row
+        for row in session.execute(
+            select(Device.id, Device.local_id, Device.entity_id, Device.last_seen_at, Device.reporting_period_s).where(
+                Device.information_system_id == system_id, Device.local_id.in_(names)
+            )
+        )
+    }
+    entity_ids = [row.entity_id for row in devices.values() if row.entity_id]
+    types = dict(session.execute(select(Entity.id, Entity.type).where(Entity.id.in_(entity_ids))).tuples())
+    registry = get_registry()
+    latest = utcnow() + CLOCK_SKEW
+    problems: list[FieldProblem] = []
+    for index, measure in enumerate(measures):
+        path = f"measures[{index}]"
+        device = devices.get(measure.device)
+        if device is None:
+            problems.append(FieldProblem(f"{path}.device", f"{system_id} has no device '{measure.device}'"))
+            continue
+        entity_type = types.get(device.entity_id or "")
+        if entity_type is None:
+            problems.append(FieldProblem(f"{path}.device", f"device '{measure.device}' reports into no entity"))
+            continue
+        if measure.observed_at > latest:
+            problems.append(FieldProblem(f"{path}.observedAt", "is in the future: check the device's clock"))
+        if not measure.values:
+            problems.append(FieldProblem(f"{path}.values", "give at least one attribute"))
+        reserved = sorted(set(measure.values) & CORE_KEYS)
+        for name in reserved:
+            problems.append(FieldProblem(f"{path}.values.{name}", f"'{name}' is not an observed attribute"))
+        values = {name: value for name, value in measure.values.items() if name not in CORE_KEYS}
+        problems += registry.get(entity_type).validate(values, prefix=f"{path}.values.")
+    if problems:
+        first = problems[0]
+        raise invalid(problems, detail=f"{len(problems)} problem(s); first: {first.path}: {first.detail}")
+    return devices
+
+
+def _move_current_state(
+    session: Session, measures: list[Measure], targets: dict[str, Any], now: datetime
+) -> int:
+    """Each entity takes the values of its observations at or after its current time (older
+    ones only join the history); returns how many entities changed."""
+    by_entity: dict[str, list[Measure]] = {}
+    for measure in measures:
+        by_entity.setdefault(targets[measure.device].entity_id, []).append(measure)
+    rows = []
+    current = session.execute(
+        select(Entity.id, Entity.attributes, Entity.observed_at, Entity.retired_at).where(Entity.id.in_(list(by_entity)))
+    )
+    for entity_id, attributes, observed_at, retired_at in current:
+        merged, latest = dict(attributes), observed_at
+        for measure in sorted(by_entity[entity_id], key=lambda m: m.observed_at):
+            if latest is None or measure.observed_at >= latest:
+                merged.update(measure.values)
+                latest = measure.observed_at
+        if merged != attributes or latest != observed_at or retired_at is not None:
+            rows.append({"id": entity_id, "attributes": merged, "observed_at": latest, "modified_at": now, "retired_at": None})
+    if rows:
+        session.execute(update(Entity), rows)  # UPDATE … WHERE id = ? for each
+    return len(rows)
+
+
+def _mark_seen(session: Session, measures: list[Measure], targets: dict[str, Any]) -> None:
+    latest: dict[str, datetime] = {}
+    for measure in measures:
+        if measure.device not in latest or measure.observed_at > latest[measure.device]:
+            latest[measure.device] = measure.observed_at
+    rows = []
+    for name, seen in latest.items():
+        device = targets[name]
+        if device.last_seen_at is None or seen > device.last_seen_at:
+            period = timedelta(seconds=device.reporting_period_s or 0)
+            rows.append({"id": device.id, "last_seen_at": seen, "silent_after": seen + period if period else None})
+    if rows:
+        session.execute(update(Device), rows)
+
