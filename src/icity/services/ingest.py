@@ -86,7 +86,7 @@ def _check(session: Session, system_id: str, measures: list[Measure]) -> dict[st
         )
     }
     entity_ids = [row.entity_id for row in devices.values() if row.entity_id]
-    types = dict(session.execute(select(Entity.id, Entity.type).where(Entity.id.in_(entity_ids))).tuples())
+    types = {entity_id: entity_type for entity_id, entity_type in session.execute(select(Entity.id, Entity.type).where(Entity.id.in_(entity_ids)))}
     registry = get_registry()
     latest = utcnow() + CLOCK_SKEW
     problems: list[FieldProblem] = []
