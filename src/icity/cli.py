@@ -86,6 +86,24 @@ def _run_line(run: dict) -> str:
     return f"{line} — {counts}" if run["status"] != "failed" else f"{line} — {run['error']}"
 
 
+provider_token_app = typer.Typer(help="Provider tokens: what sensor networks push observations with.", no_args_is_help=True)
+app.add_typer(provider_token_app, name="provider-token")
+
+
+@provider_token_app.command("create")
+def provider_token_create(
+    system: Annotated[str, typer.Argument(help="<city>/<slug>")],
+    provider: Annotated[int, typer.Option(help="The provider's id (GET …/providers).")],
+    name: Annotated[str, typer.Option(help="What the token is for, e.g. the gateway's name.")] = "",
+) -> None:
+    """Issue a provider token for an information system; it is printed this once."""
+    from icity.services import provider_tokens
+    from icity.services.access import CLI
+
+    token = _as_cli(lambda session: provider_tokens.create_token(session, CLI, system, provider, name))
+    typer.echo(token["token"])
+
+
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option(help="Run what is due now, wait for it, and exit.")] = False,
