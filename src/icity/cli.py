@@ -35,7 +35,11 @@ def serve(
 
     settings = get_settings()
     code = run_server(
-        host or settings.host, port or settings.port, workers or settings.workers, harvest=settings.harvest_in_server
+        host or settings.host,
+        port or settings.port,
+        workers or settings.workers,
+        harvest=settings.harvest_in_server,
+        mqtt_url=settings.mqtt_url,
     )
     raise typer.Exit(code)
 
@@ -108,7 +112,8 @@ def provider_token_create(
 def worker(
     once: Annotated[bool, typer.Option(help="Run what is due now, wait for it, and exit.")] = False,
 ) -> None:
-    """Run the scheduled harvests (each source in its own thread) until interrupted.
+    """Run the scheduled harvests (each source in its own thread) until interrupted, and with
+    ICITY_MQTT_URL store the observations pushed to the broker.
 
     `icity serve` does this too unless ICITY_HARVEST_IN_SERVER=false; run one worker per database.
     """
@@ -122,10 +127,20 @@ def worker(
         scheduler.wait()
         typer.echo(f"harvested {len(started)} information system(s)")
         return
+    consumer = None
+    mqtt_url = get_settings().mqtt_url
+    if mqtt_url:
+        from icity.services.mqtt_ingest import MqttIngest
+
+        consumer = MqttIngest(mqtt_url)
+        consumer.start()
     try:
         scheduler.run_forever()
     except KeyboardInterrupt:
         scheduler.stop()
+    finally:
+        if consumer is not None:
+            consumer.stop()
 
 
 @db_app.command("upgrade")

@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     harvest_in_server: bool = Field(
         True, description="`icity serve` also runs the scheduled harvests. Set false when `icity worker` runs them."
     )
+    mqtt_url: str | None = Field(
+        None,
+        description="MQTT broker to take pushed observations from, e.g. mqtt://127.0.0.1:1883 (mqtts:// for TLS, "
+        "user:password@ if it asks). Set: `icity serve` and `icity worker` subscribe to icity/+/+/+/attrs.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

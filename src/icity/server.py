@@ -32,24 +32,35 @@ def _serve_on_shared_port(host: str, port: int, log_level: str) -> None:
     uvicorn.Server(_config(log_level)).run(sockets=[sock])
 
 
-def serve(host: str, port: int, workers: int = 1, log_level: str = "info", harvest: bool = False) -> int:
+def serve(
+    host: str, port: int, workers: int = 1, log_level: str = "info", harvest: bool = False, mqtt_url: str | None = None
+) -> int:
     """Serve until interrupted; returns an exit code. With ``harvest``, this (main) process
-    also runs the scheduled harvests, once however many workers serve the API."""
-    if not harvest:
+    also runs the scheduled harvests, and with ``mqtt_url`` it stores the observations pushed
+    to that broker — once however many workers serve the API."""
+    if not harvest and not mqtt_url:
         return _serve(host, port, workers, log_level)
-    from icity.services.scheduler import HarvestScheduler
-
     show_platform_logs()
-    scheduler = HarvestScheduler()
-    scheduler.start()
+    background = []
+    if harvest:
+        from icity.services.scheduler import HarvestScheduler
+
+        background.append(HarvestScheduler())
+    if mqtt_url:
+        from icity.services.mqtt_ingest import MqttIngest
+
+        background.append(MqttIngest(mqtt_url))
+    for task in background:
+        task.start()
     try:
         return _serve(host, port, workers, log_level)
     finally:
-        scheduler.stop()
+        for task in background:
+            task.stop()
 
 
 def show_platform_logs(level: int = logging.INFO) -> None:
-    """Print iCity's own log lines (harvest runs) beside uvicorn's. Only the `icity` logger:
+    """Print iCity's own log lines (harvest runs, MQTT ingest) beside uvicorn's. Only the `icity` logger:
     httpx logs every URL it fetches at INFO, and a source's URL may carry its API key."""
     logger = logging.getLogger("icity")
     if not logger.handlers:

@@ -216,6 +216,9 @@ class DevicePublic(BaseModel):
             "reportingPeriodSeconds": 300,
             "lastSeenAt": "2026-11-24T10:00:00+00:00",
             "silent": False,
+            "rejectedMessages": 1,
+            "lastRejection": "no2: must be a number",
+            "lastRejectionAt": "2026-11-24T09:55:00+00:00",
         }
     )
     id: str
@@ -229,6 +232,9 @@ class DevicePublic(BaseModel):
     reportingPeriodSeconds: int | None
     lastSeenAt: str | None = Field(description="Time of the latest observation pushed for it.")
     silent: bool = Field(description="It declared a reporting period and has sent nothing for longer than that.")
+    rejectedMessages: int = Field(0, description="Messages pushed for it over MQTT and refused (malformed, unknown attribute, bad token…).")
+    lastRejection: str | None = Field(None, description="Why the latest refused message was refused.")
+    lastRejectionAt: str | None = Field(None, description="When the latest refused message arrived.")
 
 
 class EntityPublic(BaseModel):

@@ -164,6 +164,10 @@ class Device(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column()  # latest observation pushed (its own time)
     # last_seen_at + the reporting period: silent once past (kept as a column so that it can be queried)
     silent_after: Mapped[datetime | None] = mapped_column(index=True)
+    # messages of this device refused (MQTT push: malformed, unknown attribute, bad token…), the last one's why and when
+    rejected_messages: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_rejection: Mapped[str | None] = mapped_column(Text)
+    last_rejection_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (UniqueConstraint("information_system_id", "local_id"),)
 

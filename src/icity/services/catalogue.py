@@ -384,6 +384,9 @@ def device_dict(device: Device, now: datetime | None = None) -> dict[str, Any]:
         "reportingPeriodSeconds": device.reporting_period_s,
         "lastSeenAt": device.last_seen_at.isoformat() if device.last_seen_at else None,
         "silent": is_silent(device, now or utcnow()),
+        "rejectedMessages": device.rejected_messages or 0,
+        "lastRejection": device.last_rejection,
+        "lastRejectionAt": device.last_rejection_at.isoformat() if device.last_rejection_at else None,
     }
 
 

@@ -39,12 +39,18 @@ def upgrade() -> None:
     with op.batch_alter_table('devices', schema=None) as batch_op:
         batch_op.add_column(sa.Column('last_seen_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('silent_after', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('rejected_messages', sa.Integer(), server_default='0', nullable=False))
+        batch_op.add_column(sa.Column('last_rejection', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('last_rejection_at', sa.DateTime(), nullable=True))
         batch_op.create_index(batch_op.f('ix_devices_silent_after'), ['silent_after'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('devices', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_devices_silent_after'))
+        batch_op.drop_column('last_rejection_at')
+        batch_op.drop_column('last_rejection')
+        batch_op.drop_column('rejected_messages')
         batch_op.drop_column('silent_after')
         batch_op.drop_column('last_seen_at')
     op.drop_table('provider_tokens')

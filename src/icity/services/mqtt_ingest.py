@@ -1,0 +1,427 @@
+"""Push over MQTT: observations published to a broker (Mosquitto), ingested like HTTP pushes.
+
+A device (or its gateway) publishes to ``icity/<city>/<is>/<device>/attrs`` a JSON object in
+the style of FIWARE's IoT Agent JSON — ``{"no2": 41.2, "pm10": 18}``, with an optional
+``"TimeInstant"`` (ISO 8601 with its zone; else the time of receipt). MQTT does not tell a
+subscriber who published, so each message carries its provider token as the MQTT 5 user
+property ``authorization`` = ``Bearer icp_…``; a message without a valid token of the
+topic's IS is rejected.
+
+The paho network thread only parses the envelope and hands each message to a worker
+through a bounded queue (when it is full, reading from the broker waits: backpressure).
+The worker takes what arrived — up to ``batch_max`` messages or ``batch_wait_s`` — groups
+it per IS and per token, and stores each group with `ingest.push` in one write
+transaction. A group refused as a whole (422) is stored again without the messages its
+problems point at, so one malformed message never blocks the others. Rejected messages
+are counted per device (``devices.rejected_messages``, with the last reason and time);
+nothing a publisher sends stops the consumer.
+
+Token lookups are cached for ``token_ttl_s`` (30 s): a revoked token stops within that.
+A message is acknowledged to the broker on receipt (QoS 1 subscription): what is still
+queued when the process is killed is lost. When the database fails (not a message), the
+batch is tried again, with backoff; storing it twice writes nothing twice, as each
+message's time is fixed on receipt.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import orjson
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.properties import Properties
+from paho.mqtt.packettypes import PacketTypes
+from sqlalchemy import update
+
+from icity.db.engine import new_session, write_transaction
+from icity.db.models import Device, utcnow
+from icity.errors import ICityError
+from icity.services import ingest
+from icity.services.access import Principal
+from icity.services.authentication import principal_for_provider_token
+
+log = logging.getLogger(__name__)
+
+TIME_KEY = "TimeInstant"
+RETRY_DELAYS_S = (1, 2, 5, 10, 30)  # a database that fails: the batch is tried again after each
+SHARE_GROUP = "icity"  # `icity serve` and `icity worker` share the messages instead of both storing each
+
+
+@dataclass(slots=True)
+class Message:
+    system_id: str
+    device: str
+    payload: bytes
+    token: str | None
+    received_at: datetime
+    measure: ingest.Measure | None = None
+    principal: Principal | None = None
+
+
+@dataclass(slots=True)
+class Rejections:
+    """What was refused in one batch, per (IS, device): how many, the last reason and time."""
+
+    counts: Counter = field(default_factory=Counter)
+    last: dict[tuple[str, str], tuple[str, datetime]] = field(default_factory=dict)
+
+    def add(self, message: Message, reason: str) -> None:
+        key = (message.system_id, message.device)
+        self.counts[key] += 1
+        self.last[key] = (reason, message.received_at)
+
+
+class TokenCache:
+    """Provider token → Principal (or the reason it is refused), remembered `ttl_s` seconds."""
+
+    def __init__(self, ttl_s: float = 30.0, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Principal | str]] = {}
+        self.lookups = 0
+
+    def resolve(self, session_factory, tokens: set[str]) -> dict[str, Principal | str]:
+        now = time.monotonic()
+        found: dict[str, Principal | str] = {}
+        missing = []
+        for token in tokens:
+            entry = self._entries.get(token)
+            if entry is not None and entry[0] > now:
+                found[token] = entry[1]
+            else:
+                missing.append(token)
+        if missing:
+            if len(self._entries) + len(missing) > self.max_entries:
+                self._entries = {token: entry for token, entry in self._entries.items() if entry[0] > now}
+                if len(self._entries) + len(missing) > self.max_entries:
+                    self._entries.clear()
+            with session_factory() as session:
+                for token in missing:
+                    self.lookups += 1
+                    try:
+                        result: Principal | str = principal_for_provider_token(session, token)
+                    except ICityError as error:
+                        result = error.detail
+                    self._entries[token] = (now + self.ttl_s, result)
+                    found[token] = result
+        return found
+
+
+def broker_address(url: str) -> dict[str, Any]:
+    """mqtt://[user[:password]@]host[:port] (1883), or mqtts:// (TLS, 8883)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        raise ValueError(f"ICITY_MQTT_URL must look like mqtt://host:1883 or mqtts://host:8883, not {parts.scheme or url!r}")
+    return {
+        "host": parts.hostname,
+        "port": parts.port or (8883 if parts.scheme == "mqtts" else 1883),
+        "tls": parts.scheme == "mqtts",
+        "username": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+    }
+
+
+class MqttIngest:
+    """Subscribes to ``<prefix>/+/+/+/attrs`` and stores what providers publish; start() / stop()."""
+
+    def __init__(
+        self,
+        url: str,
+        database_url: str | None = None,
+        *,
+        prefix: str = "icity",
+        share_group: str | None = SHARE_GROUP,
+        batch_max: int = 500,
+        batch_wait_s: float = 0.05,
+        queue_max: int = 20_000,
+        token_ttl_s: float = 30.0,
+        client_id: str | None = None,
+    ) -> None:
+        self.address = broker_address(url)
+        self.database_url = database_url
+        self.prefix = prefix
+        self.topic = f"{prefix}/+/+/+/attrs"
+        self.subscription = f"$share/{share_group}/{self.topic}" if share_group else self.topic
+        self.batch_max = batch_max
+        self.batch_wait_s = batch_wait_s
+        self.tokens = TokenCache(token_ttl_s)
+        self.stats: Counter = Counter()  # received, stored, rejected, unknown_device, failed
+        self.subscribed = threading.Event()
+        self._queue: queue.Queue[Message] = queue.Queue(maxsize=queue_max)
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"icity-ingest-{uuid.uuid4().hex[:12]}",
+            protocol=mqtt.MQTTv5,
+        )
+        if self.address["username"]:
+            self._client.username_pw_set(self.address["username"], self.address["password"])
+        if self.address["tls"]:
+            self._client.tls_set()
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
+        self._client.on_message = self._on_message
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Connect in the background (retrying until the broker answers) and start storing."""
+        self._worker = threading.Thread(target=self._work, name="mqtt ingest", daemon=True)
+        self._worker.start()
+        # The broker sends a subscriber only so many unacknowledged QoS 1 messages at a time (Mosquitto:
+        # 20) and queues the rest up to a limit (max_queued_messages, 1000), dropping beyond it: while the
+        # worker stores a batch, a burst would overflow it. Receiving up to 65,535 keeps them flowing to
+        # this process, whose bounded queue then decides when reading waits.
+        properties = Properties(PacketTypes.CONNECT)
+        properties.ReceiveMaximum = 65_535
+        self._client.connect_async(self.address["host"], self.address["port"], keepalive=30, properties=properties)
+        self._client.loop_start()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Disconnect, store what is already queued, and end the worker."""
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout_s)
+
+    def wait_subscribed(self, timeout_s: float = 10.0) -> bool:
+        return self.subscribed.wait(timeout_s)
+
+    # -- paho's network thread ----------------------------------------------------------------
+
+    def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
+        if reason_code.is_failure:
+            log.warning("MQTT broker %s:%s refused the connection: %s", self.address["host"], self.address["port"], reason_code)
+            return
+        log.info("MQTT: connected to %s:%s, subscribing to %s", self.address["host"], self.address["port"], self.subscription)
+        client.subscribe(self.subscription, qos=1)  # again after each reconnection
+
+    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
+        if any(code.is_failure for code in reason_codes):
+            log.error("MQTT: the broker refused the subscription to %s: %s", self.subscription, reason_codes)
+            return
+        self.subscribed.set()
+
+    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
+        self.subscribed.clear()
+        if not self._stop.is_set() and reason_code != 0:
+            log.warning("MQTT: lost the broker (%s); reconnecting", reason_code)
+
+    def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
+        try:
+            levels = message.topic.split("/")
+            if len(levels) != 5 or levels[4] != "attrs":
+                return
+            token = None
+            for name, value in getattr(message.properties, "UserProperty", None) or []:
+                if name.lower() == "authorization":
+                    scheme, _, credentials = value.strip().partition(" ")
+                    token = credentials.strip() if scheme.lower() == "bearer" else None
+            item = Message(f"{levels[1]}/{levels[2]}", levels[3], message.payload, token, utcnow())
+        except Exception:  # a publisher must never stop the network loop
+            log.exception("MQTT: could not read a message on %s", getattr(message, "topic", "?"))
+            return
+        self.stats["received"] += 1
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=1.0)  # full: the broker waits for us (backpressure)
+                return
+            except queue.Full:
+                log.warning("MQTT: the ingest queue is full; the database is not keeping up")
+
+    # -- the worker ---------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while not (self._stop.is_set() and self._queue.empty()):
+            try:
+                first = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            batch = [first]
+            deadline = time.monotonic() + self.batch_wait_s
+            while len(batch) < self.batch_max:
+                remaining = deadline - time.monotonic()
+                try:
+                    batch.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._handle_retrying(batch)
+
+    def _handle_retrying(self, batch: list[Message]) -> None:
+        for delay in (*RETRY_DELAYS_S, None):
+            try:
+                self.handle(batch)
+                return
+            except Exception:
+                if delay is None:
+                    self.stats["failed"] += len(batch)
+                    log.exception("MQTT: %s message(s) could not be stored; dropped", len(batch))
+                    return
+                log.exception("MQTT: %s message(s) could not be stored; trying again in %s s", len(batch), delay)
+                self._stop.wait(delay)  # when stopping, the remaining tries come at once
+
+    def handle(self, batch: list[Message]) -> None:
+        """Store one batch: read, authenticate, group per IS and token, push; record rejections."""
+        rejections = Rejections()
+        good = self._read(batch, rejections)
+        groups: dict[tuple[str, int], list[Message]] = defaultdict(list)
+        for message in good:
+            groups[(message.system_id, message.principal.key_id)].append(message)
+        for group in groups.values():
+            for chunk in _chunks(group):
+                self._push(chunk, rejections)
+        self._record(rejections)
+
+    def _read(self, batch: list[Message], rejections: Rejections) -> list[Message]:
+        tokens = {message.token for message in batch if message.token}
+        principals = self.tokens.resolve(lambda: new_session(self.database_url), tokens) if tokens else {}
+        good = []
+        for message in batch:
+            if not message.token:
+                rejections.add(message, "no provider token: send it as the MQTT 5 user property authorization = 'Bearer icp_…'")
+                continue
+            principal = principals[message.token]
+            if isinstance(principal, str):
+                rejections.add(message, principal)
+                continue
+            if principal.system_id != message.system_id:
+                rejections.add(message, f"the provider token is not one of {message.system_id}")
+                continue
+            problem = self._parse(message)
+            if problem:
+                rejections.add(message, problem)
+                continue
+            message.principal = principal
+            good.append(message)
+        return good
+
+    @staticmethod
+    def _parse(message: Message) -> str | None:
+        """Fill message.measure from its JSON payload; or what is wrong with it."""
+        try:
+            payload = orjson.loads(message.payload)
+        except orjson.JSONDecodeError:
+            return "the payload is not JSON"
+        if not isinstance(payload, dict):
+            return 'the payload must be a JSON object of attributes, e.g. {"no2": 41.2}'
+        observed_at = message.received_at
+        if TIME_KEY in payload:
+            stamp = payload.pop(TIME_KEY)
+            try:
+                observed_at = datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+            except ValueError:
+                observed_at = None
+            if observed_at is None or observed_at.tzinfo is None:
+                return f"{TIME_KEY} must be an ISO 8601 time with its zone, e.g. 2026-11-25T10:00:00Z"
+            observed_at = observed_at.astimezone(timezone.utc)
+        message.measure = ingest.Measure(message.device, observed_at, payload)
+        return None
+
+    def _push(self, group: list[Message], rejections: Rejections) -> None:
+        """Store the group in one transaction; refused, store it again without the messages its
+        problems name (or, when a problem names none, each message on its own)."""
+        pending = group
+        while pending:
+            try:
+                self._store(pending)
+                return
+            except ICityError as error:
+                if error.status != 422 or len(pending) == 1:
+                    for message in pending:
+                        rejections.add(message, _reason(error))
+                    return
+                named = _problems_by_index(error)
+                if not named:  # e.g. too many observations: one by one
+                    for message in pending:
+                        self._push([message], rejections)
+                    return
+                for index, problems in named.items():
+                    rejections.add(pending[index], "; ".join(problems))
+                pending = [message for index, message in enumerate(pending) if index not in named]
+
+    def _store(self, messages: list[Message]) -> None:
+        principal = messages[0].principal
+        with write_transaction(self.database_url) as session:
+            ingest.push(session, principal, messages[0].system_id, [message.measure for message in messages])
+        self.stats["stored"] += len(messages)
+
+    def _record(self, rejections: Rejections) -> None:
+        if not rejections.counts:
+            return
+        self.stats["rejected"] += sum(rejections.counts.values())
+        with write_transaction(self.database_url) as session:
+            for (system_id, device), count in rejections.counts.items():
+                reason, at = rejections.last[(system_id, device)]
+                stored = session.execute(
+                    update(Device)
+                    .where(Device.information_system_id == system_id, Device.local_id == device)
+                    .values(rejected_messages=Device.rejected_messages + count, last_rejection=reason[:1000], last_rejection_at=at)
+                ).rowcount
+                if stored:
+                    log.info("MQTT: rejected %s message(s) of %s device %s: %s", count, system_id, device, reason)
+                else:
+                    self.stats["unknown_device"] += count
+                    log.warning("MQTT: rejected %s message(s) for unknown device %s of %s: %s", count, device, system_id, reason)
+
+
+def _chunks(group: list[Message]) -> Iterator[list[Message]]:
+    """The group in pieces of at most ingest.MAX_OBSERVATIONS attribute values (a push's limit)."""
+    chunk: list[Message] = []
+    size = 0
+    for message in group:
+        count = len(message.measure.values)
+        if chunk and size + count > ingest.MAX_OBSERVATIONS:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(message)
+        size += count
+    if chunk:
+        yield chunk
+
+
+def _problems_by_index(error: ICityError) -> dict[int, list[str]]:
+    """measures[i]… paths of a refused push → the problems of each message i, in MQTT terms.
+    Empty when a problem names no one message."""
+    named: dict[int, list[str]] = defaultdict(list)
+    for problem in error.errors:
+        if not problem.path.startswith("measures["):
+            return {}
+        index, _, rest = problem.path.removeprefix("measures[").partition("]")
+        named[int(index)].append(_problem_text(rest.lstrip("."), problem.detail))
+    return named
+
+
+def _problem_text(path: str, detail: str) -> str:
+    if path == "observedAt":
+        path = TIME_KEY
+    path = path.removeprefix("values.")
+    return f"{path}: {detail}" if path and path != "device" else detail
+
+
+def _reason(error: ICityError) -> str:
+    if error.errors and error.status == 422:
+        first = error.errors[0]
+        return _problem_text(first.path.partition("].")[2] or first.path, first.detail)
+    return error.detail
+
+
+def publish_properties(token: str) -> Properties:
+    """Publish properties carrying a provider token (tests, tools written in Python)."""
+    properties = Properties(PacketTypes.PUBLISH)
+    properties.UserProperty = ("authorization", f"Bearer {token}")
+    return properties
