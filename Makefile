@@ -26,9 +26,10 @@ test: install  ## the whole suite on the embedded SQLite database
 test-postgres: install  ## storage, service and API tests again on PostgreSQL
 	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q tests/db tests/services tests/api tests/demo
 
-bench: install  ## query benchmark (API beside hand-written SQL), then harvest benchmark (rows/s, peak memory)
+bench: install  ## query benchmark (API beside hand-written SQL), harvest benchmark (rows/s, peak memory), then HTTP ingest (obs/s beside a raw insert)
 	$(BIN)/python bench/query.py
 	$(BIN)/python bench/harvest.py
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) var bench/out

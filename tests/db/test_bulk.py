@@ -53,3 +53,22 @@ def test_duplicates_are_skipped_only_when_asked(network_copy: str):
     assert len(raw(network_copy, "dup")) == 3
     with pytest.raises(Exception, match="(?i)unique|duplicate"), transaction(network_copy) as session:
         insert_many(session, Observation.__table__, rows(entity_id, "dup"))
+
+
+def test_update_many_stores_what_the_orm_update_stores(network_copy: str):
+    from sqlalchemy import update
+
+    from icity.db.bulk import update_many
+
+    with transaction(network_copy) as session:
+        first, second = session.scalars(select(Entity.id).order_by(Entity.id).limit(2)).all()
+    changes = {"attributes": {"no2": 41.5, "name": "Sants – Estació"}, "observed_at": T, "modified_at": T, "retired_at": None}
+    with transaction(network_copy) as session:
+        update_many(session, Entity, [{"id": first, **changes}])
+        session.execute(update(Entity), [{"id": second, **changes}])
+    with transaction(network_copy) as session:
+        rows = session.connection().exec_driver_sql(
+            "SELECT id, attributes, observed_at, modified_at, retired_at FROM entities ORDER BY id"
+        ).all()
+    stored = {row[0]: tuple(row[1:]) for row in rows}
+    assert stored[first] == stored[second]

@@ -4,7 +4,7 @@ primary key is already stored."""
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -33,6 +33,33 @@ def insert_many(session: Session, table: Table, rows: list[dict[str, Any]], igno
         session.execute(insert(table), rows)
 
 
+def update_many(session: Session, mapped: Any, rows: list[dict[str, Any]]) -> None:
+    """``UPDATE … SET … WHERE <primary key> = …`` for each row (an ORM bulk update by primary key
+    of the mapped class ``mapped``); the rows all have the same keys, the primary key among them."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "sqlite":
+        session.execute(update(mapped), rows)
+        return
+    # One DB-API executemany, the values converted as in _sqlite_executemany: the ORM's bulk
+    # update costs more per row than SQLite's update itself (a push moves hundreds of entities).
+    table = mapped.__table__
+    dialect = session.get_bind().dialect
+    quote = dialect.identifier_preparer.quote
+    keys = [column.name for column in table.primary_key.columns]
+    names = [name for name in rows[0] if name not in keys]
+    sql = (
+        f"UPDATE {quote(table.name)} SET {', '.join(f'{quote(name)} = ?' for name in names)}"
+        f" WHERE {' AND '.join(f'{quote(key)} = ?' for key in keys)}"
+    )
+    session.connection().exec_driver_sql(sql, list(zip(*_columns(table, dialect, rows, names + keys))))
+
+
+def _columns(table: Table, dialect: Any, rows: list[dict[str, Any]], names: list[str]) -> list[list[Any]]:
+    """Column by column: one C-level loop per column rather than Python code per value."""
+    return [_convert(table.c[name].type, dialect, [row[name] for row in rows]) for name in names]
+
+
 def _sqlite_executemany(session: Session, table: Table, rows: list[dict[str, Any]], ignore_duplicates: bool) -> None:
     """One DB-API executemany, the values converted by the columns' own bind processors
     (so they are stored exactly as through SQLAlchemy), without SQLAlchemy's per-row work,
@@ -44,32 +71,20 @@ def _sqlite_executemany(session: Session, table: Table, rows: list[dict[str, Any
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
         f"VALUES ({', '.join('?' for _ in names)})" + (" ON CONFLICT DO NOTHING" if ignore_duplicates else "")
     )
-    columns = []  # column by column: one C-level loop per column rather than Python code per value
-    for name in names:
-        column = [row[name] for row in rows]
-        convert = _converter(table.c[name].type, dialect)
-        columns.append(column if convert is None else list(map(convert, column)))
-    session.connection().exec_driver_sql(sql, list(zip(*columns)))
+    session.connection().exec_driver_sql(sql, list(zip(*_columns(table, dialect, rows, names))))
 
 
-def _converter(column_type: Any, dialect: Any) -> Any:
-    # The processor SQLAlchemy's compiled statements use for this type on this dialect.
-    # A private method (SQLAlchemy is pinned); tests/db/test_bulk.py checks the stored text.
+def _convert(column_type: Any, dialect: Any, values: list[Any]) -> list[Any]:
+    """The values as the processor SQLAlchemy's compiled statements use for this type on this
+    dialect converts them. A private method (SQLAlchemy is pinned); tests/db/test_bulk.py checks
+    the stored text."""
     processor = column_type._cached_bind_processor(dialect)
     if processor is None:
-        return None
+        return values
     null = processor(None)  # e.g. JSON 'null' for the value of a numeric observation
-    if not isinstance(column_type, UTCDateTime):
-        return lambda value: null if value is None else processor(value)
-    converted: dict[datetime, Any] = {}  # a harvest's rows share a few instants: convert each once
-
-    def convert(value: Any) -> Any:
-        if value is None:
-            return null
-        try:
-            return converted[value]
-        except KeyError:
-            result = converted[value] = processor(value)
-            return result
-
-    return convert
+    if isinstance(column_type, UTCDateTime):
+        # A batch's rows share a few instants: convert each distinct one once.
+        converted: dict[datetime | None, Any] = {value: processor(value) for value in set(values) if value is not None}
+        converted[None] = null
+        return list(map(converted.__getitem__, values))
+    return [null if value is None else processor(value) for value in values]

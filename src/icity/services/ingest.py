@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from icity.datamodels import get_registry
 from icity.datamodels.registry import CORE_KEYS
-from icity.db.bulk import insert_many
+from icity.db.bulk import insert_many, update_many
 from icity.db.models import Device, Entity, InformationSystem, Observation, ProviderToken, utcnow
 from icity.errors import FieldProblem, ICityError, forbidden, invalid, not_found
 from icity.services.access import Principal
@@ -54,8 +54,7 @@ def require_provider_of(principal: Principal, system_id: str) -> None:
 def push(session: Session, principal: Principal, system_id: str, measures: list[Measure]) -> dict[str, Any]:
     """Store a batch of measures (all or nothing); what was stored, counted."""
     require_provider_of(principal, system_id)
-    system = session.get(InformationSystem, system_id)
-    if system is None:
+    if session.scalar(select(InformationSystem.id).where(InformationSystem.id == system_id)) is None:
         raise not_found("information system", system_id)
     targets = _check(session, system_id, measures)
     now = utcnow()
@@ -71,22 +70,29 @@ def push(session: Session, principal: Principal, system_id: str, measures: list[
     return {"observations": len(history), "devices": len({m.device for m in measures}), "entitiesUpdated": updated}
 
 
+# Built once, the lists bound as expanding parameters: a batch names hundreds of devices and
+# entities, and `in_(list)` coerces each value into its own bound parameter every time.
+_DEVICES = (  # each device with its entity's type (None: no entity, or none stored)
+    select(Device.id, Device.local_id, Device.entity_id, Device.last_seen_at, Device.reporting_period_s, Entity.type)
+    .outerjoin(Entity, Entity.id == Device.entity_id)
+    .where(Device.information_system_id == bindparam("system"), Device.local_id.in_(bindparam("names", expanding=True)))
+)
+_CURRENT = select(Entity.id, Entity.attributes, Entity.observed_at, Entity.retired_at).where(
+    Entity.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def _check(session: Session, system_id: str, measures: list[Measure]) -> dict[str, Any]:
     """device local id → its row (id, entity_id, last_seen_at, reporting_period_s); 422 with every problem's path."""
     count = sum(len(measure.values) for measure in measures)
     if count > MAX_OBSERVATIONS:
         raise invalid([FieldProblem("measures", f"at most {MAX_OBSERVATIONS:,} observations a request, got {count:,}")])
     names = sorted({measure.device for measure in measures})
-    devices = {
-        row.local_id: row
-        for row in session.execute(
-            select(Device.id, Device.local_id, Device.entity_id, Device.last_seen_at, Device.reporting_period_s).where(
-                Device.information_system_id == system_id, Device.local_id.in_(names)
-            )
-        )
-    }
-    entity_ids = [row.entity_id for row in devices.values() if row.entity_id]
-    types = {entity_id: entity_type for entity_id, entity_type in session.execute(select(Entity.id, Entity.type).where(Entity.id.in_(entity_ids)))}
+    devices, types = {}, {}
+    for row in session.execute(_DEVICES, {"system": system_id, "names": names}):
+        devices[row.local_id] = row
+        if row.type is not None:
+            types[row.entity_id] = row.type
     registry = get_registry()
     latest = utcnow() + CLOCK_SKEW
     problems: list[FieldProblem] = []
@@ -124,9 +130,7 @@ def _move_current_state(
     for measure in measures:
         by_entity.setdefault(targets[measure.device].entity_id, []).append(measure)
     rows = []
-    current = session.execute(
-        select(Entity.id, Entity.attributes, Entity.observed_at, Entity.retired_at).where(Entity.id.in_(list(by_entity)))
-    )
+    current = session.execute(_CURRENT, {"ids": list(by_entity)})
     for entity_id, attributes, observed_at, retired_at in current:
         merged, latest = dict(attributes), observed_at
         for measure in sorted(by_entity[entity_id], key=lambda m: m.observed_at):
@@ -136,7 +140,7 @@ def _move_current_state(
         if merged != attributes or latest != observed_at or retired_at is not None:
             rows.append({"id": entity_id, "attributes": merged, "observed_at": latest, "modified_at": now, "retired_at": None})
     if rows:
-        session.execute(update(Entity), rows)  # UPDATE … WHERE id = ? for each
+        update_many(session, Entity, rows)  # UPDATE … WHERE id = ? for each
     return len(rows)
 
 
@@ -151,6 +155,5 @@ def _mark_seen(session: Session, measures: list[Measure], targets: dict[str, Any
         if device.last_seen_at is None or seen > device.last_seen_at:
             period = timedelta(seconds=device.reporting_period_s or 0)
             rows.append({"id": device.id, "last_seen_at": seen, "silent_after": seen + period if period else None})
-    if rows:
-        session.execute(update(Device), rows)
+    update_many(session, Device, rows)
 
