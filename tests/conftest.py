@@ -74,3 +74,13 @@ def feeds() -> Iterator[FeedServer]:
     server = FeedServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def cli_network(network_copy: str, tmp_path, monkeypatch) -> Iterator[str]:
+    """A writable copy of the test network that the `icity` command line (its settings) points at."""
+    monkeypatch.setenv("ICITY_DATABASE_URL", network_copy)
+    monkeypatch.setenv("ICITY_VAR_DIR", str(tmp_path))
+    get_settings.cache_clear()  # settings are read once per process
+    yield network_copy
+    get_settings.cache_clear()

@@ -6,7 +6,6 @@ import pytest
 from typer.testing import CliRunner
 
 from icity.cli import app
-from icity.config import get_settings
 from tests.connectors.feed_server import Feed, FeedServer
 from tests.sources import add_system, csv, set_source
 
@@ -14,13 +13,10 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def configured(network_copy, tmp_path, monkeypatch) -> str:
-    monkeypatch.setenv("ICITY_DATABASE_URL", network_copy)
-    monkeypatch.setenv("ICITY_VAR_DIR", str(tmp_path))
-    get_settings.cache_clear()  # settings are read once per process
-    add_system(network_copy, "aire")
-    yield network_copy
-    get_settings.cache_clear()
+def configured(cli_network: str) -> str:
+    """The command line on the test network, which has alpha/aire to harvest into."""
+    add_system(cli_network, "aire")
+    return cli_network
 
 
 def test_harvest_run_prints_the_counts_and_each_rejection(configured: str, feeds: FeedServer):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from icity.cli import app
-from icity.config import get_settings
 from icity.db.engine import transaction
 from icity.db.models import ProviderToken
 from icity.services import authentication, catalogue
@@ -15,31 +13,22 @@ from icity.services import authentication, catalogue
 runner = CliRunner()
 
 
-@pytest.fixture
-def configured(network_copy, tmp_path, monkeypatch) -> str:
-    monkeypatch.setenv("ICITY_DATABASE_URL", network_copy)
-    monkeypatch.setenv("ICITY_VAR_DIR", str(tmp_path))
-    get_settings.cache_clear()  # settings are read once per process
-    yield network_copy
-    get_settings.cache_clear()
-
-
-def test_a_provider_token_is_printed_once_and_authenticates(configured: str):
-    with transaction(configured) as session:
+def test_a_provider_token_is_printed_once_and_authenticates(cli_network: str):
+    with transaction(cli_network) as session:
         provider_id = catalogue.add_provider(session, "alpha/air", name="Xarxa").id
     result = runner.invoke(app, ["provider-token", "create", "alpha/air", "--provider", str(provider_id), "--name", "gw"])
     assert result.exit_code == 0, result.output
     token = result.output.strip()
     assert token.startswith("icp_")
-    with transaction(configured) as session:
+    with transaction(cli_network) as session:
         stored = session.scalars(select(ProviderToken)).one()
         assert token not in (stored.secret_digest, stored.prefix) and stored.name == "gw"
         principal = authentication.principal_for(session, token)
     assert (principal.kind, principal.system_id, principal.provider_id) == ("provider", "alpha/air", provider_id)
 
 
-def test_a_provider_of_another_system_is_refused(configured: str):
-    with transaction(configured) as session:
+def test_a_provider_of_another_system_is_refused(cli_network: str):
+    with transaction(cli_network) as session:
         provider_id = catalogue.add_provider(session, "beta/air", name="Rete").id
     result = runner.invoke(app, ["provider-token", "create", "alpha/air", "--provider", str(provider_id)])
     assert result.exit_code == 1 and "has no provider" in result.output

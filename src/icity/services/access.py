@@ -70,15 +70,21 @@ ANONYMOUS = Principal()
 CLI = Principal(kind="user", email="cli", role="admin", approved=True)
 
 
+def authentication_required(detail: str) -> ICityError:
+    return ICityError(
+        detail=detail,
+        status=401,
+        code="authentication-required",
+        title="Authentication required",
+        headers={"WWW-Authenticate": 'Bearer realm="icity"'},
+    )
+
+
 def require_user(principal: Principal) -> Principal:
     """Account endpoints need a person logged in, not a program's key."""
     if principal.kind == "anonymous":
-        raise ICityError(
-            detail="Log in first: send the session token from POST /api/v1/auth/login as `Authorization: Bearer`.",
-            status=401,
-            code="authentication-required",
-            title="Authentication required",
-            headers={"WWW-Authenticate": 'Bearer realm="icity"'},
+        raise authentication_required(
+            "Log in first: send the session token from POST /api/v1/auth/login as `Authorization: Bearer`."
         )
     if principal.kind != "user":
         raise forbidden("API keys read data; manage accounts, apps and keys with a session from /api/v1/auth/login.")

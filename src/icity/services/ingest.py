@@ -21,8 +21,8 @@ from icity.datamodels import get_registry
 from icity.datamodels.registry import CORE_KEYS
 from icity.db.bulk import insert_many, update_many
 from icity.db.models import Device, Entity, InformationSystem, Observation, ProviderToken, utcnow
-from icity.errors import FieldProblem, ICityError, forbidden, invalid, not_found
-from icity.services.access import Principal
+from icity.errors import FieldProblem, forbidden, invalid, not_found
+from icity.services.access import Principal, authentication_required
 from icity.services.entity_store import observation_row
 
 MAX_OBSERVATIONS = 10_000  # per request: one value of one attribute at one time is one observation
@@ -40,13 +40,7 @@ class Measure:
 
 def require_provider_of(principal: Principal, system_id: str) -> None:
     if principal.kind == "anonymous":
-        raise ICityError(
-            detail="Push with a provider token (icp_…) as `Authorization: Bearer`: the city's admins issue it.",
-            status=401,
-            code="authentication-required",
-            title="Authentication required",
-            headers={"WWW-Authenticate": 'Bearer realm="icity"'},
-        )
+        raise authentication_required("Push with a provider token (icp_…) as `Authorization: Bearer`: the city's admins issue it.")
     if principal.kind != "provider" or principal.system_id != system_id:
         raise forbidden(f"Only a provider token of {system_id} pushes observations into it.")
 
