@@ -88,10 +88,24 @@ def write_transaction(url: str | None = None) -> Iterator[Session]:
     tries to write after another writer committed, SQLite refuses at once
     ("database is locked") rather than wait: two harvests finishing together failed so.
     """
-    with new_session(url) as session, session.begin():
-        if session.get_bind().dialect.name == "sqlite":
-            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+    resolved = url or get_settings().resolved_database_url()
+    if not resolved.startswith("sqlite"):
+        with new_session(resolved) as session, session.begin():
+            yield session
+        return
+    # Writers of this process queue on a lock rather than on SQLite's busy handler, which
+    # polls with sleeps of up to 100 ms: with 4 concurrent pushes the p99 was 1.3 s.
+    with _sqlite_writers(resolved), new_session(resolved) as session, session.begin():
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
         yield session
+
+
+_writer_locks: dict[str, threading.Lock] = {}
+
+
+def _sqlite_writers(url: str) -> threading.Lock:
+    with _engines_lock:
+        return _writer_locks.setdefault(url, threading.Lock())
 
 
 def analyze(url: str | None = None) -> None:
