@@ -51,13 +51,13 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 OUT = BENCH / "out" / "harvest"
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(BENCH))
+
+from air_city import CITY, SYSTEM, create_air_city  # noqa: E402
 
 RATE_TARGET = 20_000  # rows/s, from the issue
 # "Peak memory does not grow with the file": 10× the rows may cost at most this much more peak memory.
 MEMORY_GROWTH_TARGET_MIB = 16.0
-CITY = "bench"
-SLUG = "aire"
-SYSTEM = f"{CITY}/{SLUG}"
 SEED = 20261124
 HISTORISED = 5  # numeric attributes per row, each a history value
 
@@ -191,20 +191,9 @@ def template_database() -> Path:
     if path.exists():
         path.unlink()
     url = f"sqlite:///{path}"
-    from icity.db.engine import get_engine, transaction
-    from icity.db.migrate import upgrade
-    from icity.services import catalogue, cities
+    from icity.db.engine import get_engine
 
-    upgrade(url)
-    with transaction(url) as session:
-        catalogue.ensure_categories(session)
-        cities.create_city(
-            session, id=CITY, name="Bench City", country="ES", lon=2.17, lat=41.39, bbox=[2.05, 41.32, 2.23, 41.47]
-        )
-        catalogue.create_information_system(
-            session, city_id=CITY, slug=SLUG, name="Qualitat de l'aire (benchmark)", category="environment",
-            entity_types=["AirQualityObserved"],
-        )  # fmt: skip
+    create_air_city(url)
     get_engine(url).dispose()
     with sqlite3.connect(path) as db:  # one self-contained file to copy
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

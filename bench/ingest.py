@@ -53,13 +53,12 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 OUT = BENCH / "out" / "ingest"
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(BENCH))
+
+from air_city import CITY, ENTITY_TYPE, SLUG, SYSTEM, create_air_city  # noqa: E402
 
 RATIO_TARGET = 0.5  # of the raw executemany rate, from the issue
-CITY = "bench"
-SLUG = "aire"
-SYSTEM = f"{CITY}/{SLUG}"
 PUSH = f"/api/v1/information-systems/{CITY}/{SLUG}/observations"
-ENTITY_TYPE = "AirQualityObserved"
 ATTRIBUTES = ("no2", "pm10", "pm25", "o3", "co")
 DEVICES = 200
 BATCH = DEVICES * len(ATTRIBUTES)  # 1,000 observations a request
@@ -93,20 +92,10 @@ def template_database(start: datetime) -> tuple[Path, str]:
     unlink_database(path)
     url = f"sqlite:///{path}"
     from icity.db.engine import get_engine, transaction
-    from icity.db.migrate import upgrade
-    from icity.services import catalogue, cities, entity_store, provider_tokens
+    from icity.services import catalogue, entity_store, provider_tokens
     from icity.services.access import CLI
 
-    upgrade(url)
-    with transaction(url) as session:
-        catalogue.ensure_categories(session)
-        cities.create_city(
-            session, id=CITY, name="Bench City", country="ES", lon=2.17, lat=41.39, bbox=[2.05, 41.32, 2.23, 41.47]
-        )
-        catalogue.create_information_system(
-            session, city_id=CITY, slug=SLUG, name="Qualitat de l'aire (benchmark)", category="environment",
-            entity_types=[ENTITY_TYPE],
-        )  # fmt: skip
+    create_air_city(url)
     with transaction(url) as session:
         entity_store.upsert_entities(
             session, SYSTEM,
