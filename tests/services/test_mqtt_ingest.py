@@ -43,8 +43,10 @@ def _broker_up() -> bool:
         return False
 
 
-if not _broker_up():
-    pytest.skip("no MQTT broker on 127.0.0.1:1883", allow_module_level=True)
+@pytest.fixture(scope="module", autouse=True)
+def broker() -> None:
+    """The real Mosquitto of this machine (.ci/run starts it): a missing broker fails, it is not skipped."""
+    assert _broker_up(), "no MQTT broker answers on 127.0.0.1:1883: start Mosquitto (`mosquitto -d`)"
 
 
 class Publisher:
