@@ -51,32 +51,38 @@ class CsvConnector(DocumentConnector):
         try:
             for _ in range(config.skip_rows):
                 next(rows, None)
-            header = next(rows, None)
-            if header is None:
-                raise SourceError("The CSV source is empty: no header row.")
-            names = _field_names(header)
-            for number, row in enumerate(rows, start=1):
-                data = {name: value for name, value in zip(names, row, strict=False) if name}
-                problem = None
-                if len(row) != len(names):
-                    problem = f"row has {_fields(len(row))}, the header {len(names)}"
-                yield Record(number, data, problem)
+            yield from header_records(rows, "The CSV source")
         except csv.Error as error:
             # Past a broken quote the reader cannot tell where the next row starts: fail the run.
             raise SourceError(f"The CSV source is malformed at line {reader.line_num}: {error}.") from None
+
+
+def header_records(rows: Iterator[list[str]], source: str) -> Iterator[Record]:
+    """The rows after the first (the header) as records keyed by its names; a row with
+    another number of fields is flagged. Also reads the tables of a GTFS zip."""
+    header = next(rows, None)
+    if header is None:
+        raise SourceError(f"{source} is empty: no header row.")
+    names = _field_names(header, source)
+    for number, row in enumerate(rows, start=1):
+        data = {name: value for name, value in zip(names, row, strict=False) if name}
+        problem = None
+        if len(row) != len(names):
+            problem = f"row has {_fields(len(row))}, the header {len(names)}"
+        yield Record(number, data, problem)
 
 
 def _fields(count: int) -> str:
     return "1 field" if count == 1 else f"{count} fields"
 
 
-def _field_names(header: list[str]) -> list[str]:
+def _field_names(header: list[str], source: str) -> list[str]:
     names = [name.strip() for name in header]
     seen: set[str] = set()
     for name in names:
         # Empty names (a trailing delimiter) are dropped; a repeated name would make records ambiguous.
         if name and name in seen:
-            raise SourceError(f"The CSV header repeats the column '{name}'.")
+            raise SourceError(f"{source}'s header repeats the column '{name}'.")
         seen.add(name)
     return names
 

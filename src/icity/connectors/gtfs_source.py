@@ -12,6 +12,7 @@ from typing import IO, Any, Literal
 from pydantic import Field
 
 from icity.connectors.base import ConnectorConfig, Record, SourceError
+from icity.connectors.csv_source import header_records
 from icity.connectors.document import DocumentConnector
 from icity.connectors.streams import refuse_html
 
@@ -129,17 +130,7 @@ def _rows(member: IO[bytes], name: str) -> Iterator[Record]:
     text = codecs.getreader("utf-8-sig")(member, errors="strict")
     reader = csv.reader(text, strict=True)
     try:
-        rows = (row for row in reader if row)
-        header = next(rows, None)
-        if header is None:
-            raise SourceError(f"{_SOURCE}'s {name} is empty: no header row.")
-        names = [column.strip() for column in header]
-        for number, row in enumerate(rows, start=1):
-            data = {column: value for column, value in zip(names, row, strict=False) if column}
-            problem = None
-            if len(row) != len(names):
-                problem = f"row has {len(row)} field{'s' if len(row) != 1 else ''}, the header {len(names)}"
-            yield Record(number, data, problem)
+        yield from header_records((row for row in reader if row), f"{_SOURCE}'s {name}")
     except UnicodeDecodeError as error:
         raise SourceError(f"{_SOURCE}'s {name} is not valid UTF-8 (line {reader.line_num + 1}): {error.reason}.") from None
     except csv.Error as error:
