@@ -85,6 +85,28 @@ def rule_violation(detail: str, code: str, param: str | None = None) -> ICityErr
     return ICityError(detail=detail, status=409, code=code, title="Refused by a platform rule", param=param)
 
 
+def authentication_required(detail: str) -> ICityError:
+    """No credentials where they are needed."""
+    return ICityError(
+        detail=detail,
+        status=401,
+        code="authentication-required",
+        title="Authentication required",
+        headers={"WWW-Authenticate": 'Bearer realm="icity"'},
+    )
+
+
+def invalid_credentials(detail: str) -> ICityError:
+    """Credentials that are malformed, unknown, revoked or expired."""
+    return ICityError(
+        detail=detail,
+        status=401,
+        code="invalid-credentials",
+        title="Invalid credentials",
+        headers={"WWW-Authenticate": 'Bearer realm="icity", error="invalid_token"'},
+    )
+
+
 def forbidden(detail: str, code: str = "forbidden") -> ICityError:
     """The caller is known but may not do this."""
     return ICityError(detail=detail, status=403, code=code, title="Forbidden")

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from icity.config import get_settings
 from icity.db.engine import new_session, write_transaction
+from icity.errors import invalid_credentials
 from icity.services import authentication, mail, ratelimit
 from icity.services.access import Principal
 
@@ -43,7 +44,7 @@ def credentials(request: Request) -> str | None:
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise authentication.invalid_credentials("Send credentials as `Authorization: Bearer <key or token>`.")
+            raise invalid_credentials("Send credentials as `Authorization: Bearer <key or token>`.")
         return token.strip()
     return request.headers.get("x-api-key") or request.cookies.get(SESSION_COOKIE)
 

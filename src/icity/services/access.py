@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from icity.db.models import AccessRequest, App, InformationSystem
-from icity.errors import ICityError, forbidden, not_found
+from icity.errors import authentication_required, forbidden, not_found
 
 SERVED_STATUSES = ("trial", "open")
 ROLES = ("developer", "city_admin", "admin")
@@ -68,16 +68,6 @@ class Principal:
 
 ANONYMOUS = Principal()
 CLI = Principal(kind="user", email="cli", role="admin", approved=True)
-
-
-def authentication_required(detail: str) -> ICityError:
-    return ICityError(
-        detail=detail,
-        status=401,
-        code="authentication-required",
-        title="Authentication required",
-        headers={"WWW-Authenticate": 'Bearer realm="icity"'},
-    )
 
 
 def require_user(principal: Principal) -> Principal:

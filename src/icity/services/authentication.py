@@ -14,19 +14,9 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from icity.db.models import ApiKey, App, CityAdmin, Provider, ProviderToken, User, UserSession
-from icity.errors import ICityError
+from icity.errors import invalid_credentials
 from icity.services.access import ANONYMOUS, Principal
 from icity.services.secrets import KEY_PREFIX, PROVIDER_PREFIX, SESSION_PREFIX, digest, key_prefix, same_digest
-
-
-def invalid_credentials(detail: str) -> ICityError:
-    return ICityError(
-        detail=detail,
-        status=401,
-        code="invalid-credentials",
-        title="Invalid credentials",
-        headers={"WWW-Authenticate": 'Bearer realm="icity", error="invalid_token"'},
-    )
 
 
 def principal_for(session: Session, token: str | None) -> Principal:

@@ -21,8 +21,8 @@ from icity.datamodels import get_registry
 from icity.datamodels.registry import CORE_KEYS
 from icity.db.bulk import insert_many, update_many
 from icity.db.models import Device, Entity, InformationSystem, Observation, ProviderToken, utcnow
-from icity.errors import FieldProblem, forbidden, invalid, not_found
-from icity.services.access import Principal, authentication_required
+from icity.errors import FieldProblem, authentication_required, forbidden, invalid, not_found
+from icity.services.access import Principal
 from icity.services.entity_store import observation_row
 
 MAX_OBSERVATIONS = 10_000  # per request: one value of one attribute at one time is one observation
