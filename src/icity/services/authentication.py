@@ -84,6 +84,23 @@ def principal_for_key(session: Session, key: str, now: datetime | None = None) -
     )
 
 
+def principal_of_app(session: Session, app_id: int) -> Principal | None:
+    """The app as its keys present it, for work done on its behalf without a request (webhook
+    deliveries, streams): None once the app is withdrawn or its creator's account is not approved."""
+    row = session.execute(
+        select(App.status, App.plan, App.organisation_id, User.id, User.email, User.status)
+        .join(User, User.id == App.created_by)
+        .where(App.id == app_id)
+    ).first()
+    if row is None or row[0] != "active" or row[5] != "approved":
+        return None
+    _, plan, organisation_id, user_id, email, _ = row
+    return Principal(
+        kind="app", user_id=user_id, email=email, role="developer", approved=True,
+        organisation_id=organisation_id, app_id=app_id, plan=plan,
+    )  # fmt: skip
+
+
 def principal_for_provider_token(session: Session, token: str) -> Principal:
     prefix = key_prefix(token, PROVIDER_PREFIX)
     row = None

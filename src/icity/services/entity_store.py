@@ -21,6 +21,7 @@ from icity.datamodels.registry import CORE_KEYS
 from icity.db.bulk import insert_many
 from icity.db.models import Entity, InformationSystemEntityType, Observation, utcnow
 from icity.errors import FieldProblem, ICityError, conflict, invalid
+from icity.services import changes
 from icity.services.catalogue import get_system_row
 from icity.services.filters import parse_time
 
@@ -260,7 +261,17 @@ def write_checked(session: Session, system_id: str, city_id: str, checked: list[
             insert_many(session, table, rows)
     if history:
         add_observations(session, history)
+    if (created or updated) and changes.listening(session, system_id, city_id):
+        changes.record(session, [_change(entity) for entity in (*created, *updated)])
     return counts
+
+
+def _change(entity: _EntityState) -> dict[str, Any]:
+    body = changes.entity_body(
+        entity.id, entity.type, entity.city_id, entity.information_system_id,
+        entity.attributes, entity.location, entity.observed_at, entity.modified_at,
+    )  # fmt: skip
+    return changes.change_row(body, entity.lon, entity.lat)
 
 
 def observation_row(entity_id: str, attribute: str, observed_at: datetime, value: Any) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from icity.datamodels.registry import CORE_KEYS
 from icity.db.bulk import insert_many, update_many
 from icity.db.models import Device, Entity, InformationSystem, Observation, ProviderToken, utcnow
 from icity.errors import FieldProblem, authentication_required, forbidden, invalid, not_found
+from icity.services import changes
 from icity.services.access import Principal
 from icity.services.entity_store import observation_row
 
@@ -58,7 +59,7 @@ def push(session: Session, principal: Principal, system_id: str, measures: list[
         for name, value in measure.values.items()
     ]
     insert_many(session, Observation.__table__, history, ignore_duplicates=True)
-    updated = _move_current_state(session, measures, targets, now)
+    updated = _move_current_state(session, system_id, measures, targets, now)
     _mark_seen(session, measures, targets)
     session.execute(update(ProviderToken).where(ProviderToken.id == principal.key_id).values(last_used_at=now))
     return {"observations": len(history), "devices": len({m.device for m in measures}), "entitiesUpdated": updated}
@@ -71,9 +72,10 @@ _DEVICES = (  # each device with its entity's type (None: no entity, or none sto
     .outerjoin(Entity, Entity.id == Device.entity_id)
     .where(Device.information_system_id == bindparam("system"), Device.local_id.in_(bindparam("names", expanding=True)))
 )
-_CURRENT = select(Entity.id, Entity.attributes, Entity.observed_at, Entity.retired_at).where(
-    Entity.id.in_(bindparam("ids", expanding=True))
-)
+_CURRENT = select(
+    Entity.id, Entity.attributes, Entity.observed_at, Entity.retired_at,
+    Entity.type, Entity.city_id, Entity.location, Entity.lon, Entity.lat,
+).where(Entity.id.in_(bindparam("ids", expanding=True)))  # fmt: skip
 
 
 def _check(session: Session, system_id: str, measures: list[Measure]) -> dict[str, Any]:
@@ -116,25 +118,33 @@ def _check(session: Session, system_id: str, measures: list[Measure]) -> dict[st
 
 
 def _move_current_state(
-    session: Session, measures: list[Measure], targets: dict[str, Any], now: datetime
+    session: Session, system_id: str, measures: list[Measure], targets: dict[str, Any], now: datetime
 ) -> int:
     """Each entity takes the values of its observations at or after its current time (older
-    ones only join the history); returns how many entities changed."""
+    ones only join the history), and the change goes to the change log if anyone listens;
+    returns how many entities changed."""
     by_entity: dict[str, list[Measure]] = {}
     for measure in measures:
         by_entity.setdefault(targets[measure.device].entity_id, []).append(measure)
-    rows = []
-    current = session.execute(_CURRENT, {"ids": list(by_entity)})
-    for entity_id, attributes, observed_at, retired_at in current:
-        merged, latest = dict(attributes), observed_at
-        for measure in sorted(by_entity[entity_id], key=lambda m: m.observed_at):
+    rows, logged = [], []
+    current = session.execute(_CURRENT, {"ids": list(by_entity)}).all()
+    log_changes = bool(current) and changes.listening(session, system_id, current[0].city_id)
+    for entity in current:
+        merged, latest = dict(entity.attributes), entity.observed_at
+        for measure in sorted(by_entity[entity.id], key=lambda m: m.observed_at):
             if latest is None or measure.observed_at >= latest:
                 merged.update(measure.values)
                 latest = measure.observed_at
-        if merged != attributes or latest != observed_at or retired_at is not None:
-            rows.append({"id": entity_id, "attributes": merged, "observed_at": latest, "modified_at": now, "retired_at": None})
+        if merged != entity.attributes or latest != entity.observed_at or entity.retired_at is not None:
+            rows.append({"id": entity.id, "attributes": merged, "observed_at": latest, "modified_at": now, "retired_at": None})
+            if log_changes:
+                body = changes.entity_body(
+                    entity.id, entity.type, entity.city_id, system_id, merged, entity.location, latest, now
+                )
+                logged.append(changes.change_row(body, entity.lon, entity.lat))
     if rows:
         update_many(session, Entity, rows)  # UPDATE … WHERE id = ? for each
+    changes.record(session, logged)
     return len(rows)
 
 

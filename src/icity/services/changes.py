@@ -1,0 +1,168 @@
+"""The change log: every committed change of an entity (or alarm), in commit order.
+
+Writers (harvests, HTTP and MQTT push, the alarm evaluator) add a row per changed
+entity in the transaction that changes it, so a change is in the log exactly when it
+is stored. Readers — webhook outboxes, SSE streams, the alarm evaluator — read
+`id > position`; the log is the source of truth, and the wake-ups below only save them
+from polling:
+
+- in this process, the callbacks registered with `on_commit` are called after each
+  commit that logged a change;
+- with `ICITY_REDIS_URL` set, a message on the Redis channel `CHANNEL` tells the other
+  processes (API workers, `icity worker`) too.
+
+The log is written only while someone listens — an active subscription that could
+select the IS, or an alarm rule on it — so a platform with no subscribers pays
+nothing for it on its write paths.
+
+Ids must grow in commit order, or a reader that has passed id 12 would never see a
+late-committing 11. SQLite has one writer at a time; on PostgreSQL writers of the
+log take a transaction-level advisory lock, held until they commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import event, exists, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from icity.config import get_settings
+from icity.db.bulk import insert_many
+from icity.db.models import AlarmRule, Change, Subscription, utcnow
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "icity:changes"
+_LOG_LOCK = 0x1C17C4A6  # advisory lock key (PostgreSQL) serialising writers of the log
+_LOGGED = "icity.changes_logged"  # session.info flag: this transaction logged changes
+
+_callbacks: list[Callable[[], None]] = []
+_callbacks_lock = threading.Lock()
+
+
+def listening(session: Session, system_id: str, city_id: str) -> bool:
+    """Does anyone listen to changes of this IS (so that they must be logged)?"""
+    now = utcnow()
+    subscribed = exists().where(
+        Subscription.status == "active",
+        or_(Subscription.expires_at.is_(None), Subscription.expires_at > now),
+        or_(Subscription.information_system_id.is_(None), Subscription.information_system_id == system_id),
+        or_(Subscription.city_id.is_(None), Subscription.city_id == city_id),
+    )
+    ruled = exists().where(AlarmRule.information_system_id == system_id, AlarmRule.enabled.is_(True))
+    return bool(session.scalar(select(or_(subscribed, ruled))))
+
+
+def entity_body(
+    entity_id: str,
+    entity_type: str,
+    city_id: str,
+    system_id: str,
+    attributes: dict[str, Any],
+    location: dict[str, Any] | None,
+    observed_at: datetime | None,
+    modified_at: datetime,
+) -> dict[str, Any]:
+    """The entity as the API shows it (services.entities.entity_dict), from its fields."""
+    body: dict[str, Any] = {"id": entity_id, "type": entity_type, "city": city_id, "informationSystem": system_id}
+    body.update(attributes)
+    body["location"] = location
+    body["observedAt"] = observed_at.isoformat() if observed_at else None
+    body["modifiedAt"] = modified_at.isoformat()
+    return body
+
+
+def change_row(body: dict[str, Any], lon: float | None, lat: float | None, kind: str = "entity") -> dict[str, Any]:
+    return {
+        "at": utcnow(),
+        "kind": kind,
+        "entity_id": body["id"],
+        "entity_type": body["type"],
+        "city_id": body["city"],
+        "information_system_id": body["informationSystem"],
+        "lon": lon,
+        "lat": lat,
+        "entity": body,
+    }
+
+
+def record(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Add changes (see change_row) to the log, in this transaction."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOG_LOCK})
+    insert_many(session, Change.__table__, rows)
+    session.info[_LOGGED] = True
+
+
+def read_since(session: Session, position: int, limit: int = 1000) -> list[Change]:
+    """The changes after `position`, oldest first."""
+    return list(session.scalars(select(Change).where(Change.id > position).order_by(Change.id).limit(limit)))
+
+
+def latest_id(session: Session) -> int:
+    return session.scalar(select(func.coalesce(func.max(Change.id), 0))) or 0
+
+
+def prune(session: Session, before: datetime) -> int:
+    """Forget changes older than `before` (streams cannot resume from before it)."""
+    return session.query(Change).filter(Change.at < before).delete(synchronize_session=False)
+
+
+# --- Wake-ups after commit -------------------------------------------------------------
+
+
+def on_commit(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` (from the committing thread: it must be quick and thread-safe) after
+    each commit in this process that logged changes. Returns the function that unregisters it."""
+    with _callbacks_lock:
+        _callbacks.append(callback)
+
+    def unregister() -> None:
+        with _callbacks_lock:
+            if callback in _callbacks:
+                _callbacks.remove(callback)
+
+    return unregister
+
+
+def announce() -> None:
+    """Tell this process's readers and, through Redis, the other processes' that the log grew."""
+    with _callbacks_lock:
+        callbacks = list(_callbacks)
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # one broken reader must not fail the writer that already committed
+            log.exception("a change-log wake-up failed")
+    redis_url = get_settings().redis_url
+    if redis_url:
+        try:
+            _redis(redis_url).publish(CHANNEL, b"")
+        except Exception as error:  # readers poll as well: a lost wake-up delays, loses nothing
+            log.warning("could not announce changes through Redis: %s", error)
+
+
+@lru_cache(maxsize=4)
+def _redis(url: str):
+    import redis
+
+    return redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    if session.info.pop(_LOGGED, False):
+        announce()
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_LOGGED, None)
