@@ -26,10 +26,11 @@ test: install  ## the whole suite on the embedded SQLite database
 test-postgres: install  ## storage, service and API tests again on PostgreSQL
 	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q tests/db tests/services tests/api tests/demo
 
-bench: install  ## query benchmark (API beside hand-written SQL), harvest benchmark (rows/s, peak memory), then HTTP ingest (obs/s beside a raw insert)
+bench: install  ## query benchmark (API beside hand-written SQL), harvest benchmark (rows/s, peak memory), then HTTP ingest (obs/s beside a raw insert), then real time (MQTT messages/s beside a bare subscriber, SSE latency p50/p99 with 100 subscribers)
 	$(BIN)/python bench/query.py
 	$(BIN)/python bench/harvest.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/realtime.py
 
 clean:
 	rm -rf $(VENV) var bench/out

@@ -11,7 +11,7 @@
    attributes, no2 pm10 pm25 o3 co, at one time a minute after the previous batch's), the
    request bodies encoded before any clock starts;
 3. for 1 client and for 4 concurrent clients: copies the database, starts the real server
-   (`icity serve`, one worker, ICITY_HARVEST_IN_SERVER=false) on a free port, warms it up
+   (`icity serve`, one worker, ICITY_BACKGROUND_IN_SERVER=false) on a free port, warms it up
    with refused batches (422, nothing stored), and from a separate client process (httpx,
    one keep-alive connection per client) pushes every batch, each of which must be
    acknowledged 200 with 1,000 observations; measures observations/s and each batch's
@@ -198,7 +198,7 @@ class Server:
         env = {
             **os.environ,
             "ICITY_DATABASE_URL": f"sqlite:///{self.db_path}",
-            "ICITY_HARVEST_IN_SERVER": "false",
+            "ICITY_BACKGROUND_IN_SERVER": "false",
             "PYTHONUNBUFFERED": "1",
         }
         self._log = open(self.log_path, "wb")

@@ -6,17 +6,25 @@ developer's app has nothing.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from icity.db.models import ApiKey
-from icity.services import catalogue, entity_store, messages, provider_tokens
+from icity.db.models import ApiKey, Delivery, Subscription, utcnow
+from icity.services import alarms, catalogue, commands, entity_store, messages, provider_tokens, subscriptions
 from icity.services.access import CLI
+from icity.services.authentication import principal_of_app
 from tests import people
 
 ROLES = ("anonymous", "unapproved", "developer", "granted", "other_city_admin", "owning_city_admin", "platform_admin")
 APPROVAL_IS = "alpha/parking"
 PARKING = entity_store.entity_urn("OffStreetParking", "alpha", "p0")
+# gate-1's one command; the granted app has sent it once (world.ids["command"])
+GATE_OPEN = {
+    "name": "open",
+    "description": "Open the barrier for a while",
+    "parameters": {"type": "object", "properties": {"seconds": {"type": "integer", "minimum": 1, "maximum": 60}}, "required": ["seconds"]},
+}
 
 
 @dataclass
@@ -40,13 +48,16 @@ def build_world(session: Session) -> World:
     platform = people.person(session, "admin@icity.example", role="admin")
 
     gate = catalogue.add_provider(session, APPROVAL_IS, name="Parking operator")
-    catalogue.add_device(session, APPROVAL_IS, local_id="gate-1", provider_id=gate.id, entity_id=PARKING)
+    catalogue.add_device(session, APPROVAL_IS, local_id="gate-1", provider_id=gate.id, entity_id=PARKING, commands=[GATE_OPEN])
     provider_token_id = provider_tokens.create_token(session, CLI, APPROVAL_IS, gate.id, "gate gateway")["id"]
+    few_spaces = {"name": "Almost full", "kind": "threshold", "attribute": "availableSpotNumber", "operator": "below", "threshold": 5}
+    alarm_rule_id = alarms.create_rule(session, CLI, APPROVAL_IS, few_spaces)["id"]
     # the partner plan: these tests make many calls a second
     app_n, key_n = people.app_with_key(session, developer, "No grant", plan="partner")
     app_g, key_g = people.app_with_key(session, granted, "Granted", plan="partner")
     app_p, _ = people.app_with_key(session, granted, "Waiting")
     grant = people.grant(session, app_g, APPROVAL_IS)
+    sent = commands.send(session, principal_of_app(session, app_g.id), APPROVAL_IS, "gate-1", "open", {"seconds": 5})
     pending = people.grant(session, app_p, APPROVAL_IS, status="pending")
     note = messages.notify(session, granted.user, "Welcome", "Your app is approved.", sender_id=platform.user.id)
     roles = {
@@ -58,6 +69,23 @@ def build_world(session: Session) -> World:
         "platform_admin": platform,
     }
     key_n_id = session.query(ApiKey.id).filter(ApiKey.app_id == app_n.id).scalar()
+    # the developer's app subscribes to the approval IS it holds no grant for (access is checked at delivery)
+    subscription = subscriptions.create_subscription(
+        session, principal_of_app(session, app_n.id),
+        {"entityTypes": ["OffStreetParking"], "informationSystem": APPROVAL_IS, "endpoint": "http://127.0.0.1:9/hooks"},
+    )  # fmt: skip
+    dead_letter = Delivery(
+        subscription_id=subscription["id"], change_id=0, entity_id=PARKING, information_system_id=APPROVAL_IS,
+        payload={}, status="dead", attempts=8,
+    )  # fmt: skip
+    session.add(dead_letter)
+    # and one that has expired: its SSE stream answers 409 at once instead of streaming
+    expired = Subscription(
+        app_id=app_n.id, entity_types=["OffStreetParking"], information_system_id=APPROVAL_IS,
+        expires_at=utcnow() - timedelta(hours=1),
+    )  # fmt: skip
+    session.add(expired)
+    session.flush()
     return World(
         sessions={role: person.headers for role, person in roles.items()},
         keys={"developer": {"X-API-Key": key_n}, "granted": {"X-API-Key": key_g}},
@@ -74,5 +102,10 @@ def build_world(session: Session) -> World:
             "owning_admin_user": owning_admin.user.id,
             "gate_provider": gate.id,
             "provider_token": provider_token_id,
+            "alarm_rule": alarm_rule_id,
+            "subscription": subscription["id"],
+            "dead_letter": dead_letter.id,
+            "expired_subscription": expired.id,
+            "command": sent["id"],
         },
     )

@@ -17,14 +17,18 @@ from icity.api.responses import JSONResponse, handle_http_error, handle_icity_er
 from icity.api.routes import (
     access_requests,
     accounts,
+    alarms,
     apps,
     catalogue,
+    commands,
     entities,
     messages,
     network,
     portability,
     push,
     sources,
+    streams,
+    subscriptions,
     usage,
 )
 from icity.config import get_settings
@@ -32,6 +36,7 @@ from icity.demo.feeds import DEMO_FEEDS, DEMO_SOURCES_PATH
 from icity.errors import ICityError
 from icity.services import ratelimit
 from icity.services import usage as usage_service
+from icity.services.change_feed import ChangeFeed
 
 DESCRIPTION = """
 iCity opens cities' information systems — sensor networks, agenda, incident
@@ -88,7 +93,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
         # embedded database, fewer threads give more requests/s and a lower p99
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         _app.state.usage_meter.start()
+        await _app.state.change_feed.start()
         yield
+        await _app.state.change_feed.stop()
         _app.state.usage_meter.stop()  # and the last flush: no metered call is lost at shutdown
 
     app = FastAPI(
@@ -103,6 +110,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     # one limiter and one usage meter per worker process (create_app runs once in each)
     app.state.rate_limiter = ratelimit.RateLimiter(settings.redis_url or ratelimit.MEMORY)
     app.state.usage_meter = usage_service.UsageMeter(app.state.database_url)
+    # hands new changes to this worker's SSE streams (api/routes/streams.py)
+    app.state.change_feed = ChangeFeed(app.state.database_url, settings.redis_url, settings.stream_poll_s)
     app.add_middleware(UsageMiddleware, meter=app.state.usage_meter)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_exception_handler(ICityError, handle_icity_error)
@@ -115,7 +124,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     authenticated = [Depends(get_principal)]
     for module in (network, catalogue, entities, portability):
         v1.include_router(module.router, dependencies=authenticated)
-    for module in (accounts, apps, access_requests, usage, messages, sources, push):
+    for module in (accounts, apps, access_requests, usage, messages, sources, push, streams, alarms, subscriptions, commands):
         v1.include_router(module.router)
     app.include_router(v1)
     # The demo cities' own systems (agenda, air-quality portal, GTFS, Open311), for the demo's

@@ -1,5 +1,6 @@
 """The `icity` command line."""
 
+import threading
 from datetime import date
 from typing import Annotated
 
@@ -38,8 +39,7 @@ def serve(
         host or settings.host,
         port or settings.port,
         workers or settings.workers,
-        harvest=settings.harvest_in_server,
-        mqtt_url=settings.mqtt_url,
+        background=settings.background_in_server,
     )
     raise typer.Exit(code)
 
@@ -112,35 +112,33 @@ def provider_token_create(
 def worker(
     once: Annotated[bool, typer.Option(help="Run what is due now, wait for it, and exit.")] = False,
 ) -> None:
-    """Run the scheduled harvests (each source in its own thread) until interrupted, and with
-    ICITY_MQTT_URL store the observations pushed to the broker.
+    """Run the platform's background work until interrupted: scheduled harvests (each source in its
+    own thread), with ICITY_MQTT_URL the observations pushed to the broker, webhook deliveries,
+    alarms, device commands.
 
-    `icity serve` does this too unless ICITY_HARVEST_IN_SERVER=false; run one worker per database.
+    `icity serve` does this too unless ICITY_BACKGROUND_IN_SERVER=false; run one worker per database.
     """
+    from icity.background import background_tasks
     from icity.server import show_platform_logs
     from icity.services.scheduler import HarvestScheduler
 
     show_platform_logs()
-    scheduler = HarvestScheduler()
     if once:
+        scheduler = HarvestScheduler()
         started = scheduler.tick()
         scheduler.wait()
         typer.echo(f"harvested {len(started)} information system(s)")
         return
-    consumer = None
-    mqtt_url = get_settings().mqtt_url
-    if mqtt_url:
-        from icity.services.mqtt_ingest import MqttIngest
-
-        consumer = MqttIngest(mqtt_url)
-        consumer.start()
+    tasks = background_tasks(get_settings())
+    for task in tasks:
+        task.start()
     try:
-        scheduler.run_forever()
+        threading.Event().wait()
     except KeyboardInterrupt:
-        scheduler.stop()
+        pass
     finally:
-        if consumer is not None:
-            consumer.stop()
+        for task in tasks:
+            task.stop()
 
 
 @db_app.command("upgrade")

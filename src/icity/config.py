@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     mail_from: str = Field("iCity <no-reply@icity.localhost>", description="Sender of the platform's mails.")
     redis_url: str | None = Field(
         None,
-        description="Redis, e.g. redis://127.0.0.1:6379/0. Set: rate limits are shared by all workers. "
+        description="Redis, e.g. redis://127.0.0.1:6379/0. Set: rate limits are shared by all workers, and each "
+        "commit that changed data wakes the SSE streams of every worker at once. "
         "Unset: each worker keeps its own limits in memory.",
     )
     session_hours: int = Field(12, description="Lifetime of a login session.")
@@ -55,13 +56,44 @@ class Settings(BaseSettings):
         30, description="Seconds a source may take to answer or to send the next bytes before a harvest run fails."
     )
     harvest_parallel: int = Field(4, description="Sources harvested at the same time; a slow one never delays the others.")
-    harvest_in_server: bool = Field(
-        True, description="`icity serve` also runs the scheduled harvests. Set false when `icity worker` runs them."
+    background_in_server: bool = Field(
+        True,
+        description="`icity serve` also runs the platform's background work (scheduled harvests, MQTT ingest, webhook "
+        "deliveries, alarms, device commands). Set false when an `icity worker` runs it.",
+    )
+    change_retention_h: int = Field(
+        24, description="Hours the change log is kept: how far back an SSE stream can resume with Last-Event-ID."
+    )
+    stream_poll_s: float = Field(
+        1.0,
+        description="Seconds between two reads of the change log by each worker's SSE streams when no commit wakes "
+        "them (a commit in the same worker, or with ICITY_REDIS_URL in any, wakes them at once).",
     )
     mqtt_url: str | None = Field(
         None,
         description="MQTT broker to take pushed observations from, e.g. mqtt://127.0.0.1:1883 (mqtts:// for TLS, "
         "user:password@ if it asks). Set: `icity serve` and `icity worker` subscribe to icity/+/+/+/attrs.",
+    )
+    command_ttl_s: int = Field(
+        60, ge=1, le=86_400,
+        description="Seconds a device command waits to be delivered and answered before it expires, when the app "
+        "gives no expiresInS (at most a day).",
+    )  # fmt: skip
+    command_http_timeout_s: float = Field(
+        10, description="Seconds a device's HTTP command endpoint may take to answer before the attempt is retried."
+    )
+    webhook_timeout_s: float = Field(5, description="Seconds a webhook endpoint may take to answer before the attempt fails.")
+    webhook_max_attempts: int = Field(
+        8, description="Failed attempts after which a webhook notification becomes a dead letter (retried on request)."
+    )
+    webhook_backoff_s: float = Field(
+        2, description="Wait before the first retry of a webhook notification; doubled after each failure (capped at 1 h)."
+    )
+    webhook_poll_s: float = Field(
+        1, description="How often webhook deliveries look for work when no change in this process woke them."
+    )
+    webhook_log_days: int = Field(
+        30, description="Days a finished webhook delivery (delivered, dead, withheld) stays in the developer's delivery log."
     )
 
     def resolved_database_url(self) -> str:

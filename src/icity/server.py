@@ -32,30 +32,22 @@ def _serve_on_shared_port(host: str, port: int, log_level: str) -> None:
     uvicorn.Server(_config(log_level)).run(sockets=[sock])
 
 
-def serve(
-    host: str, port: int, workers: int = 1, log_level: str = "info", harvest: bool = False, mqtt_url: str | None = None
-) -> int:
-    """Serve until interrupted; returns an exit code. With ``harvest``, this (main) process
-    also runs the scheduled harvests, and with ``mqtt_url`` it stores the observations pushed
-    to that broker — once however many workers serve the API."""
-    if not harvest and not mqtt_url:
+def serve(host: str, port: int, workers: int = 1, log_level: str = "info", background: bool = False) -> int:
+    """Serve until interrupted; returns an exit code. With ``background``, this (main) process also
+    runs the platform's background work (icity.background) — once, however many workers serve the API."""
+    if not background:
         return _serve(host, port, workers, log_level)
+    from icity.background import background_tasks
+    from icity.config import get_settings
+
     show_platform_logs()
-    background = []
-    if harvest:
-        from icity.services.scheduler import HarvestScheduler
-
-        background.append(HarvestScheduler())
-    if mqtt_url:
-        from icity.services.mqtt_ingest import MqttIngest
-
-        background.append(MqttIngest(mqtt_url))
-    for task in background:
+    tasks = background_tasks(get_settings())
+    for task in tasks:
         task.start()
     try:
         return _serve(host, port, workers, log_level)
     finally:
-        for task in background:
+        for task in tasks:
             task.stop()
 
 

@@ -18,7 +18,7 @@ from icity.services import harvest, sources
 from icity.services.access import CLI
 from tests import people
 from tests.connectors.feed_server import Feed
-from tests.world import APPROVAL_IS, PARKING, ROLES, World, build_world
+from tests.world import APPROVAL_IS, GATE_OPEN, PARKING, ROLES, World, build_world
 
 pytestmark = pytest.mark.postgres_ok
 
@@ -49,6 +49,12 @@ DECIDE = (401, 404, 404, 403, 404, 200, 200)  # the owning city decides; the req
 CITY_ADMINS = (401, 403, 403, 403, 403, 200, 200)  # the IS is served, so others learn it exists but may not
 CITY_ADMINS_CREATE = (401, 403, 403, 403, 403, 201, 201)
 CITY_ADMINS_START = (401, 403, 403, 403, 403, 202, 202)
+OWN_SUBSCRIPTION = (401, 404, 200, 404, 404, 404, 200)  # the app's key (the developer's), the platform admin
+SUBSCRIPTION = "/api/v1/subscriptions/{subscription_id}"
+COMMANDERS = (401, 404, 404, 202, 404, 202, 202)  # the granted app's key, the owning city, the platform admin
+GATE = "/api/v1/information-systems/{city_id}/{slug}/devices/{device}"
+ALARM_RULES = "/api/v1/information-systems/{city_id}/{slug}/alarm-rules"
+FEW_SPACES = {"name": "Almost full", "kind": "threshold", "attribute": "availableSpotNumber", "operator": "below", "threshold": 5}
 REASON = {"reason": "Outside the purpose of the licence."}
 PUSH = {"measures": [{"device": "gate-1", "observedAt": "2026-11-24T10:00:00Z", "values": {"availableSpotNumber": 41}}]}
 NEW_SYSTEM = {"slug": "bikes", "name": "Bicing", "category": "transport-mobility", "entityTypes": ["BikeHireDockingStation"]}
@@ -159,10 +165,47 @@ MATRIX = [
         writes=True,
     ),
     Row("DELETE", "/api/v1/information-systems/{city_id}/{slug}/provider-tokens/{token_id}", CITY_ADMINS, writes=True),
+    # alarms: the city's admins set the rules; whoever reads the IS's data reads its alarms
+    Row("POST", ALARM_RULES, CITY_ADMINS_CREATE, body=FEW_SPACES, writes=True),
+    Row("GET", ALARM_RULES, CITY_ADMINS),
+    Row("GET", f"{ALARM_RULES}/{{rule_id}}", CITY_ADMINS),
+    Row("PUT", f"{ALARM_RULES}/{{rule_id}}", CITY_ADMINS, body={**FEW_SPACES, "threshold": 3}, writes=True),
+    Row("DELETE", f"{ALARM_RULES}/{{rule_id}}", (401, 403, 403, 403, 403, 204, 204), writes=True),
+    Row("GET", "/api/v1/information-systems/{city_id}/{slug}/alarms", READERS_OF_APPROVAL_IS, via="key"),
+    # device commands: the city's admins declare them; apps with a grant (and the city's admins) send them
+    Row("PUT", f"{GATE}/commands", CITY_ADMINS, body={"commands": [GATE_OPEN], "commandUrl": None}, writes=True),
+    Row("POST", f"{GATE}/commands", COMMANDERS, via="key", body={"command": "open", "parameters": {"seconds": 5}}, writes=True),
+    Row("GET", f"{GATE}/commands", (401, 404, 404, 200, 404, 200, 200), via="key"),
+    Row("GET", f"{GATE}/commands/{{command_id}}", (401, 404, 404, 200, 404, 200, 200), via="key", args={"command_id": "command"}),
+    # subscriptions: created with an app's key (read access is checked at delivery, not here); read and
+    # changed by the app, its organisation's developers and the platform admin
+    Row(
+        "POST",
+        "/api/v1/subscriptions",
+        (401, 403, 201, 201, 403, 403, 403),
+        via="key",
+        body={"entityTypes": ["OffStreetParking"], "informationSystem": APPROVAL_IS, "endpoint": "https://app.example/hooks"},
+        writes=True,
+    ),
+    Row("GET", "/api/v1/subscriptions", EVERY_USER, via="key"),
+    Row("GET", SUBSCRIPTION, OWN_SUBSCRIPTION, via="key", args={"subscription_id": "subscription"}),
+    Row("PATCH", SUBSCRIPTION, OWN_SUBSCRIPTION, via="key", args={"subscription_id": "subscription"}, body={"status": "paused"}, writes=True),
+    Row("DELETE", SUBSCRIPTION, (401, 404, 204, 404, 404, 404, 204), via="key", args={"subscription_id": "subscription"}, writes=True),
+    Row("GET", f"{SUBSCRIPTION}/deliveries", OWN_SUBSCRIPTION, via="key", args={"subscription_id": "subscription"}),
+    # the SSE stream of an expired subscription: those who may open it get 409 at once (streams: tests/api/test_streams.py)
+    Row("GET", f"{SUBSCRIPTION}/events", (401, 404, 409, 404, 404, 404, 409), via="key", args={"subscription_id": "expired_subscription"}),
+    Row(
+        "POST",
+        f"{SUBSCRIPTION}/deliveries/{{delivery_id}}/retry",
+        OWN_SUBSCRIPTION,
+        via="key",
+        args={"subscription_id": "subscription", "delivery_id": "dead_letter"},
+        writes=True,
+    ),
 ]
 
-PLACES = {"city_id": "alpha", "slug": "parking", "entity_id": PARKING}
-DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending", "message_id": "message", "run_id": "run", "token_id": "provider_token"}
+PLACES = {"city_id": "alpha", "slug": "parking", "entity_id": PARKING, "device": "gate-1"}
+DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending", "message_id": "message", "run_id": "run", "token_id": "provider_token", "rule_id": "alarm_rule"}
 
 
 @pytest.fixture(scope="module")

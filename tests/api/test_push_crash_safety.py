@@ -41,7 +41,7 @@ def start_server(url: str, port: int, tmp_path) -> subprocess.Popen:
         "ICITY_DATABASE_URL": url,
         "ICITY_VAR_DIR": str(tmp_path),
         "ICITY_PORT": str(port),
-        "ICITY_HARVEST_IN_SERVER": "false",
+        "ICITY_BACKGROUND_IN_SERVER": "false",
     }
     env.pop("ICITY_MQTT_URL", None)
     server = subprocess.Popen(

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import redis
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from icity.db.engine import transaction, write_transaction
 from icity.db.models import AlarmRule, Change, Subscription
@@ -217,3 +217,15 @@ def test_selectors_filter_by_area_and_project_attributes(network_copy):
     assert "pm10" not in projected and projected["no2"] == 1.0 and projected["id"] == rows[0].entity_id
     with transaction(url) as session:
         assert session.scalar(select(func.count()).select_from(Change)) == 5
+
+
+def test_the_pruner_forgets_changes_older_than_the_retention(air):
+    url, provider = air
+    subscribe(url)
+    push(url, provider, {"no2": 20.0})
+    push(url, provider, {"no2": 21.0}, start=NOW)
+    with transaction(url) as session:
+        first = session.scalar(select(func.min(Change.id)))
+        session.execute(update(Change).where(Change.id == first).values(at=NOW - timedelta(hours=25)))
+    assert changes.ChangeLogPruner(url).run_once() == 1
+    assert [row.entity["no2"] for row in logged(url)] == [21.0]

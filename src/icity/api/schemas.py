@@ -212,7 +212,18 @@ class DevicePublic(BaseModel):
             "deviceType": "sonometer",
             "location": {"type": "Point", "coordinates": [2.1700, 41.3870]},
             "entity": "urn:ngsi-ld:NoiseLevelObserved:barcelona:noise-042",
-            "commands": [{"name": "setReportingPeriod", "parameters": {"seconds": {"type": "integer"}}}],
+            "commands": [
+                {
+                    "name": "setReportingPeriod",
+                    "description": "Seconds between two reports",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"seconds": {"type": "integer", "minimum": 60, "maximum": 3600}},
+                        "required": ["seconds"],
+                    },
+                }
+            ],
+            "commandUrl": None,
             "reportingPeriodSeconds": 300,
             "lastSeenAt": "2026-11-24T10:00:00+00:00",
             "silent": False,
@@ -228,7 +239,10 @@ class DevicePublic(BaseModel):
     deviceType: str
     location: Point | None
     entity: str | None
-    commands: list[dict[str, Any]]
+    commands: list[dict[str, Any]] = Field(
+        description="Commands it accepts (properties IN): name, description, parameters (JSON Schema of the parameters object)."
+    )
+    commandUrl: str | None = Field(None, description="Where commands go by HTTP POST; null: over MQTT (…/<device>/cmd).")
     reportingPeriodSeconds: int | None
     lastSeenAt: str | None = Field(description="Time of the latest observation pushed for it.")
     silent: bool = Field(description="It declared a reporting period and has sent nothing for longer than that.")

@@ -550,7 +550,7 @@ class Alarm(Base):
     since: Mapped[datetime] = mapped_column()  # when the condition started to hold
     raised_at: Mapped[datetime | None] = mapped_column()
     cleared_at: Mapped[datetime | None] = mapped_column()
-    value: Mapped[Any | None] = mapped_column(JSON, nullable=True)  # the value that raised it
+    value: Mapped[float | None] = mapped_column(Float)  # the value that raised it (threshold rules)
 
     __table_args__ = (UniqueConstraint("rule_id", "entity_id"),)
 
@@ -584,3 +584,8 @@ class Command(Base):
     sent_at: Mapped[datetime | None] = mapped_column()
     completed_at: Mapped[datetime | None] = mapped_column()
     expires_at: Mapped[datetime] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # deliveries tried (HTTP retries, MQTT publishes)
+    # not before then: a dispatcher holds it (lease) or waits to retry
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_commands_status_next", "status", "next_attempt_at"),)

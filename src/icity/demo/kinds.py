@@ -69,9 +69,22 @@ KINDS = {
                 prop("sonometerClass", "string", "Class of the sound level meter (IEC 61672)"),
             ],
             device_type="SoundLevelMeter",
-            device_commands=[
-                prop("setReportingPeriod", "integer", "Seconds between two reports, 60 to 3600"),
-                prop("restart", "none", "Restart the meter's firmware"),
+            device_commands=[  # declared as the commands API takes them: parameters as a JSON Schema
+                {
+                    "name": "setReportingPeriod",
+                    "description": "Seconds between two reports",
+                    "parameters": {
+                        "type": "object",
+                        "properties": {"seconds": {"type": "integer", "minimum": 60, "maximum": 3600}},
+                        "required": ["seconds"],
+                        "additionalProperties": False,
+                    },
+                },
+                {
+                    "name": "restart",
+                    "description": "Restart the meter's firmware",
+                    "parameters": {"type": "object", "additionalProperties": False},
+                },
             ],
         ),
         SystemKind(

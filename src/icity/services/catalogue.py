@@ -28,6 +28,7 @@ from icity.services.access import (
     require_user,
 )
 from icity.services.cities import OPEN_STATUSES, OPENING_LEVELS, get_city_row
+from icity.services.command_declarations import declaration_problems
 from icity.services.pagination import Page, SortKey, keyset_page
 
 CATEGORIES = {
@@ -331,7 +332,7 @@ def add_device(
         provider = session.get(Provider, provider_id)
         if provider is None or provider.information_system_id != system_id:
             problems.append(FieldProblem("provider", f"provider {provider_id} does not belong to {system_id}"))
-    _check_properties(problems, "commands", commands or [])
+    problems += declaration_problems(commands or [], None)
     if problems:
         raise invalid(problems)
     duplicate = select(Device.id).where(Device.information_system_id == system_id, Device.local_id == local_id)
@@ -381,6 +382,7 @@ def device_dict(device: Device, now: datetime | None = None) -> dict[str, Any]:
         "location": None if device.lon is None else {"type": "Point", "coordinates": [device.lon, device.lat]},
         "entity": device.entity_id,
         "commands": device.commands,
+        "commandUrl": device.command_url,  # where commands go by HTTP POST; null: over MQTT (…/<device>/cmd)
         "reportingPeriodSeconds": device.reporting_period_s,
         "lastSeenAt": device.last_seen_at.isoformat() if device.last_seen_at else None,
         "silent": is_silent(device, now or utcnow()),

@@ -25,11 +25,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import event, exists, func, or_, select, text
+from sqlalchemy import delete, event, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from icity.config import get_settings
@@ -113,7 +113,7 @@ def latest_id(session: Session) -> int:
 
 def prune(session: Session, before: datetime) -> int:
     """Forget changes older than `before` (streams cannot resume from before it)."""
-    return session.query(Change).filter(Change.at < before).delete(synchronize_session=False)
+    return session.execute(delete(Change).where(Change.at < before)).rowcount
 
 
 # --- Wake-ups after commit -------------------------------------------------------------
@@ -135,6 +135,16 @@ def on_commit(callback: Callable[[], None]) -> Callable[[], None]:
 
 def announce() -> None:
     """Tell this process's readers and, through Redis, the other processes' that the log grew."""
+    _wake_readers()
+    redis_url = get_settings().redis_url
+    if redis_url:
+        try:
+            _redis(redis_url).publish(CHANNEL, b"")
+        except Exception as error:  # readers poll as well: a lost wake-up delays, loses nothing
+            log.warning("could not announce changes through Redis: %s", error)
+
+
+def _wake_readers() -> None:
     with _callbacks_lock:
         callbacks = list(_callbacks)
     for callback in callbacks:
@@ -142,12 +152,40 @@ def announce() -> None:
             callback()
         except Exception:  # one broken reader must not fail the writer that already committed
             log.exception("a change-log wake-up failed")
-    redis_url = get_settings().redis_url
-    if redis_url:
-        try:
-            _redis(redis_url).publish(CHANNEL, b"")
-        except Exception as error:  # readers poll as well: a lost wake-up delays, loses nothing
-            log.warning("could not announce changes through Redis: %s", error)
+
+
+class RedisWakeups:
+    """Calls this process's `on_commit` callbacks when another process announces changes through
+    Redis: the background work (webhooks, alarms) runs apart from the API workers that take pushes."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis_url = redis_url
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _listen(self) -> None:
+        import redis
+
+        while not self._stop.is_set():
+            try:
+                client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2)
+                with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    pubsub.subscribe(CHANNEL)
+                    while not self._stop.is_set():
+                        if pubsub.get_message(timeout=1.0) is not None:
+                            _wake_readers()
+            except Exception as error:  # the readers poll meanwhile
+                log.warning("change wake-ups through Redis lost (%s); retrying in 5 s", error)
+                self._stop.wait(5)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._listen, name="change wake-ups", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
 
 
 @lru_cache(maxsize=4)
@@ -166,3 +204,36 @@ def _after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(_LOGGED, None)
+
+
+class ChangeLogPruner:
+    """Forgets, every `interval_s`, the changes older than the retention (ICITY_CHANGE_RETENTION_H)."""
+
+    def __init__(self, database_url: str | None = None, interval_s: float = 600) -> None:
+        self.database_url = database_url
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        from icity.db.engine import write_transaction
+
+        before = utcnow() - timedelta(hours=get_settings().change_retention_h)
+        with write_transaction(self.database_url) as session:
+            return prune(session, before)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.run_once()
+            except Exception:  # the next round tries again
+                log.exception("pruning the change log failed")
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="change log pruner", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()

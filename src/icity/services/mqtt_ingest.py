@@ -227,12 +227,7 @@ class MqttIngest:
             levels = message.topic.split("/")
             if len(levels) != 5 or levels[4] != "attrs":
                 return
-            token = None
-            for name, value in getattr(message.properties, "UserProperty", None) or []:
-                if name.lower() == "authorization":
-                    scheme, _, credentials = value.strip().partition(" ")
-                    token = credentials.strip() if scheme.lower() == "bearer" else None
-            item = Message(f"{levels[1]}/{levels[2]}", levels[3], message.payload, token, utcnow())
+            item = Message(f"{levels[1]}/{levels[2]}", levels[3], message.payload, bearer_token(message), utcnow())
         except Exception:  # a publisher must never stop the network loop
             log.exception("MQTT: could not read a message on %s", getattr(message, "topic", "?"))
             return
@@ -418,6 +413,16 @@ def _reason(error: ICityError) -> str:
         first = error.errors[0]
         return _problem_text(first.path.partition("].")[2] or first.path, first.detail)
     return error.detail
+
+
+def bearer_token(message: mqtt.MQTTMessage) -> str | None:
+    """The provider token a message carries as the MQTT 5 user property authorization = 'Bearer icp_…'."""
+    token = None
+    for name, value in getattr(message.properties, "UserProperty", None) or []:
+        if name.lower() == "authorization":
+            scheme, _, credentials = value.strip().partition(" ")
+            token = credentials.strip() if scheme.lower() == "bearer" else None
+    return token
 
 
 def publish_properties(token: str) -> Properties:

@@ -65,7 +65,7 @@ def upgrade() -> None:
     sa.Column('since', sa.DateTime(), nullable=False),
     sa.Column('raised_at', sa.DateTime(), nullable=True),
     sa.Column('cleared_at', sa.DateTime(), nullable=True),
-    sa.Column('value', sa.JSON(), nullable=True),
+    sa.Column('value', sa.Float(), nullable=True),
     sa.ForeignKeyConstraint(['rule_id'], ['alarm_rules.id'], name=op.f('fk_alarms_rule_id_alarm_rules'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alarms')),
     sa.UniqueConstraint('rule_id', 'entity_id', name=op.f('uq_alarms_rule_id'))
@@ -110,6 +110,8 @@ def upgrade() -> None:
     sa.Column('sent_at', sa.DateTime(), nullable=True),
     sa.Column('completed_at', sa.DateTime(), nullable=True),
     sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['app_id'], ['apps.id'], name=op.f('fk_commands_app_id_apps'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['device_id'], ['devices.id'], name=op.f('fk_commands_device_id_devices'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['information_system_id'], ['information_systems.id'], name=op.f('fk_commands_information_system_id_information_systems'), ondelete='CASCADE'),
@@ -120,6 +122,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_commands_device_id'), ['device_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_commands_information_system_id'), ['information_system_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_commands_status'), ['status'], unique=False)
+        batch_op.create_index('ix_commands_status_next', ['status', 'next_attempt_at'], unique=False)
 
     op.create_table('deliveries',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -157,6 +160,7 @@ def downgrade() -> None:
 
     op.drop_table('deliveries')
     with op.batch_alter_table('commands', schema=None) as batch_op:
+        batch_op.drop_index('ix_commands_status_next')
         batch_op.drop_index(batch_op.f('ix_commands_status'))
         batch_op.drop_index(batch_op.f('ix_commands_information_system_id'))
         batch_op.drop_index(batch_op.f('ix_commands_device_id'))

@@ -1,0 +1,254 @@
+"""The change feed of one API worker: reads the change log once per wake-up and hands each new
+batch to every SSE stream connected to this worker.
+
+It wakes on a commit in this process (changes.on_commit), on a message on the Redis channel
+changes.CHANNEL when ICITY_REDIS_URL is set (commits in other workers and `icity worker`),
+and every `poll_s` seconds besides (a lost wake-up delays a change, never loses it: the log
+is the source of truth).
+
+With each batch it loads, once for all streams, what delivery decides on: the connected
+streams' subscriptions as they are now, and for each of their apps the IS it may read now
+(None: the app was withdrawn) — so a revoked grant or a paused subscription takes effect on
+the next batch. A stream's queue is bounded: a client too slow to keep up is closed, and
+resumes from the log with Last-Event-ID, instead of holding memory or slowing the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import anyio.to_thread
+from sqlalchemy import select
+
+from icity.db.engine import new_session
+from icity.db.models import Change, Subscription
+from icity.services import changes, subscriptions
+
+log = logging.getLogger(__name__)
+
+READ_LIMIT = 1000  # changes read per query; a longer backlog is read in several
+STREAM_CAPACITY = 256  # batches a stream may hold before it is closed as too slow
+REDIS_RETRY_S = (1, 2, 5, 10, 30)
+KEEP_ALIVE = object()  # Stream.next: nothing arrived in time
+
+
+@dataclass
+class Views:
+    """What decides delivery, as it is now: subscriptions (None: deleted) and, per app, the IS
+    it may read (None: the app was withdrawn or its owner's account is not approved)."""
+
+    subscriptions: dict[int, Subscription | None] = field(default_factory=dict)
+    readable: dict[int, frozenset[str] | None] = field(default_factory=dict)
+
+
+@dataclass
+class Batch:
+    changes: list[Change]
+    views: Views
+
+
+def load_views(session, subscription_ids: Iterable[int]) -> Views:
+    """The subscriptions and their apps' readable IS, one lookup per app."""
+    views = Views()
+    wanted = set(subscription_ids)
+    found = {s.id: s for s in session.scalars(select(Subscription).where(Subscription.id.in_(wanted)))} if wanted else {}
+    for subscription_id in wanted:
+        subscription = found.get(subscription_id)
+        views.subscriptions[subscription_id] = subscription
+        if subscription is None or subscription.app_id in views.readable:
+            continue
+        principal = subscriptions.subscription_app_principal(session, subscription)
+        views.readable[subscription.app_id] = (
+            None if principal is None else frozenset(subscriptions.readable_system_ids(session, principal))
+        )
+    return views
+
+
+class Stream:
+    """One connected client's queue of batches, filled by the feed, emptied by its response."""
+
+    def __init__(self, subscription_id: int, capacity: int = STREAM_CAPACITY):
+        self.subscription_id = subscription_id
+        self.closed: str | None = None  # why, once closed
+        self._queue: asyncio.Queue[Batch | None] = asyncio.Queue(capacity)
+
+    def offer(self, batch: Batch) -> None:
+        if self.closed:
+            return
+        try:
+            self._queue.put_nowait(batch)
+        except asyncio.QueueFull:
+            log.info("stream of subscription %s closed: the client reads too slowly", self.subscription_id)
+            self.close("too slow")
+
+    def close(self, reason: str) -> None:
+        """End the stream: what it holds is dropped (the client resumes from the log)."""
+        if self.closed:
+            return
+        self.closed = reason
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(None)
+
+    async def next(self, timeout_s: float) -> Batch | None | object:
+        """The next batch; None once closed; KEEP_ALIVE when nothing came within `timeout_s`."""
+        try:
+            return await asyncio.wait_for(self._queue.get(), timeout_s)
+        except TimeoutError:
+            return KEEP_ALIVE
+
+
+class ChangeFeed:
+    """One per API worker process; start() and stop() run in the application's event loop."""
+
+    def __init__(self, database_url: str, redis_url: str | None = None, poll_s: float = 1.0):
+        self.database_url = database_url
+        self.redis_url = redis_url
+        self.poll_s = poll_s
+        self.position = 0  # the last change handed to the streams
+        self._streams: set[Stream] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._unregister = None
+
+    @property
+    def running(self) -> bool:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return self._loop is loop and any(not task.done() for task in self._tasks)
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        try:
+            self.position = await anyio.to_thread.run_sync(self._latest)
+        except Exception as error:  # a database not reachable yet: the first read catches up
+            log.warning("change feed: could not read the change log's head (%s)", error)
+        self._unregister = changes.on_commit(self._wake_threadsafe)
+        self._tasks = [asyncio.create_task(self._run(), name="change-feed")]
+        if self.redis_url:
+            self._tasks.append(asyncio.create_task(self._listen_redis(), name="change-feed-redis"))
+
+    async def ensure_running(self) -> None:
+        """Start in this event loop if not running there (an app used without its lifespan, as in tests)."""
+        if not self.running:
+            await self.stop()
+            await self.start()
+
+    async def stop(self) -> None:
+        if self._unregister is not None:
+            self._unregister()
+            self._unregister = None
+        loop = asyncio.get_running_loop()
+        ours = [task for task in self._tasks if task.get_loop() is loop]  # others belong to a loop that is gone
+        for task in ours:
+            task.cancel()
+        for task in ours:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self._tasks = []
+        for stream in list(self._streams):
+            stream.close("server stopping")
+        self._streams.clear()
+
+    def connect(self, subscription_id: int) -> tuple[Stream, int]:
+        """A new stream, and the position after which it receives every change: replay up to it from the log."""
+        stream = Stream(subscription_id)
+        self._streams.add(stream)
+        return stream, self.position
+
+    def disconnect(self, stream: Stream) -> None:
+        self._streams.discard(stream)
+
+    @property
+    def stream_count(self) -> int:
+        return len(self._streams)
+
+    def wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _wake_threadsafe(self) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(self.wake)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self._read()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the change feed could not read the change log; trying again")
+                await asyncio.sleep(self.poll_s)
+
+    async def _read(self) -> None:
+        while True:
+            if not self._streams:  # nobody to hand changes to: keep up without reading them
+                self.position = max(self.position, await anyio.to_thread.run_sync(self._latest))
+                return
+            subscription_ids = {stream.subscription_id for stream in self._streams}
+            batch = await anyio.to_thread.run_sync(self._load, self.position, subscription_ids)
+            if not batch.changes:
+                return
+            self.position = batch.changes[-1].id
+            for stream in list(self._streams):
+                stream.offer(batch)
+            if len(batch.changes) < READ_LIMIT:
+                return
+
+    def _latest(self) -> int:
+        with new_session(self.database_url) as session:
+            return changes.latest_id(session)
+
+    def _load(self, position: int, subscription_ids: set[int]) -> Batch:
+        with new_session(self.database_url) as session:
+            found = changes.read_since(session, position, READ_LIMIT)
+            views = load_views(session, subscription_ids) if found else Views()
+            return Batch(found, views)
+
+    async def _listen_redis(self) -> None:
+        import redis.asyncio as redis
+
+        failures = 0
+        while True:
+            client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2)
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(changes.CHANNEL)
+                    if failures:
+                        log.warning("change feed: listening to Redis again")
+                    failures = 0
+                    self.wake()  # what was announced while not listening
+                    async for message in pubsub.listen():
+                        if message["type"] == "message":
+                            self.wake()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                delay = REDIS_RETRY_S[min(failures, len(REDIS_RETRY_S) - 1)]
+                failures += 1
+                log.warning(
+                    "change feed: Redis unreachable (%s); polling every %s s, retrying in %s s", error, self.poll_s, delay
+                )
+                await asyncio.sleep(delay)
+            finally:
+                await client.aclose()
