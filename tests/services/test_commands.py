@@ -23,11 +23,11 @@ from sqlalchemy import delete, func, select
 from icity.db.engine import new_session, transaction
 from icity.db.models import AccessRequest, AuditEvent, Command, Device, InformationSystem
 from icity.errors import ICityError
+from icity.realtime.mqtt import publish_properties
 from icity.services import commands, provider_tokens
 from icity.services.access import CLI
 from icity.services.authentication import principal_of_app
 from icity.services.command_dispatcher import CommandDispatcher
-from icity.services.mqtt_ingest import publish_properties
 from tests.world import APPROVAL_IS, GATE_OPEN, build_world
 
 pytestmark = pytest.mark.postgres_ok

@@ -23,9 +23,10 @@ from sqlalchemy import func, select
 from icity.app import create_app
 from icity.db.engine import new_session, transaction
 from icity.db.models import Device, Entity, Observation
+from icity.realtime.mqtt import publish_properties
 from icity.services import catalogue, entity_store, provider_tokens
 from icity.services.access import CLI
-from icity.services.mqtt_ingest import MqttIngest, publish_properties
+from icity.services.mqtt_ingest import MqttIngest
 from tests.network import air
 
 pytestmark = pytest.mark.postgres_ok

@@ -33,7 +33,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import uuid
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_all
@@ -44,14 +43,14 @@ from typing import Any
 import httpx
 import orjson
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import update
 
 from icity.config import get_settings
 from icity.db.engine import new_session, write_transaction
 from icity.db.models import Device, utcnow
+from icity.realtime.mqtt import BrokerConnection, bearer_token
 from icity.services import commands
-from icity.services.mqtt_ingest import TokenCache, bearer_token, broker_address
+from icity.services.mqtt_ingest import TokenCache
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +105,6 @@ class CommandDispatcher:
         self.http_parallel = http_parallel
         self.batch = batch
         self.stats: Counter = Counter()  # sent, acknowledged, failed, expired, retried, replies_rejected
-        self.subscribed = threading.Event()
         self.tokens = TokenCache(token_ttl_s)
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -115,23 +113,12 @@ class CommandDispatcher:
         self._http = httpx.Client(timeout=self.http_timeout_s, follow_redirects=False)
         self._pool = ThreadPoolExecutor(max_workers=http_parallel, thread_name_prefix="command http")
         self._in_flight: set[Future] = set()
-        self._client: mqtt.Client | None = None
+        self.broker: BrokerConnection | None = None
         if mqtt_url:
-            self.address = broker_address(mqtt_url)
-            topic = f"{prefix}/+/+/+/cmdexe"
-            self.subscription = f"$share/{share_group}/{topic}" if share_group else topic
-            self._client = mqtt.Client(
-                CallbackAPIVersion.VERSION2, client_id=f"icity-commands-{uuid.uuid4().hex[:12]}", protocol=mqtt.MQTTv5
-            )
-            if self.address["username"]:
-                self._client.username_pw_set(self.address["username"], self.address["password"])
-            if self.address["tls"]:
-                self._client.tls_set()
-            self._client.reconnect_delay_set(min_delay=1, max_delay=30)
-            self._client.on_connect = self._on_connect
-            self._client.on_disconnect = self._on_disconnect
-            self._client.on_subscribe = self._on_subscribe
-            self._client.on_message = self._on_message
+            self.broker = BrokerConnection(
+                mqtt_url, f"{prefix}/+/+/+/cmdexe", self._on_reply, share_group=share_group,
+                client_name="icity-commands", on_connected=self._wake.set,  # commands waiting for the broker can go now
+            )  # fmt: skip
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -144,9 +131,8 @@ class CommandDispatcher:
     def _connect(self) -> None:
         """Wake on new commands of this process and, with a broker, connect to it."""
         commands.add_waker(self._wake)
-        if self._client is not None:
-            self._client.connect_async(self.address["host"], self.address["port"], keepalive=30)
-            self._client.loop_start()
+        if self.broker is not None:
+            self.broker.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
         self._stop.set()
@@ -155,13 +141,12 @@ class CommandDispatcher:
         if self._loop is not None:
             self._loop.join(timeout_s)
         self._pool.shutdown(wait=True)
-        if self._client is not None:
-            self._client.disconnect()
-            self._client.loop_stop()
+        if self.broker is not None:
+            self.broker.stop()
         self._http.close()
 
     def wait_subscribed(self, timeout_s: float = 10.0) -> bool:
-        return self.subscribed.wait(timeout_s)
+        return self.broker is not None and self.broker.wait_subscribed(timeout_s)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -182,7 +167,7 @@ class CommandDispatcher:
         now = utcnow()
         with write_transaction(self.database_url) as session:
             self.stats["expired"] += commands.expire_due(session, now)
-        if self._client is not None and self._client.is_connected():
+        if self.broker is not None and self.broker.is_connected():
             self._publish(self._claim("mqtt", self.batch, MQTT_LEASE_S))
         self._in_flight = {future for future in self._in_flight if not future.done()}
         free = self.http_parallel - len(self._in_flight)
@@ -218,7 +203,7 @@ class CommandDispatcher:
         for attempt in attempts:
             payload = orjson.dumps({attempt.name: attempt.parameters, "commandId": attempt.command_id})
             topic = f"{self.prefix}/{attempt.system_id}/{attempt.device}/cmd"
-            published.append((attempt, self._client.publish(topic, payload, qos=1)))
+            published.append((attempt, self.broker.publish(topic, payload, qos=1)))
         sent = []
         for attempt, info in published:
             try:
@@ -237,38 +222,15 @@ class CommandDispatcher:
                     commands.mark_sent(session, command_id, now)
             self.stats["sent"] += len(sent)
 
-    def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
-        if reason_code.is_failure:
-            log.warning("MQTT broker %s:%s refused the connection: %s", self.address["host"], self.address["port"], reason_code)
+    def _on_reply(self, message: mqtt.MQTTMessage) -> None:
+        levels = message.topic.split("/")
+        if len(levels) != 5 or levels[4] != "cmdexe":
             return
-        client.subscribe(self.subscription, qos=1)  # again after each reconnection
-        self._wake.set()  # commands waiting for the broker can go now
-
-    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
-        if any(code.is_failure for code in reason_codes):
-            log.error("MQTT: the broker refused the subscription to %s: %s", self.subscription, reason_codes)
-            return
-        self.subscribed.set()
-
-    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
-        self.subscribed.clear()
-        if not self._stop.is_set() and reason_code != 0:
-            log.warning("MQTT: lost the broker (%s); reconnecting", reason_code)
-
-    def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
+        reply = Reply(f"{levels[1]}/{levels[2]}", levels[3], message.payload, bearer_token(message), utcnow())
         try:
-            levels = message.topic.split("/")
-            if len(levels) != 5 or levels[4] != "cmdexe":
-                return
-            reply = Reply(f"{levels[1]}/{levels[2]}", levels[3], message.payload, bearer_token(message), utcnow())
             self._replies.put_nowait(reply)
         except queue.Full:
             log.warning("MQTT: too many command replies waiting; one from %s dropped", message.topic)
-            return
-        except Exception:  # a device must never stop the network loop
-            log.exception("MQTT: could not read a reply on %s", getattr(message, "topic", "?"))
-            return
-        self._wake.set()
 
     def _record_replies(self) -> None:
         replies: list[Reply] = []

@@ -29,24 +29,19 @@ import logging
 import queue
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import orjson
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.properties import Properties
-from paho.mqtt.packettypes import PacketTypes
 from sqlalchemy import update
 
 from icity.db.engine import new_session, write_transaction
 from icity.db.models import Device, utcnow
 from icity.errors import ICityError
+from icity.realtime.mqtt import BrokerConnection, bearer_token
 from icity.services import ingest
 from icity.services.access import Principal
 from icity.services.authentication import principal_for_provider_token
@@ -118,20 +113,6 @@ class TokenCache:
         return found
 
 
-def broker_address(url: str) -> dict[str, Any]:
-    """mqtt://[user[:password]@]host[:port] (1883), or mqtts:// (TLS, 8883)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-        raise ValueError(f"ICITY_MQTT_URL must look like mqtt://host:1883 or mqtts://host:8883, not {parts.scheme or url!r}")
-    return {
-        "host": parts.hostname,
-        "port": parts.port or (8883 if parts.scheme == "mqtts" else 1883),
-        "tls": parts.scheme == "mqtts",
-        "username": unquote(parts.username) if parts.username else None,
-        "password": unquote(parts.password) if parts.password else None,
-    }
-
-
 class MqttIngest:
     """Subscribes to ``<prefix>/+/+/+/attrs`` and stores what providers publish; start() / stop()."""
 
@@ -148,33 +129,24 @@ class MqttIngest:
         token_ttl_s: float = 30.0,
         client_id: str | None = None,
     ) -> None:
-        self.address = broker_address(url)
         self.database_url = database_url
         self.prefix = prefix
-        self.topic = f"{prefix}/+/+/+/attrs"
-        self.subscription = f"$share/{share_group}/{self.topic}" if share_group else self.topic
         self.batch_max = batch_max
         self.batch_wait_s = batch_wait_s
         self.tokens = TokenCache(token_ttl_s)
         self.stats: Counter = Counter()  # received, stored, rejected, unknown_device, failed
-        self.subscribed = threading.Event()
         self._queue: queue.Queue[Message] = queue.Queue(maxsize=queue_max)
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
-        self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id or f"icity-ingest-{uuid.uuid4().hex[:12]}",
-            protocol=mqtt.MQTTv5,
-        )
-        if self.address["username"]:
-            self._client.username_pw_set(self.address["username"], self.address["password"])
-        if self.address["tls"]:
-            self._client.tls_set()
-        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
-        self._client.on_connect = self._on_connect
-        self._client.on_disconnect = self._on_disconnect
-        self._client.on_subscribe = self._on_subscribe
-        self._client.on_message = self._on_message
+        # The broker sends a subscriber only so many unacknowledged QoS 1 messages at a time (Mosquitto:
+        # 20) and queues the rest up to a limit (max_queued_messages, 1000), dropping beyond it: while the
+        # worker stores a batch, a burst would overflow it. Receiving up to 65,535 keeps them flowing to
+        # this process, whose bounded queue then decides when reading waits.
+        self.broker = BrokerConnection(
+            url, f"{prefix}/+/+/+/attrs", self._on_message, share_group=share_group,
+            client_name="icity-ingest", client_id=client_id, receive_maximum=65_535,
+        )  # fmt: skip
+        self.subscribed = self.broker.subscribed
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -182,55 +154,25 @@ class MqttIngest:
         """Connect in the background (retrying until the broker answers) and start storing."""
         self._worker = threading.Thread(target=self._work, name="mqtt ingest", daemon=True)
         self._worker.start()
-        # The broker sends a subscriber only so many unacknowledged QoS 1 messages at a time (Mosquitto:
-        # 20) and queues the rest up to a limit (max_queued_messages, 1000), dropping beyond it: while the
-        # worker stores a batch, a burst would overflow it. Receiving up to 65,535 keeps them flowing to
-        # this process, whose bounded queue then decides when reading waits.
-        properties = Properties(PacketTypes.CONNECT)
-        properties.ReceiveMaximum = 65_535
-        self._client.connect_async(self.address["host"], self.address["port"], keepalive=30, properties=properties)
-        self._client.loop_start()
+        self.broker.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Disconnect, store what is already queued, and end the worker."""
-        self._client.disconnect()
-        self._client.loop_stop()
+        self.broker.stop()
         self._stop.set()
         if self._worker is not None:
             self._worker.join(timeout_s)
 
     def wait_subscribed(self, timeout_s: float = 10.0) -> bool:
-        return self.subscribed.wait(timeout_s)
+        return self.broker.wait_subscribed(timeout_s)
 
     # -- paho's network thread ----------------------------------------------------------------
 
-    def _on_connect(self, client, _userdata, _flags, reason_code, _properties) -> None:
-        if reason_code.is_failure:
-            log.warning("MQTT broker %s:%s refused the connection: %s", self.address["host"], self.address["port"], reason_code)
+    def _on_message(self, message: mqtt.MQTTMessage) -> None:
+        levels = message.topic.split("/")
+        if len(levels) != 5 or levels[4] != "attrs":
             return
-        log.info("MQTT: connected to %s:%s, subscribing to %s", self.address["host"], self.address["port"], self.subscription)
-        client.subscribe(self.subscription, qos=1)  # again after each reconnection
-
-    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
-        if any(code.is_failure for code in reason_codes):
-            log.error("MQTT: the broker refused the subscription to %s: %s", self.subscription, reason_codes)
-            return
-        self.subscribed.set()
-
-    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
-        self.subscribed.clear()
-        if not self._stop.is_set() and reason_code != 0:
-            log.warning("MQTT: lost the broker (%s); reconnecting", reason_code)
-
-    def _on_message(self, _client, _userdata, message: mqtt.MQTTMessage) -> None:
-        try:
-            levels = message.topic.split("/")
-            if len(levels) != 5 or levels[4] != "attrs":
-                return
-            item = Message(f"{levels[1]}/{levels[2]}", levels[3], message.payload, bearer_token(message), utcnow())
-        except Exception:  # a publisher must never stop the network loop
-            log.exception("MQTT: could not read a message on %s", getattr(message, "topic", "?"))
-            return
+        item = Message(f"{levels[1]}/{levels[2]}", levels[3], message.payload, bearer_token(message), utcnow())
         self.stats["received"] += 1
         while not self._stop.is_set():
             try:
@@ -413,20 +355,3 @@ def _reason(error: ICityError) -> str:
         first = error.errors[0]
         return _problem_text(first.path.partition("].")[2] or first.path, first.detail)
     return error.detail
-
-
-def bearer_token(message: mqtt.MQTTMessage) -> str | None:
-    """The provider token a message carries as the MQTT 5 user property authorization = 'Bearer icp_…'."""
-    token = None
-    for name, value in getattr(message.properties, "UserProperty", None) or []:
-        if name.lower() == "authorization":
-            scheme, _, credentials = value.strip().partition(" ")
-            token = credentials.strip() if scheme.lower() == "bearer" else None
-    return token
-
-
-def publish_properties(token: str) -> Properties:
-    """Publish properties carrying a provider token (tests, tools written in Python)."""
-    properties = Properties(PacketTypes.PUBLISH)
-    properties.UserProperty = ("authorization", f"Bearer {token}")
-    return properties
