@@ -200,7 +200,7 @@ def publisher(spec: dict) -> dict:
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    from icity.services.mqtt_ingest import publish_properties
+    from icity.realtime.mqtt import publish_properties
 
     start = datetime.fromisoformat(spec["start"])
     messages = []

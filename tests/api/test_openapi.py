@@ -33,7 +33,8 @@ def test_every_v1_response_and_parameter_has_an_example(spec):
         success = next(status for status in operation["responses"] if status.startswith("2"))
         if success == "204":
             continue
-        schema = operation["responses"][success]["content"]["application/json"]["schema"]
+        content = operation["responses"][success]["content"]
+        schema = content.get("application/json", next(iter(content.values())))["schema"]  # SSE: text/event-stream
         assert "examples" in json.dumps(resolve(spec, schema)), f"{method} {path}: response has no example"
         for parameter in operation.get("parameters", []):
             if parameter["in"] == "query" and parameter["name"] not in ("limit", "cursor", "count", "sort", "today", "provider"):

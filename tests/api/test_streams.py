@@ -359,6 +359,22 @@ def test_a_stream_ends_when_its_subscription_expires(served):
     assert answer.status_code == 409 and answer.json()["type"].endswith("/subscription-expired")
 
 
+def test_a_server_told_to_stop_ends_its_streams_instead_of_waiting_for_them(network_copy, tmp_path):
+    streams = build_streams(network_copy)
+    server, base = start_server(network_copy, tmp_path, workers="2")
+    try:
+        readers = [EventReader(streams.events_url(base, "air"), streams.key) for _ in range(4)]  # on both workers
+        stopped_at = time.monotonic()
+        server.terminate()
+        server.wait(timeout=10)
+        assert time.monotonic() - stopped_at < 5
+        assert all(reader.ended.wait(5) for reader in readers)  # each client then resumes with Last-Event-ID
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
 # --- Refusals ------------------------------------------------------------------------
 
 
@@ -433,6 +449,19 @@ def test_a_client_that_goes_away_leaves_no_queue_behind(network_copy):
         for reader in readers:
             reader.close()
         assert wait_for(lambda: feed.stream_count == 0), f"{feed.stream_count} streams left connected"
+
+
+def test_a_quiet_stream_ends_soon_after_its_subscription_is_paused(network_copy, monkeypatch):
+    from icity.api.routes import streams as stream_route
+
+    monkeypatch.setattr(stream_route, "KEEP_ALIVE_S", 0.5)  # how often a quiet stream looks again
+    streams = build_streams(network_copy)
+    with InProcessServer(network_copy) as server:
+        with EventReader(streams.events_url(server.base, "air"), streams.key) as reader:
+            assert not reader.ended.wait(1.5)  # quiet, kept alive
+            with transaction(network_copy) as session:
+                session.get(Subscription, streams.subscriptions["air"]).status = "paused"
+            assert reader.ended.wait(5), "the stream outlived its paused subscription"
 
 
 def test_a_stream_that_cannot_keep_up_is_closed_and_the_others_are_not():

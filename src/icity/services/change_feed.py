@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -114,6 +116,7 @@ class ChangeFeed:
         self._wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task] = []
         self._unregister = None
+        self._signal_handlers: list[tuple[int, object, object]] = []  # (signal, the server's handler, ours)
 
     @property
     def running(self) -> bool:
@@ -131,6 +134,7 @@ class ChangeFeed:
         except Exception as error:  # a database not reachable yet: the first read catches up
             log.warning("change feed: could not read the change log's head (%s)", error)
         self._unregister = changes.on_commit(self._wake_threadsafe)
+        self._close_streams_on_shutdown_signals()
         self._tasks = [asyncio.create_task(self._run(), name="change-feed")]
         if self.redis_url:
             self._tasks.append(asyncio.create_task(self._listen_redis(), name="change-feed-redis"))
@@ -138,10 +142,12 @@ class ChangeFeed:
     async def ensure_running(self) -> None:
         """Start in this event loop if not running there (an app used without its lifespan, as in tests)."""
         if not self.running:
+            self._streams.clear()  # streams of a loop that is gone: nothing reads them any more
             await self.stop()
             await self.start()
 
     async def stop(self) -> None:
+        self._restore_signal_handlers()
         if self._unregister is not None:
             self._unregister()
             self._unregister = None
@@ -155,9 +161,39 @@ class ChangeFeed:
             except asyncio.CancelledError:
                 pass
         self._tasks = []
-        for stream in list(self._streams):
-            stream.close("server stopping")
+        self.close_streams()
         self._streams.clear()
+
+    def close_streams(self, reason: str = "server stopping") -> None:
+        """End every stream now; their clients reconnect (to another worker, or after a restart) with Last-Event-ID."""
+        for stream in list(self._streams):
+            stream.close(reason)
+
+    def _close_streams_on_shutdown_signals(self) -> None:
+        """uvicorn, told to stop, waits for the responses under way, and a stream never ends by itself:
+        on SIGTERM or SIGINT the streams are closed first, then the server's own handler runs."""
+        if threading.current_thread() is not threading.main_thread():  # a server in a thread (tests)
+            return
+        loop = self._loop
+        for number in (signal.SIGTERM, signal.SIGINT):
+            server_handler = signal.getsignal(number)
+            if not callable(server_handler):  # no server is handling it: nothing waits for the streams
+                continue
+
+            def handler(signum, frame, server_handler=server_handler) -> None:
+                loop.call_soon_threadsafe(self.close_streams)
+                server_handler(signum, frame)
+
+            signal.signal(number, handler)
+            self._signal_handlers.append((number, server_handler, handler))
+
+    def _restore_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for number, server_handler, ours in self._signal_handlers:
+            if signal.getsignal(number) is ours:
+                signal.signal(number, server_handler)
+        self._signal_handlers = []
 
     def connect(self, subscription_id: int) -> tuple[Stream, int]:
         """A new stream, and the position after which it receives every change: replay up to it from the log."""

@@ -35,6 +35,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
 import httpx
 import orjson
 from sqlalchemy import delete, exists, func, or_, select

@@ -133,9 +133,13 @@ async def _event_stream(
             item = await stream.next(KEEP_ALIVE_S if left is None else min(KEEP_ALIVE_S, left))
             if item is None:  # closed: too slow, server stopping or client gone
                 return
-            if item is KEEP_ALIVE:
-                if left is None or left > KEEP_ALIVE_S:
-                    yield b": keep-alive\n\n"
+            if item is KEEP_ALIVE:  # a quiet while: is the subscription still live (paused, deleted, extended)?
+                views = await anyio.to_thread.run_sync(_views_now, database_url, subscription.id)
+                current = views.subscriptions[subscription.id]
+                if not _deliverable(current, views.readable.get(current.app_id) if current else None):
+                    return
+                subscription = current
+                yield b": keep-alive\n\n"
                 continue
             views = item.views
             if subscription.id not in views.subscriptions:  # connected while the feed was loading it
@@ -166,7 +170,7 @@ def _last_event_id(header: str | None, query: int | None) -> int | None:
 
 EVENT_STREAM_EXAMPLE = (
     "id: 1042\nevent: notification\n"
-    'data: {"id":"urn:ngsi-ld:Notification:…","type":"Notification","subscriptionId":"7",'
+    'data: {"id":"urn:ngsi-ld:Notification:…","type":"Notification","subscriptionId":7,'
     '"notifiedAt":"2026-11-25T10:00:01+00:00","data":[{"id":"urn:ngsi-ld:AirQualityObserved:barcelona:s1",'
     '"type":"AirQualityObserved","no2":41.2}]}\n\n'
 )
@@ -180,7 +184,7 @@ EVENT_STREAM_EXAMPLE = (
         200: {
             "description": "An endless `text/event-stream`: one `notification` event per changed entity, "
             "`id` its position in the change log; a `: keep-alive` comment every 15 s.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}, "example": EVENT_STREAM_EXAMPLE}},
+            "content": {"text/event-stream": {"schema": {"type": "string", "examples": [EVENT_STREAM_EXAMPLE]}}},
         },
         401: {"model": Problem, "description": "No credentials, or not valid ones."},
         404: {"model": Problem, "description": "No such subscription of the caller's app or organisation."},
@@ -199,7 +203,7 @@ async def subscription_events(
     ] = None,
     lastEventId: Annotated[
         int | None,
-        Query(ge=0, description="As the `Last-Event-ID` header, for clients that cannot set headers."),
+        Query(ge=0, description="As the `Last-Event-ID` header, for clients that cannot set headers.", examples=[1042]),
     ] = None,
 ) -> Any:
     resume_after = _last_event_id(last_event_id, lastEventId)
