@@ -5,7 +5,7 @@ STAMP    := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTHON   ?= python3
 PG_URL   ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test test-postgres bench clean
+.PHONY: install chromium run test test-postgres bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,14 +13,25 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
-install: $(STAMP)
+# The portal's browser libraries (Leaflet, Chart.js, world-atlas, topojson-client) from npm, at the
+# versions of the committed lockfile; again only when the lockfile changed.
+ASSETS   := src/icity/web/assets
+$(ASSETS)/node_modules/.installed: $(ASSETS)/package-lock.json
+	npm ci --prefix $(ASSETS) --no-audit --no-fund
+	touch $@
+
+install: $(STAMP) $(ASSETS)/node_modules/.installed
+
+# Browser tests drive Debian's Chromium; installed with apt when missing (no browser download).
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
 run: install  ## migrate, load the demo network the first time, serve on http://127.0.0.1:8000
 	$(BIN)/icity db upgrade
 	$(BIN)/icity demo load
 	$(BIN)/icity serve
 
-test: install  ## the whole suite on the embedded SQLite database
+test: install chromium  ## the whole suite on the embedded SQLite database (with the portal's browser tests)
 	$(BIN)/pytest -q
 
 test-postgres: install  ## storage, service and API tests again on PostgreSQL
@@ -33,4 +44,4 @@ bench: install  ## query benchmark (API beside hand-written SQL), harvest benchm
 	$(BIN)/python bench/realtime.py
 
 clean:
-	rm -rf $(VENV) var bench/out
+	rm -rf $(VENV) var bench/out $(ASSETS)/node_modules

@@ -11,9 +11,9 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from icity.db.models import ApiKey, Delivery, Subscription, utcnow
-from icity.services import alarms, catalogue, commands, entity_store, messages, provider_tokens, subscriptions
+from icity.services import alarms, catalogue, certification, commands, entity_store, messages, provider_tokens, subscriptions
 from icity.services.access import CLI
-from icity.services.authentication import principal_of_app
+from icity.services.authentication import principal_of_app, principal_of_user
 from tests import people
 
 ROLES = ("anonymous", "unapproved", "developer", "granted", "other_city_admin", "owning_city_admin", "platform_admin")
@@ -59,6 +59,9 @@ def build_world(session: Session) -> World:
     grant = people.grant(session, app_g, APPROVAL_IS)
     sent = commands.send(session, principal_of_app(session, app_g.id), APPROVAL_IS, "gate-1", "open", {"seconds": 5})
     pending = people.grant(session, app_p, APPROVAL_IS, status="pending")
+    # waiting in the certification queue
+    app_s, _ = people.app_with_key(session, developer, "Submitted")
+    certification.submit(session, principal_of_user(session, developer.user), app_s.id)
     note = messages.notify(session, granted.user, "Welcome", "Your app is approved.", sender_id=platform.user.id)
     roles = {
         "unapproved": unapproved,
@@ -93,6 +96,7 @@ def build_world(session: Session) -> World:
             "app_n": app_n.id,
             "key_n": key_n_id,
             "app_g": app_g.id,
+            "submitted_app": app_s.id,
             "grant": grant.id,
             "pending": pending.id,
             "unapproved_user": unapproved.user.id,

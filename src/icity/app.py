@@ -20,6 +20,7 @@ from icity.api.routes import (
     alarms,
     apps,
     catalogue,
+    certification,
     commands,
     entities,
     messages,
@@ -37,6 +38,7 @@ from icity.errors import ICityError
 from icity.services import ratelimit
 from icity.services import usage as usage_service
 from icity.services.change_feed import ChangeFeed
+from icity.web import install_portal
 
 DESCRIPTION = """
 iCity opens cities' information systems — sensor networks, agenda, incident
@@ -124,12 +126,16 @@ def create_app(database_url: str | None = None) -> FastAPI:
     authenticated = [Depends(get_principal)]
     for module in (network, catalogue, entities, portability):
         v1.include_router(module.router, dependencies=authenticated)
-    for module in (accounts, apps, access_requests, usage, messages, sources, push, streams, alarms, subscriptions, commands):
+    v1.include_router(certification.portal_router, dependencies=authenticated)
+    for module in (accounts, apps, access_requests, usage, messages, sources, push, streams, alarms, subscriptions, commands, certification):
         v1.include_router(module.router)
     app.include_router(v1)
     # The demo cities' own systems (agenda, air-quality portal, GTFS, Open311), for the demo's
     # connectors to harvest over HTTP; static files with ETag and Last-Modified, outside the API.
     app.mount(DEMO_SOURCES_PATH, StaticFiles(directory=DEMO_FEEDS), name="demo-sources")
+
+    # The web portal: pages over the same services, its static files, and error pages for browsers.
+    install_portal(app)
 
     app.openapi = _openapi_with_problems(app)
 

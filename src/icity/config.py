@@ -96,6 +96,15 @@ class Settings(BaseSettings):
         30, description="Days a finished webhook delivery (delivered, dead, withheld) stays in the developer's delivery log."
     )
 
+    map_tiles_url: str | None = Field(
+        None,
+        description="Tile server of the portal's maps, e.g. https://tile.example.org/{z}/{x}/{y}.png. Unset: the "
+        "offline basemap only (country outlines shipped with the portal), so maps work with no internet.",
+    )
+    map_tiles_attribution: str = Field(
+        "", description="Attribution the tile server asks for, shown in the corner of the portal's maps."
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url

@@ -117,6 +117,19 @@ MATRIX = [
     Row("POST", "/api/v1/apps/{app_id}/keys", (401, 404, 201, 404, 404, 404, 403), writes=True),
     Row("DELETE", "/api/v1/apps/{app_id}/keys/{key_id}", OWN_APP_N, writes=True),
     Row("POST", "/api/v1/apps/{app_id}/keys/{key_id}/rotate", (401, 404, 201, 404, 404, 404, 403), writes=True),
+    # app certification: the organisation's developers submit; the platform admin reviews; anyone reads the portal
+    Row("POST", "/api/v1/apps/{app_id}/submission", (401, 404, 201, 404, 404, 404, 403), writes=True),
+    Row("GET", "/api/v1/apps/{app_id}/certification", OWN_APP_N),
+    Row("GET", "/api/v1/certification-queue", ADMIN_ONLY),
+    Row(
+        "POST",
+        "/api/v1/apps/{app_id}/review",
+        ADMIN_ONLY,
+        args={"app_id": "submitted_app"},
+        body={"decision": "returned", "comments": "Describe what the app does."},
+        writes=True,
+    ),
+    Row("GET", "/api/v1/app-portal", ALL_OK, via="key"),
     # access requests
     Row(
         "POST",

@@ -224,6 +224,7 @@ class AppPublic(BaseModel):
             "organisation": 3,
             "plan": "free",
             "status": "active",
+            "certification": "certified",
             "createdAt": "2026-11-25T09:20:00+00:00",
             "updatedAt": "2026-11-25T09:20:00+00:00",
         }
@@ -238,6 +239,7 @@ class AppPublic(BaseModel):
     organisation: int
     plan: str
     status: str
+    certification: str = Field(description="draft, submitted, certified or returned: only certified apps are in the app portal")
     createdAt: str
     updatedAt: str
 

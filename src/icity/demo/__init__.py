@@ -16,6 +16,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from icity.db.models import City
+from icity.demo.apps import load_apps
 from icity.demo.connected import default_feeds_url
 from icity.demo.engagement import load_engagement
 from icity.demo.network import CITIES, NETWORK_LEVELS, load_cities
@@ -48,4 +49,5 @@ def load_demo(session: Session, today: date | None = None, feeds_url: str | None
         **load_cities(session),
         **load_engagement(session),
         **load_systems(session, today, feeds_url or default_feeds_url()),
+        **load_apps(session),
     }

@@ -38,6 +38,7 @@ def app_dict(app: App) -> dict[str, Any]:
         "organisation": app.organisation_id,
         "plan": app.plan,
         "status": app.status,
+        "certification": app.certification,
         "createdAt": app.created_at.isoformat(),
         "updatedAt": app.updated_at.isoformat(),
     }
@@ -111,11 +112,16 @@ def get_app(session: Session, principal: Principal, app_id: int) -> dict[str, An
 
 
 def update_app(session: Session, principal: Principal, app_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+    """Change the given fields. A certified app whose entity types change is reviewed again."""
+    from icity.services import certification  # it builds on this module
+
     app = managed_app(session, principal, app_id)
+    entity_types_before = list(app.entity_types)
     for field, value in changes.items():
         if field in APP_FIELDS:
             setattr(app, field, value)
     app.updated_at = utcnow()
+    certification.entity_types_changed(session, principal, app, entity_types_before)
     session.flush()
     return app_dict(app)
 

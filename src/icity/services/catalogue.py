@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, not_, or_, select
+from sqlalchemy import Select, and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from icity.datamodels import get_registry
@@ -239,6 +239,7 @@ def list_systems(
     status: str | None = None,
     entity_type: str | None = None,
     access_policy: str | None = None,
+    text: str | None = None,
     limit: int,
     cursor: str | None,
 ) -> Page[dict[str, Any]]:
@@ -256,6 +257,13 @@ def list_systems(
         statement = statement.where(InformationSystem.status == status)
     if access_policy is not None:
         statement = statement.where(InformationSystem.access_policy == access_policy)
+    if text:
+        # every word somewhere in the name, description or provider, in any case
+        for word in text.lower().split():
+            statement = statement.where(
+                or_(*(func.lower(column).contains(word, autoescape=True) for column in
+                      (InformationSystem.name, InformationSystem.description, InformationSystem.provider)))
+            )  # fmt: skip
     if entity_type is not None:
         statement = statement.where(
             InformationSystem.id.in_(
@@ -270,6 +278,19 @@ def list_systems(
     )
     types = entity_types_of(session, [r[0].id for r in rows])
     return Page([system_dict(r[0], types.get(r[0].id, []), bool(r[1])) for r in rows], next_cursor)
+
+
+def offered_entity_types(session: Session, principal: Principal) -> list[str]:
+    """The entity types of the systems `principal` may see in the catalogue (for filters)."""
+    return list(
+        session.scalars(
+            select(InformationSystemEntityType.entity_type)
+            .join(InformationSystem, InformationSystem.id == InformationSystemEntityType.information_system_id)
+            .where(discoverable_systems(principal))
+            .distinct()
+            .order_by(InformationSystemEntityType.entity_type)
+        )
+    )
 
 
 def get_readable_system(session: Session, principal: Principal, system_id: str) -> InformationSystem:

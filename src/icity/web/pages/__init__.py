@@ -1,0 +1,7 @@
+"""The portal's page routers: each module one area, returning rendered templates."""
+
+from icity.web.pages import account, app_portal, catalogue, certification, developer, explorer, network
+
+PAGE_ROUTERS = [
+    network.router, catalogue.router, explorer.router, account.router, app_portal.router, certification.router, developer.router,
+]

@@ -1,0 +1,172 @@
+"""The catalogue across cities and the page of one information system."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from icity.api.access_schemas import AccessRequestIn
+from icity.api.deps import SessionDep, TransactionDep
+from icity.config import get_settings
+from icity.datamodels import get_registry
+from icity.errors import ICityError
+from icity.services import access_requests, apps, catalogue, cities, entities
+from icity.services.access import Principal
+from icity.web import session as web_session
+from icity.web.rendering import ViewerDep, render
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_SIZE = 50
+ENTITIES_SHOWN = 500  # on the IS page's map; the table shows the first TABLE_ROWS
+TABLE_ROWS = 25
+
+
+def _blank_is_none(value: str | None) -> str | None:
+    return value or None
+
+
+@router.get("/catalogue")
+def catalogue_page(
+    request: Request,
+    viewer: ViewerDep,
+    session: SessionDep,
+    city: str | None = None,
+    category: str | None = None,
+    accessPolicy: str | None = None,  # noqa: N803 — the API's parameter names
+    entityType: str | None = None,  # noqa: N803
+    q: str | None = None,
+    cursor: str | None = None,
+):
+    chosen = {
+        "city": _blank_is_none(city),
+        "category": _blank_is_none(category),
+        "accessPolicy": _blank_is_none(accessPolicy),
+        "entityType": _blank_is_none(entityType),
+        "q": (q or "").strip(),
+    }
+    page = catalogue.list_systems(
+        session,
+        viewer,
+        city=chosen["city"],
+        category=chosen["category"],
+        access_policy=chosen["accessPolicy"],
+        entity_type=chosen["entityType"],
+        text=chosen["q"] or None,
+        limit=PAGE_SIZE,
+        cursor=_blank_is_none(cursor),
+    )
+    network = cities.list_cities(session, level="all", limit=1000, cursor=None).items
+    categories = catalogue.list_categories(session)
+    return render(
+        request,
+        "catalogue.html",
+        systems=page.items,
+        next_cursor=page.next_cursor,
+        chosen=chosen,
+        cities=network,
+        city_names={c["id"]: c["name"] for c in network},
+        categories=categories,
+        category_names={c["id"]: c["name"] for c in categories},
+        policies=catalogue.ACCESS_POLICIES,
+        entity_types=catalogue.offered_entity_types(session, viewer),
+    )
+
+
+def _data_models(entity_types: list[str], provided: set[str]) -> list[dict[str, Any]]:
+    """Each entity type's attributes, as the Smart Data Models describe them; those the
+    system's entities carry (`provided`) first."""
+    registry = get_registry()
+    models = []
+    for entity_type in entity_types:
+        model = registry.get(entity_type)
+        attributes = [] if model is None else [
+            {"name": a.name, "description": a.description, "units": a.units, "types": sorted(a.types),
+             "provided": a.name in provided}
+            for a in sorted(model.attributes.values(), key=lambda a: (a.name not in provided, a.name))
+        ]  # fmt: skip
+        models.append({"type": entity_type, "subject": model.subject if model else "", "attributes": attributes})
+    return models
+
+
+def _developer_keys(session: Session, viewer: Principal) -> tuple[list[dict], list[dict]]:
+    """The signed-in developer's active apps and their usable keys (prefixes only: secrets are never stored)."""
+    if not (viewer.kind == "user" and viewer.is_developer and viewer.approved):
+        return [], []
+    own_apps = apps.list_apps(session, viewer, status="active", limit=100, cursor=None).items
+    keys = [
+        {"app": app["name"], **key}
+        for app in own_apps
+        for key in apps.list_keys(session, viewer, app["id"])
+        if key["active"]
+    ]
+    return own_apps, keys
+
+
+def _system_page(request: Request, session: Session, viewer: Principal, system_id: str, **extra: Any):
+    system = catalogue.get_system(session, viewer, system_id)
+    shown: list[dict] = []
+    total = 0
+    if system["canRead"]:
+        page = entities.query_entities(
+            session, viewer, entities.EntityQuery(information_system=system_id, limit=ENTITIES_SHOWN, count=True)
+        )
+        shown, total = page.items, page.total or 0
+    own_apps, keys = _developer_keys(session, viewer)
+    requests = []
+    if own_apps:
+        requests = access_requests.list_requests(
+            session, viewer, status=None, system_id=system_id, app_id=None, limit=100, cursor=None
+        ).items
+    return render(
+        request,
+        "information_system.html",
+        system=system,
+        city=cities.get_city_row(session, system["city"]),
+        category=dict((c["id"], c["name"]) for c in catalogue.list_categories(session)).get(system["category"]),
+        data_models=_data_models(system["entityTypes"], {name for entity in shown for name in entity}),
+        entities=shown,
+        entities_total=total,
+        table_rows=TABLE_ROWS,
+        points=[{"id": e["id"], "type": e["type"], "location": e["location"]} for e in shown if e.get("location")],
+        own_apps=own_apps,
+        keys=keys,
+        access_requests=requests,
+        public_url=get_settings().public_url.rstrip("/"),
+        **extra,
+    )
+
+
+@router.get("/information-systems/{city_id}/{slug}")
+def system_page(request: Request, city_id: str, slug: str, viewer: ViewerDep, session: SessionDep, requested: bool = False):
+    return _system_page(request, session, viewer, f"{city_id}/{slug}", requested=requested)
+
+
+@router.post("/information-systems/{city_id}/{slug}/access-requests", dependencies=[Depends(web_session.check_csrf)])
+def request_access(
+    request: Request,
+    city_id: str,
+    slug: str,
+    viewer: ViewerDep,
+    session: TransactionDep,
+    app: Annotated[int, Form()],
+    purpose: Annotated[str, Form()],
+):
+    system_id = f"{city_id}/{slug}"
+    try:  # the API's checks of the request, then the service's
+        body = AccessRequestIn.model_validate({"app": app, "informationSystem": system_id, "purpose": purpose})
+    except ValidationError:
+        return _system_page(
+            request, session, viewer, system_id, status_code=400,
+            request_error="Say in a sentence or two (10 characters or more) what the app will do with the data.",
+        )  # fmt: skip
+    try:
+        access_requests.request_access(session, viewer, app_id=body.app, system_id=system_id, purpose=body.purpose)
+    except ICityError as error:
+        session.rollback()  # a refused request writes nothing
+        return _system_page(request, session, viewer, system_id, status_code=error.status, request_error=error.detail)
+    return RedirectResponse(f"/information-systems/{system_id}?requested=1", status_code=303)
