@@ -1,6 +1,11 @@
-"""The city and air-quality information system the harvest and ingest benchmarks write into."""
+"""The city and air-quality information system the harvest, ingest and real-time benchmarks write into,
+and the small helpers they share."""
 
 from __future__ import annotations
+
+import socket
+import sqlite3
+from pathlib import Path
 
 CITY = "bench"
 SLUG = "aire"
@@ -24,3 +29,36 @@ def create_air_city(url: str) -> None:
             session, city_id=CITY, slug=SLUG, name="Qualitat de l'aire (benchmark)", category="environment",
             entity_types=[ENTITY_TYPE],
         )  # fmt: skip
+
+
+class BenchFailure(Exception):
+    pass
+
+
+def log(message: str = "") -> None:
+    print(message, flush=True)
+
+
+def device_name(i: int) -> str:
+    return f"aq-{i:03d}"
+
+
+def unlink_database(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def history_count(path: Path) -> int:
+    with sqlite3.connect(path) as db:
+        return db.execute("SELECT count(*) FROM observations").fetchone()[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]

@@ -40,7 +40,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -55,7 +54,20 @@ OUT = BENCH / "out" / "ingest"
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(BENCH))
 
-from air_city import CITY, ENTITY_TYPE, SLUG, SYSTEM, create_air_city  # noqa: E402
+from air_city import (  # noqa: E402
+    CITY,
+    ENTITY_TYPE,
+    SLUG,
+    SYSTEM,
+    BenchFailure,
+    create_air_city,
+    device_name,
+    free_port,
+    history_count,
+    log,
+    percentile,
+    unlink_database,
+)  # fmt: skip
 
 RATIO_TARGET = 0.5  # of the raw executemany rate, from the issue
 PUSH = f"/api/v1/information-systems/{CITY}/{SLUG}/observations"
@@ -64,23 +76,6 @@ DEVICES = 200
 BATCH = DEVICES * len(ATTRIBUTES)  # 1,000 observations a request
 CONCURRENCY = (1, 4)
 PROFILED_BATCHES = 20
-
-
-class BenchFailure(Exception):
-    pass
-
-
-def log(message: str = "") -> None:
-    print(message, flush=True)
-
-
-def device_name(i: int) -> str:
-    return f"aq-{i:03d}"
-
-
-def unlink_database(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 # ---- the database --------------------------------------------------------------------------
@@ -128,11 +123,6 @@ def fresh_database(template: Path, name: str) -> Path:
     return path
 
 
-def history_count(path: Path) -> int:
-    with sqlite3.connect(path) as db:
-        return db.execute("SELECT count(*) FROM observations").fetchone()[0]
-
-
 # ---- the workload ----------------------------------------------------------------------------
 
 
@@ -175,12 +165,6 @@ def raw_rows(bodies: list[dict]) -> list[list[tuple]]:
 
 
 # ---- the server ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -296,11 +280,6 @@ def run_client(spec: dict, timeout: float = 1800) -> dict:
         return json.loads(process.stdout.decode().strip().splitlines()[-1])
     except (IndexError, ValueError):
         raise BenchFailure(f"the client failed (code {process.returncode}):\n{process.stderr.decode()[-3000:]}")
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 def http_run(template: Path, token: str, bodies_path: Path, count: int, clients: int, start: datetime) -> dict:

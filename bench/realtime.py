@@ -55,7 +55,20 @@ OUT = BENCH / "out" / "realtime"
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(BENCH))
 
-from air_city import CITY, ENTITY_TYPE, SLUG, SYSTEM, create_air_city  # noqa: E402
+from air_city import (  # noqa: E402
+    CITY,
+    ENTITY_TYPE,
+    SLUG,
+    SYSTEM,
+    BenchFailure,
+    create_air_city,
+    device_name,
+    free_port,
+    history_count,
+    log,
+    percentile,
+    unlink_database,
+)  # fmt: skip
 
 BROKER = ("127.0.0.1", 1883)
 DEVICES = 200
@@ -64,33 +77,6 @@ APPS = 10
 STALL_S = 10.0  # no message arrived for this long after the publisher finished: some were lost
 P99_TARGET_MS = 100.0
 PUSH = f"/api/v1/information-systems/{CITY}/{SLUG}/observations"
-
-
-class BenchFailure(Exception):
-    pass
-
-
-def log(message: str = "") -> None:
-    print(message, flush=True)
-
-
-def device_name(i: int) -> str:
-    return f"aq-{i:03d}"
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-def unlink_database(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-
-def history_count(path: Path) -> int:
-    with sqlite3.connect(path) as db:
-        return db.execute("SELECT count(*) FROM observations").fetchone()[0]
 
 
 # ---- the database ------------------------------------------------------------------------------
@@ -332,12 +318,6 @@ def ingest_run(template: Path, messages: int, token: str, start: datetime) -> di
 
 
 # ---- 3. SSE latency --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
