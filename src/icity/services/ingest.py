@@ -49,7 +49,8 @@ def require_provider_of(principal: Principal, system_id: str) -> None:
 def push(session: Session, principal: Principal, system_id: str, measures: list[Measure]) -> dict[str, Any]:
     """Store a batch of measures (all or nothing); what was stored, counted."""
     require_provider_of(principal, system_id)
-    if session.scalar(select(InformationSystem.id).where(InformationSystem.id == system_id)) is None:
+    city_id = session.scalar(select(InformationSystem.city_id).where(InformationSystem.id == system_id))
+    if city_id is None:
         raise not_found("information system", system_id)
     targets = _check(session, system_id, measures)
     now = utcnow()
@@ -59,7 +60,7 @@ def push(session: Session, principal: Principal, system_id: str, measures: list[
         for name, value in measure.values.items()
     ]
     insert_many(session, Observation.__table__, history, ignore_duplicates=True)
-    updated = _move_current_state(session, system_id, measures, targets, now)
+    updated = _move_current_state(session, system_id, city_id, measures, targets, now)
     _mark_seen(session, measures, targets)
     session.execute(update(ProviderToken).where(ProviderToken.id == principal.key_id).values(last_used_at=now))
     return {"observations": len(history), "devices": len({m.device for m in measures}), "entitiesUpdated": updated}
@@ -72,10 +73,10 @@ _DEVICES = (  # each device with its entity's type (None: no entity, or none sto
     .outerjoin(Entity, Entity.id == Device.entity_id)
     .where(Device.information_system_id == bindparam("system"), Device.local_id.in_(bindparam("names", expanding=True)))
 )
-_CURRENT = select(
-    Entity.id, Entity.attributes, Entity.observed_at, Entity.retired_at,
-    Entity.type, Entity.city_id, Entity.location, Entity.lon, Entity.lat,
-).where(Entity.id.in_(bindparam("ids", expanding=True)))  # fmt: skip
+_CURRENT = select(Entity.id, Entity.attributes, Entity.observed_at, Entity.retired_at).where(
+    Entity.id.in_(bindparam("ids", expanding=True))
+)
+_CURRENT_TO_LOG = _CURRENT.add_columns(Entity.type, Entity.location, Entity.lon, Entity.lat)  # what a change shows
 
 
 def _check(session: Session, system_id: str, measures: list[Measure]) -> dict[str, Any]:
@@ -118,7 +119,7 @@ def _check(session: Session, system_id: str, measures: list[Measure]) -> dict[st
 
 
 def _move_current_state(
-    session: Session, system_id: str, measures: list[Measure], targets: dict[str, Any], now: datetime
+    session: Session, system_id: str, city_id: str, measures: list[Measure], targets: dict[str, Any], now: datetime
 ) -> int:
     """Each entity takes the values of its observations at or after its current time (older
     ones only join the history), and the change goes to the change log if anyone listens;
@@ -127,8 +128,8 @@ def _move_current_state(
     for measure in measures:
         by_entity.setdefault(targets[measure.device].entity_id, []).append(measure)
     rows, logged = [], []
-    current = session.execute(_CURRENT, {"ids": list(by_entity)}).all()
-    log_changes = bool(current) and changes.listening(session, system_id, current[0].city_id)
+    log_changes = changes.listening(session, system_id, city_id)
+    current = session.execute(_CURRENT_TO_LOG if log_changes else _CURRENT, {"ids": list(by_entity)}).all()
     for entity in current:
         merged, latest = dict(entity.attributes), entity.observed_at
         for measure in sorted(by_entity[entity.id], key=lambda m: m.observed_at):
@@ -139,7 +140,7 @@ def _move_current_state(
             rows.append({"id": entity.id, "attributes": merged, "observed_at": latest, "modified_at": now, "retired_at": None})
             if log_changes:
                 body = changes.entity_body(
-                    entity.id, entity.type, entity.city_id, system_id, merged, entity.location, latest, now
+                    entity.id, entity.type, city_id, system_id, merged, entity.location, latest, now
                 )
                 logged.append(changes.change_row(body, entity.lon, entity.lat))
     if rows:
