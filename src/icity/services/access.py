@@ -151,6 +151,12 @@ def readable_systems(principal: Principal) -> ColumnElement[bool]:
     return or_(readable, _own_cities(principal))
 
 
+def readable_system_ids(session: Session, principal: Principal) -> set[str]:
+    """The IS whose data `principal` may read now (grants as they stand in the database): for
+    work done on an app's behalf outside a data query (webhook deliveries, streams)."""
+    return set(session.scalars(select(InformationSystem.id).where(readable_systems(principal))))
+
+
 def discoverable_systems(principal: Principal) -> ColumnElement[bool]:
     """SQL condition on InformationSystem: the systems `principal` may see in the
     catalogue. Every served IS is listed, whatever its policy, so developers can

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from icity.db.engine import new_session
 from icity.db.models import Change, Subscription
-from icity.services import changes, subscriptions
+from icity.services import access, changes, subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def load_views(session, subscription_ids: Iterable[int]) -> Views:
             continue
         principal = subscriptions.subscription_app_principal(session, subscription)
         views.readable[subscription.app_id] = (
-            None if principal is None else frozenset(subscriptions.readable_system_ids(session, principal))
+            None if principal is None else frozenset(access.readable_system_ids(session, principal))
         )
     return views
 

@@ -24,7 +24,7 @@ from icity.datamodels import get_registry
 from icity.db.models import App, Change, City, Delivery, InformationSystem, Subscription, utcnow
 from icity.errors import FieldProblem, ICityError, authentication_required, bad_parameter, conflict, invalid, not_found
 from icity.services import audit, changes, filters
-from icity.services.access import Principal, discoverable_systems, readable_systems, require_approved_developer
+from icity.services.access import Principal, discoverable_systems, require_approved_developer
 from icity.services.authentication import principal_of_app
 from icity.services.pagination import Page, SortKey, keyset_page
 from icity.services.selectors import IDENTITY, Selector
@@ -40,11 +40,6 @@ CHANGEABLE_FIELDS = ("name", *SELECTION_FIELDS, "throttlingS", "expiresAt", "end
 
 
 # --- What the webhook dispatcher and the streams use --------------------------------------
-
-
-def readable_system_ids(session: Session, principal: Principal) -> set[str]:
-    """The IS whose data `principal` may read now (grants as they stand in the database)."""
-    return set(session.scalars(select(InformationSystem.id).where(readable_systems(principal))))
 
 
 def subscription_app_principal(session: Session, subscription: Subscription) -> Principal | None:

@@ -45,9 +45,9 @@ from icity.config import get_settings
 from icity.db.engine import new_session, write_transaction
 from icity.db.models import Change, Delivery, Subscription, utcnow
 from icity.services import changes
+from icity.services.access import readable_system_ids
 from icity.services.subscriptions import (
     notification,
-    readable_system_ids,
     selector_of,
     subscription_app_principal,
 )
