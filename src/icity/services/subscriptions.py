@@ -24,7 +24,7 @@ from icity.datamodels import get_registry
 from icity.db.models import App, Change, City, Delivery, InformationSystem, Subscription, utcnow
 from icity.errors import FieldProblem, ICityError, authentication_required, bad_parameter, conflict, invalid, not_found
 from icity.services import audit, changes, filters
-from icity.services.access import Principal, discoverable_systems, require_approved_developer
+from icity.services.access import Principal, discoverable_systems, readable_system_ids, require_approved_developer
 from icity.services.authentication import principal_of_app
 from icity.services.pagination import Page, SortKey, keyset_page
 from icity.services.selectors import IDENTITY, Selector
@@ -45,6 +45,15 @@ CHANGEABLE_FIELDS = ("name", *SELECTION_FIELDS, "throttlingS", "expiresAt", "end
 def subscription_app_principal(session: Session, subscription: Subscription) -> Principal | None:
     """The subscription's app as its keys present it; None once withdrawn or its owner is not approved."""
     return principal_of_app(session, subscription.app_id)
+
+
+def readable_by_app(session: Session, subscription: Subscription, known: dict[int, set[str]]) -> set[str]:
+    """The IS the subscription's app may read now (none once it is withdrawn), looked up once per
+    app in `known` — one batch of deliveries holds many subscriptions of few apps."""
+    if subscription.app_id not in known:
+        principal = subscription_app_principal(session, subscription)
+        known[subscription.app_id] = readable_system_ids(session, principal) if principal else set()
+    return known[subscription.app_id]
 
 
 def selector_of(subscription: Subscription) -> Selector:

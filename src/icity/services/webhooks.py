@@ -45,11 +45,10 @@ from icity.config import get_settings
 from icity.db.engine import new_session, write_transaction
 from icity.db.models import Change, Delivery, Subscription, utcnow
 from icity.services import changes
-from icity.services.access import readable_system_ids
 from icity.services.subscriptions import (
     notification,
+    readable_by_app,
     selector_of,
-    subscription_app_principal,
 )
 
 log = logging.getLogger(__name__)
@@ -124,17 +123,14 @@ def _fill_batch(session: Session) -> tuple[int, bool]:
     batch = changes.read_since(session, min(s.position for s in subscriptions), limit=FILL_BATCH)
     if not batch:
         return 0, False
-    readable_by_app: dict[int, set[str]] = {}
+    known: dict[int, set[str]] = {}  # app → the IS it may read now
     added = 0
     for subscription in subscriptions:
         fresh = [change for change in batch if change.id > subscription.position]
         if not fresh:
             continue
         subscription.position = fresh[-1].id
-        if subscription.app_id not in readable_by_app:
-            principal = subscription_app_principal(session, subscription)
-            readable_by_app[subscription.app_id] = readable_system_ids(session, principal) if principal else set()
-        readable = readable_by_app[subscription.app_id]
+        readable = readable_by_app(session, subscription, known)
         selector = selector_of(subscription)
         selected = [c for c in fresh if c.information_system_id in readable and selector.matches(c)]
         added += _queue(session, subscription, selected)
@@ -233,13 +229,10 @@ def claim(database_url: str | None = None) -> tuple[list[Attempt], int]:
     attempts: list[Attempt] = []
     withheld = 0
     with write_transaction(database_url) as session:
-        readable_by_app: dict[int, set[str]] = {}
+        known: dict[int, set[str]] = {}  # app → the IS it may read now
         throttled: set[int] = set()
         for delivery, subscription in session.execute(_due(now).with_for_update(of=Delivery, skip_locked=True)).all():
-            if subscription.app_id not in readable_by_app:
-                principal = subscription_app_principal(session, subscription)
-                readable_by_app[subscription.app_id] = readable_system_ids(session, principal) if principal else set()
-            if delivery.information_system_id not in readable_by_app[subscription.app_id]:
+            if delivery.information_system_id not in readable_by_app(session, subscription, known):
                 delivery.status, delivery.payload = "withheld", {}
                 delivery.last_error = f"the app may no longer read {delivery.information_system_id}: nothing was sent"
                 withheld += 1
