@@ -73,11 +73,11 @@ POI_CATEGORIES = ["museum", "library", "theatre", "market", "park", "monument", 
 def _fingerprint(params: Params) -> str:
     digest = hashlib.sha256(json.dumps(asdict(params), sort_keys=True).encode())
     digest.update(Path(__file__).read_bytes())
-    migrations = ROOT / "src" / "icity" / "db" / "migrations"
-    for path in sorted(migrations.rglob("*.py")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    digest.update((ROOT / "src" / "icity" / "db" / "models.py").read_bytes())
+    db = ROOT / "src" / "icity" / "db"
+    for folder in (db / "migrations", db / "models"):  # the schema the cached database was built with
+        for path in sorted(folder.rglob("*.py")):
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 
 
