@@ -5,7 +5,7 @@ STAMP    := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTHON   ?= python3
 PG_URL   ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install chromium run test test-postgres bench clean
+.PHONY: install chromium run test test-postgres bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,13 @@ bench: install  ## query benchmark (API beside hand-written SQL), harvest benchm
 	$(BIN)/python bench/harvest.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/realtime.py
+
+# CI runs every benchmark on tiny inputs: a script that broke fails here, not at the next `make bench`.
+bench-smoke: install  ## each benchmark once, on tiny inputs (figures meaningless)
+	$(BIN)/python bench/query.py --quick --workers 1 --clients 1 --kinds a --access-rounds 1
+	$(BIN)/python bench/harvest.py --sizes 1000,2000
+	$(BIN)/python bench/ingest.py --batches 5 --clients 1 --no-profile
+	$(BIN)/python bench/realtime.py --messages 500 --subscribers 5 --apps 2 --pushes 10 --rate 20
 
 clean:
 	rm -rf $(VENV) var bench/out $(ASSETS)/node_modules
