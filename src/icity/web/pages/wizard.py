@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from icity.api.deps import SessionDep, TransactionDep
@@ -78,36 +78,35 @@ def new_system(request: Request, viewer: ViewerDep, session: SessionDep, city: s
     return _system_form(request, session, viewer, posted={"city": city})
 
 
+class SystemForm(BaseModel):
+    """The registration form as posted; SystemIn then checks it as the API does."""
+
+    city: str = ""
+    slug: str = ""
+    name: str = ""
+    description: str = ""
+    category: str = ""
+    entity_type: str = ""
+    licence: str = ""
+    provider: str = ""
+    access_policy: str = "public"
+    documentation_url: str = ""
+
+
 @router.post("/manage/new", dependencies=[Depends(web_session.check_csrf)])
-def register_system(
-    request: Request,
-    viewer: ViewerDep,
-    session: TransactionDep,
-    city: Annotated[str, Form()] = "",
-    slug: Annotated[str, Form()] = "",
-    name: Annotated[str, Form()] = "",
-    description: Annotated[str, Form()] = "",
-    category: Annotated[str, Form()] = "",
-    entity_type: Annotated[str, Form()] = "",
-    licence: Annotated[str, Form()] = "",
-    provider: Annotated[str, Form()] = "",
-    access_policy: Annotated[str, Form()] = "public",
-    documentation_url: Annotated[str, Form()] = "",
-):
-    posted = {
-        "city": city, "slug": slug, "name": name, "description": description, "category": category,
-        "entity_type": entity_type, "licence": licence, "provider": provider, "access_policy": access_policy,
-        "documentation_url": documentation_url,
-    }  # fmt: skip
+def register_system(request: Request, viewer: ViewerDep, session: TransactionDep, form: Annotated[SystemForm, Form()]):
+    posted = form.model_dump()
     try:
+        entity_type = form.entity_type.strip()
         body = SystemIn.model_validate(
             {
-                "slug": slug.strip(), "name": name, "category": category, "description": description.strip(),
-                "entityTypes": [entity_type.strip()] if entity_type.strip() else [], "accessPolicy": access_policy,
-                "licence": licence.strip(), "provider": provider.strip(), "documentationUrl": documentation_url.strip() or None,
+                "slug": form.slug.strip(), "name": form.name, "category": form.category, "description": form.description.strip(),
+                "entityTypes": [entity_type] if entity_type else [], "accessPolicy": form.access_policy,
+                "licence": form.licence.strip(), "provider": form.provider.strip(),
+                "documentationUrl": form.documentation_url.strip() or None,
             }
         )  # fmt: skip
-        system = catalogue.register_system(session, viewer, city, slug=body.slug, **body.model_dump(exclude={"slug"}))
+        system = catalogue.register_system(session, viewer, form.city, slug=body.slug, **body.model_dump(exclude={"slug"}))
     except (ValidationError, ICityError) as error:
         session.rollback()  # a refused registration writes nothing
         status = error.status if isinstance(error, ICityError) else 400
@@ -161,20 +160,24 @@ def source_form(request: Request, city_id: str, slug: str, viewer: ViewerDep, se
     return _source_form(request, session, viewer, f"{city_id}/{slug}", registered=registered)
 
 
-def _setup(kind: str, url: str, settings: str, mapping: str) -> dict[str, Any]:
-    """The form as the body PUT …/source and POST …/preview take (connector = kind + url + settings)."""
-    connector_settings = json_object(settings, "settings") or {}
-    return {
-        "connector": {**connector_settings, "kind": kind, "url": url.strip()},
-        "mapping": json_object(mapping, "mapping", blank_is_none=True),  # none: the kind's standard mapping
-    }
+class SourceForm(BaseModel):
+    """The source form as posted, shared by its two buttons (preview and save)."""
 
+    kind: str = ""
+    url: str = ""
+    settings: str = ""
+    mapping: str = ""
+    schedule: str = ""
+    retire_missing: str = "yes"
+    status: str = "draft"
 
-def _posted(kind: str, url: str, settings: str, mapping: str, schedule: str, retire_missing: str, status: str) -> dict[str, str]:
-    return {
-        "kind": kind, "url": url, "settings": settings, "mapping": mapping, "schedule": schedule,
-        "retire_missing": retire_missing, "status": status,
-    }  # fmt: skip
+    def setup(self) -> dict[str, Any]:
+        """As the body PUT …/source and POST …/preview take it (connector = kind + url + settings)."""
+        settings = json_object(self.settings, "settings") or {}
+        return {
+            "connector": {**settings, "kind": self.kind, "url": self.url.strip()},
+            "mapping": json_object(self.mapping, "mapping", blank_is_none=True),  # none: the kind's standard mapping
+        }
 
 
 @router.post("/manage/information-systems/{city_id}/{slug}/source/preview", dependencies=[Depends(web_session.check_csrf)])
@@ -184,18 +187,11 @@ def preview(
     slug: str,
     viewer: ViewerDep,
     session: SessionDep,  # read only: a preview saves nothing, and holds no write lock while the source answers
-    kind: Annotated[str, Form()] = "",
-    url: Annotated[str, Form()] = "",
-    settings: Annotated[str, Form()] = "",
-    mapping: Annotated[str, Form()] = "",
-    schedule: Annotated[str, Form()] = "",
-    retire_missing: Annotated[str, Form()] = "yes",
-    status: Annotated[str, Form()] = "draft",
+    form: Annotated[SourceForm, Form()],
 ):
-    system_id = f"{city_id}/{slug}"
-    posted = _posted(kind, url, settings, mapping, schedule, retire_missing, status)
+    system_id, posted = f"{city_id}/{slug}", form.model_dump()
     try:
-        body = PreviewIn.model_validate({**_setup(kind, url, settings, mapping), "limit": PREVIEW_ROWS})
+        body = PreviewIn.model_validate({**form.setup(), "limit": PREVIEW_ROWS})
         result = sources.preview(session, viewer, system_id, connector=body.connector, mapping=body.mapping, limit=body.limit)
     except (ValidationError, ICityError) as error:
         code = error.status if isinstance(error, ICityError) else 400
@@ -212,21 +208,14 @@ def save_source(
     viewer: ViewerDep,
     session: TransactionDep,
     tasks: BackgroundTasks,
-    kind: Annotated[str, Form()] = "",
-    url: Annotated[str, Form()] = "",
-    settings: Annotated[str, Form()] = "",
-    mapping: Annotated[str, Form()] = "",
-    schedule: Annotated[str, Form()] = "",
-    retire_missing: Annotated[str, Form()] = "yes",
-    status: Annotated[str, Form()] = "draft",
+    form: Annotated[SourceForm, Form()],
 ):
-    system_id = f"{city_id}/{slug}"
-    posted = _posted(kind, url, settings, mapping, schedule, retire_missing, status)
+    system_id, posted = f"{city_id}/{slug}", form.model_dump()
     try:
         body = SourceIn.model_validate(
-            {**_setup(kind, url, settings, mapping), "schedule": schedule.strip() or None, "retireMissing": retire_missing != "no"}
+            {**form.setup(), "schedule": form.schedule.strip() or None, "retireMissing": form.retire_missing != "no"}
         )
-        wanted = StatusIn.model_validate({"status": status})
+        wanted = StatusIn.model_validate({"status": form.status})
         system = sources.configure(
             session, viewer, system_id, connector=body.connector, mapping=body.mapping, schedule=body.schedule,
             retire_missing=body.retire_missing,
