@@ -5,6 +5,7 @@ London decides on access requests. Screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import json
+import re
 
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
@@ -66,10 +67,15 @@ def test_cornella_opens_an_information_system_from_a_csv_url(live_server, page: 
 
     expect(page.get_by_test_id("registered")).to_contain_text("cornella/qualitat-aire is registered as a draft")
     every_control_is_labelled(page)
+    mapping = page.get_by_label("Mapping", exact=False)
+    page.get_by_label("Connector kind").select_option("gtfs")  # a kind with a standard mapping brings it along
+    expect(mapping).to_have_value(re.compile(r'"entityType": "GtfsStop"'))
+    expect(page.get_by_label("Connector settings")).to_have_value(re.compile(r'"table": "stops"'))
     page.get_by_label("Connector kind").select_option("csv")
+    expect(mapping).to_have_value(re.compile(r'"entityType": "AirQualityObserved"'))
     page.get_by_label("Source URL").fill(feed_url)
     page.get_by_label("Connector settings").fill('{"delimiter": ";", "encoding": "latin-1"}')
-    page.get_by_label("Mapping", exact=False).fill(json.dumps(MAPPING, indent=2, ensure_ascii=False))
+    mapping.fill(json.dumps(MAPPING, indent=2, ensure_ascii=False))
     page.get_by_label("Schedule", exact=False).first.fill("15m")
     page.get_by_role("button", name="Preview").click()
 

@@ -145,6 +145,21 @@ def test_a_city_admin_opens_an_information_system_from_a_csv_url(site, feed_url)
         system = session.get(InformationSystem, "alpha/aire")
         assert (system.status, system.connector["url"], system.schedule) == ("open", feed_url, "1h")
 
+    again = alpha.post("/manage/information-systems/alpha/aire/harvests", data={"csrf_token": token}, follow_redirects=False)
+    assert again.status_code == 303
+    runs = re.findall(r'<tr class="run-(\w+)" data-run="\d+">', alpha.get(again.headers["location"]).text)
+    assert runs == ["succeeded", "succeeded"]  # newest first; the source is unchanged, so nothing new is written
+
+
+def test_harvest_now_without_a_source_says_what_to_do(site):
+    alpha = site.client("alpha")
+    register(alpha, "alpha", "aire")
+    token = csrf(alpha.get("/manage/information-systems/alpha/aire").text)
+    before = site.rows()
+    refused = alpha.post("/manage/information-systems/alpha/aire/harvests", data={"csrf_token": token})
+    assert refused.status_code == 409 and "alpha/aire has no connector yet" in refused.text
+    assert site.rows() == before
+
 
 @pytest.mark.parametrize(
     ("changes", "message"),
