@@ -85,6 +85,7 @@ def test_cornella_opens_an_information_system_from_a_csv_url(live_server, page: 
     expect(rejections.first).to_contain_text("NO2 (mg/m³)")
     expect(page.get_by_test_id("preview-entities").locator("tbody tr")).to_have_count(2)
     expect(page.locator("#system-map")).to_have_attribute("data-entities", "2")
+    fits_a_phone(page)
     page.get_by_test_id("preview").scroll_into_view_if_needed()
     shoot(page, "city-admin-preview")
     with new_session(live_server.database_url) as session:  # the preview saved nothing
@@ -114,6 +115,7 @@ def test_london_refuses_a_request_only_with_a_reason(live_server, page: Page):
     expect(page.get_by_test_id("pending-requests")).to_contain_text("1 access request waiting")
     page.get_by_role("link", name="Access requests", exact=True).click()
     every_control_is_labelled(page)
+    fits_a_phone(page)
 
     request = page.locator(f'article[data-request="{request_id}"]')
     expect(request).to_contain_text("Kerbside")
