@@ -258,26 +258,34 @@ def test_a_city_admin_approves_refuses_and_revokes_access_from_the_page(site):
         assert refused.status_code == 400 and "Say why you refuse this request" in refused.text
     no_reason = alpha.post(f"/manage/access-requests/{approved}/revoke", data={"csrf_token": token})
     assert no_reason.status_code == 400 and "Say why you revoke this grant" in no_reason.text
-    other_city = site.client("delta").post(f"/manage/access-requests/{pending}/approve", data={"csrf_token": csrf(site.client("delta").get("/manage").text)})
-    assert other_city.status_code == 404
+    delta = site.client("delta")
+    other_city = delta.post(f"/manage/access-requests/{pending}/approve", data={"csrf_token": csrf(delta.get("/manage").text)})
+    assert other_city.status_code == 404  # not one of delta's: not even shown
     assert site.rows() == before
 
-    refused = alpha.post(f"/manage/access-requests/{pending}/refuse", data={"csrf_token": token, "reason": "Not for commercial use."}, follow_redirects=False)
+    refused = alpha.post(
+        f"/manage/access-requests/{pending}/refuse",
+        data={"csrf_token": token, "reason": "Not for commercial use."},
+        follow_redirects=False,
+    )
     assert refused.status_code == 303
     assert "The request is refused" in alpha.get(refused.headers["location"]).text
     assert site.request_status(pending) == ("refused", "Not for commercial use.")
     again = alpha.post(f"/manage/access-requests/{pending}/approve", data={"csrf_token": token})
     assert again.status_code == 409 and "Cannot approve a request that is refused" in again.text
 
-    revoked = alpha.post(f"/manage/access-requests/{approved}/revoke", data={"csrf_token": token, "reason": "The trial ended."}, follow_redirects=False)
+    revoked = alpha.post(
+        f"/manage/access-requests/{approved}/revoke", data={"csrf_token": token, "reason": "The trial ended."}, follow_redirects=False
+    )
     assert revoked.status_code == 303 and site.request_status(approved) == ("revoked", "The trial ended.")
 
 
 def test_a_pending_request_is_approved_from_the_page(site):
     alpha = site.client("alpha")
     token = csrf(alpha.get("/manage/access-requests").text)
-    approved = alpha.post(f"/manage/access-requests/{site.requests['pending']}/approve", data={"csrf_token": token}, follow_redirects=False)
-    assert approved.status_code == 303 and site.request_status(site.requests["pending"]) == ("approved", None)
+    pending = site.requests["pending"]
+    approved = alpha.post(f"/manage/access-requests/{pending}/approve", data={"csrf_token": token}, follow_redirects=False)
+    assert approved.status_code == 303 and site.request_status(pending) == ("approved", None)
     assert 'data-testid="none-pending"' in alpha.get("/manage/access-requests").text
 
 
