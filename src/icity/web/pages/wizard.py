@@ -147,7 +147,8 @@ def _source_form(
         source=source,
         kinds=source_examples.KINDS,
         examples=source_examples.examples(entity_type),
-        statuses=OPENING_STATUSES,
+        # a retired IS keeps its status unless the admin picks another (saving must not reopen it unasked)
+        statuses=OPENING_STATUSES if system["status"] in OPENING_STATUSES else (system["status"], *OPENING_STATUSES),
         posted=extra.pop("posted", None) or {**_stored_form(source, entity_type), "status": system["status"]},
         **extra,
     )
