@@ -278,7 +278,7 @@ class AccessRequestPublic(BaseModel):
     model_config = example(
         {
             "id": 12,
-            "app": {"id": 1, "name": "BreatheEasy", "organisation": 3},
+            "app": {"id": 1, "name": "BreatheEasy", "organisation": 3, "organisationName": "Analytical Engines SL"},
             "informationSystem": "london/parking",
             "purpose": "Show free parking spaces near the user.",
             "status": "approved",

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from icity.db.models import AccessRequest, App, CityAdmin, InformationSystem, User, utcnow
+from icity.db.models import AccessRequest, App, CityAdmin, InformationSystem, Organisation, User, utcnow
 from icity.errors import bad_parameter, conflict, forbidden, not_found
 from icity.services import audit, messages
 from icity.services.access import Principal, discoverable_systems, require_approved_developer, require_user
@@ -24,10 +24,11 @@ REQUEST_STATUSES = ("pending", "approved", "refused", "revoked", "withdrawn")
 LIVE_STATUSES = ("pending", "approved")  # a request still waiting, or a grant in force
 
 
-def request_dict(request: AccessRequest, app: App) -> dict[str, Any]:
+def request_dict(request: AccessRequest, app: App, organisation_name: str) -> dict[str, Any]:
+    """The organisation is named because the city decides on who asks, not only on which app."""
     return {
         "id": request.id,
-        "app": {"id": app.id, "name": app.name, "organisation": app.organisation_id},
+        "app": {"id": app.id, "name": app.name, "organisation": app.organisation_id, "organisationName": organisation_name},
         "informationSystem": request.information_system_id,
         "purpose": request.purpose,
         "status": request.status,
@@ -90,7 +91,7 @@ def request_access(session: Session, principal: Principal, *, app_id: int, syste
             f"Approve or refuse it: POST /api/v1/access-requests/{request.id}/approve or /refuse.\n",
         )
     audit.record(session, principal, "access.requested", "access_request", request.id, city_id=system.city_id, details={"app": app.id, "informationSystem": system_id})
-    return request_dict(request, app)
+    return request_dict(request, app, session.get(Organisation, app.organisation_id).name)
 
 
 def _visible(principal: Principal):
@@ -118,8 +119,9 @@ def list_requests(
     if status is not None and status not in REQUEST_STATUSES:
         raise bad_parameter("status", f"status must be one of {', '.join(REQUEST_STATUSES)}")
     statement = (
-        select(AccessRequest, App)
+        select(AccessRequest, App, Organisation.name)
         .join(App, App.id == AccessRequest.app_id)
+        .join(Organisation, Organisation.id == App.organisation_id)
         .join(InformationSystem, InformationSystem.id == AccessRequest.information_system_id)
     )
     visible = _visible(principal)
@@ -134,14 +136,15 @@ def list_requests(
     rows, next_cursor = keyset_page(
         statement.add_columns(AccessRequest.id), [SortKey(AccessRequest.id)], "id", limit, cursor, lambda s: session.execute(s).all()
     )
-    return Page([request_dict(row[0], row[1]) for row in rows], next_cursor)
+    return Page([request_dict(row[0], row[1], row[2]) for row in rows], next_cursor)
 
 
-def _request(session: Session, principal: Principal, request_id: int) -> tuple[AccessRequest, App, InformationSystem]:
+def _request(session: Session, principal: Principal, request_id: int) -> tuple[AccessRequest, App, InformationSystem, str]:
     require_user(principal)
     statement = (
-        select(AccessRequest, App, InformationSystem)
+        select(AccessRequest, App, InformationSystem, Organisation.name)
         .join(App, App.id == AccessRequest.app_id)
+        .join(Organisation, Organisation.id == App.organisation_id)
         .join(InformationSystem, InformationSystem.id == AccessRequest.information_system_id)
         .where(AccessRequest.id == request_id)
     )
@@ -151,12 +154,12 @@ def _request(session: Session, principal: Principal, request_id: int) -> tuple[A
     row = session.execute(statement).first()
     if row is None:
         raise not_found("access request", str(request_id))
-    return row[0], row[1], row[2]
+    return row[0], row[1], row[2], row[3]
 
 
 def get_request(session: Session, principal: Principal, request_id: int) -> dict[str, Any]:
-    request, app, _ = _request(session, principal, request_id)
-    return request_dict(request, app)
+    request, app, _, organisation_name = _request(session, principal, request_id)
+    return request_dict(request, app, organisation_name)
 
 
 DECISIONS = {
@@ -169,7 +172,7 @@ DECISIONS = {
 
 def decide(session: Session, principal: Principal, request_id: int, action: str, reason: str | None = None) -> dict[str, Any]:
     """Approve, refuse or revoke: the owning city's admins and the platform admin only."""
-    request, app, system = _request(session, principal, request_id)
+    request, app, system, organisation_name = _request(session, principal, request_id)
     if not principal.administers(system.city_id):
         raise forbidden(f"Only the admins of {system.city_id} decide on access to its information systems.")
     allowed, new_status, audit_action, needs_reason = DECISIONS[action]
@@ -203,12 +206,12 @@ def decide(session: Session, principal: Principal, request_id: int, action: str,
         details={"app": app.id, "informationSystem": system.id, **({"reason": reason} if reason else {})},
     )
     session.flush()
-    return request_dict(request, app)
+    return request_dict(request, app, organisation_name)
 
 
 def withdraw(session: Session, principal: Principal, request_id: int) -> dict[str, Any]:
     """The developer withdraws a pending request or gives up a grant."""
-    request, app, system = _request(session, principal, request_id)
+    request, app, system, organisation_name = _request(session, principal, request_id)
     if not (principal.is_developer and app.organisation_id == principal.organisation_id):
         raise forbidden("Only the developers of the requesting app withdraw its request.")
     managed_app(session, principal, app.id)
@@ -217,4 +220,4 @@ def withdraw(session: Session, principal: Principal, request_id: int) -> dict[st
     request.status = "withdrawn"
     audit.record(session, principal, "access.withdrawn", "access_request", request.id, city_id=system.city_id, details={"app": app.id})
     session.flush()
-    return request_dict(request, app)
+    return request_dict(request, app, organisation_name)

@@ -1,7 +1,19 @@
 """The portal's page routers: each module one area, returning rendered templates."""
 
-from icity.web.pages import account, app_portal, catalogue, certification, developer, explorer, network
+from icity.web.pages import (
+    account,
+    app_portal,
+    catalogue,
+    certification,
+    city_access,
+    city_admin,
+    developer,
+    explorer,
+    network,
+    wizard,
+)
 
 PAGE_ROUTERS = [
     network.router, catalogue.router, explorer.router, account.router, app_portal.router, certification.router, developer.router,
+    city_admin.router, wizard.router, city_access.router,
 ]

@@ -4,7 +4,6 @@ requests, messages, and usage per app and IS. Every action is a service call."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -15,16 +14,16 @@ from sqlalchemy.orm import Session
 from icity.api.access_schemas import AppIn
 from icity.api.deps import SessionDep, TransactionDep
 from icity.errors import ICityError
-from icity.services import access_requests, apps, certification, messages, usage
+from icity.services import access_requests, apps, certification, messages
 from icity.services.access import Principal
 from icity.web import session as web_session
+from icity.web.charts import usage_chart
 from icity.web.guards import sign_in_first
 from icity.web.rendering import ViewerDep, render
 
 router = APIRouter(include_in_schema=False)
 
 USAGE_DAYS = 30
-USAGE_ROWS = 5000  # app × IS × day rows of the chart's window: plenty for a dashboard
 MESSAGES_SHOWN = 20
 # what a redirect after a form says (a fixed text per outcome: nothing from the URL is shown)
 DONE = {
@@ -33,21 +32,6 @@ DONE = {
     "revoked": "The key is revoked: the next request with it is refused.",
     "read": "Marked as read.",
 }
-
-
-def _usage_chart(session: Session, viewer: Principal) -> dict[str, Any]:
-    """Calls per day of the last USAGE_DAYS days, one series per app and IS."""
-    first = date.today() - timedelta(days=USAGE_DAYS - 1)
-    days = [(first + timedelta(days=i)).isoformat() for i in range(USAGE_DAYS)]
-    rows = usage.usage_report(session, viewer, start=first.isoformat(), limit=USAGE_ROWS)["items"]
-    series: dict[str, dict[str, int]] = {}
-    for row in rows:
-        label = f"{row['appName']} · {row['informationSystem'] or 'catalogue and network'}"
-        series.setdefault(label, {})[row["day"]] = row["calls"]
-    return {
-        "days": days,
-        "series": [{"label": label, "calls": [per_day.get(d, 0) for d in days]} for label, per_day in sorted(series.items())],
-    }
 
 
 def _dashboard(request: Request, session: Session, viewer: Principal, status_code: int = 200, **extra: Any):
@@ -66,7 +50,7 @@ def _dashboard(request: Request, session: Session, viewer: Principal, status_cod
             session, viewer, status=None, system_id=None, app_id=None, limit=100, cursor=None
         ).items,
         inbox=messages.inbox(session, viewer, limit=MESSAGES_SHOWN),
-        usage_chart=_usage_chart(session, viewer),
+        usage_chart=usage_chart(session, viewer, USAGE_DAYS),
         usage_days=USAGE_DAYS,
         done=DONE.get(request.query_params.get("done", "")),
         **extra,
