@@ -1,7 +1,11 @@
 """The portal's page routers: each module one area, returning rendered templates."""
 
-from icity.web.pages import account, app_portal, catalogue, certification, developer, explorer, network
+from icity.web.pages import (
+    account, app_portal, catalogue, certification, developer, developer_approvals, email_verification, explorer, messages, network,
+    network_admin,
+)
 
 PAGE_ROUTERS = [
     network.router, catalogue.router, explorer.router, account.router, app_portal.router, certification.router, developer.router,
+    network_admin.router, developer_approvals.router, messages.router, email_verification.router,
 ]
