@@ -61,6 +61,9 @@ def test_the_platform_admin_promotes_a_sig_city_to_pilot_from_the_pipeline(live_
     page.reload()
     assert fits_the_screen(page)
     shoot(page, "admin-pipeline-phone")
+    page.goto(f"{live_server.url}/admin/network/manchester")
+    assert fits_the_screen(page)
+    shoot(page, "admin-city-phone")
 
 
 def test_a_developer_signs_up_verifies_is_approved_and_reaches_the_dashboard(live_server, page: Page):
