@@ -217,3 +217,18 @@ def test_a_forged_or_expired_link_says_so_verifies_nothing_and_offers_a_new_link
     assert resent.status_code == 200 and 'data-testid="link-resent"' in resent.text
     with new_session(site.url) as session:
         assert len(session.scalars(select(OutboxMail).where(OutboxMail.to_address == "lin@bytes.example")).all()) == 2
+
+
+def test_every_form_control_of_the_admin_pages_has_its_label(site):
+    admin = site.client("admin")
+    for path in ("/admin/network/manchester", "/admin/developers", "/admin/messages", "/messages"):
+        html = admin.get(path).text
+        controls = re.findall(r"<(?:input|select|textarea)\b[^>]*>", html)
+        visible = [c for c in controls if 'type="hidden"' not in c]
+        assert visible or path == "/messages", path
+        labelled = set(re.findall(r'<label for="([^"]+)"', html))
+        for control in visible:
+            found = re.search(r'id="([^"]+)"', control)
+            assert found and found.group(1) in labelled, (path, control)
+    expired = site.client().get("/verify-email", params={"token": "x"}).text
+    assert '<label for="email">' in expired and 'id="email"' in expired
