@@ -52,7 +52,7 @@ def last_mail(url, to) -> OutboxMail:
 
 
 def link_token(body: str) -> str:
-    return re.search(r"verify\?token=(\S+)", body).group(1)
+    return re.search(r"/verify-email\?token=(\S+)", body).group(1)  # the page; the API takes the same token
 
 
 def count(url, model) -> int:

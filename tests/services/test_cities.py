@@ -132,3 +132,22 @@ def test_a_level_change_cannot_predate_the_last_one(session, cornella):
     with pytest.raises(ICityError) as refused:
         move(session, cornella, "pilot", "technical_trial", date(2014, 1, 1))
     assert refused.value.param == "effectiveOn" and "2014-04-02" in refused.value.detail
+
+
+def test_the_pipeline_puts_every_city_at_its_stage_with_the_change_that_brought_it_there(session, cornella):
+    cities.create_city(session, id="torino", name="Torino", country="it", lon=7.68, lat=45.07, bbox=[7.57, 45.0, 7.77, 45.14])
+    move(session, cornella, "sig", "letter_of_commitment", on=date(2014, 4, 2))
+    move(session, cornella, "pilot", "technical_trial", on=date(2014, 6, 2))
+    later = cities.add_engagement_action(session, "torino", kind="call", title="Call", happened_on=date(2014, 6, 1), next_step="Letter", next_step_due=date(2014, 9, 1), recorded_by="c")
+    sooner = cities.add_engagement_action(session, "torino", kind="event", title="Forum", happened_on=date(2014, 4, 3), next_step="Pack", next_step_due=date(2014, 5, 1), recorded_by="c")
+    cities.add_engagement_action(session, "torino", kind="meeting", title="Undated", happened_on=date(2014, 4, 3), next_step="Some day", recorded_by="c")
+    stages = cities.pipeline(session, today=date(2014, 7, 1))
+    assert list(stages) == list(cities.LEVELS)
+    assert [c["id"] for c in stages["pilot"]] == ["cornella"] and stages["sig"] == [] and stages["consortium"] == []
+    assert stages["pilot"][0]["since"]["to"] == "pilot" and stages["pilot"][0]["since"]["effectiveOn"] == "2014-06-02"
+    assert stages["pilot"][0]["nextStep"] is None
+    [torino] = stages["prospect"]
+    assert torino["since"] is None  # never moved: no letter yet
+    assert torino["nextStep"]["id"] == sooner.id and torino["nextStep"]["overdue"]  # the earliest due first, undated last
+    cities.complete_next_step(session, sooner.id)
+    assert cities.pipeline(session, today=date(2014, 7, 1))["prospect"][0]["nextStep"]["id"] == later.id

@@ -167,7 +167,7 @@ def test_a_developer_signs_up_from_the_page_and_gets_the_verification_mail(site,
         user = session.scalar(select(User).where(User.email == "ada@analytical.example"))
         assert user.status == "unverified" and user.role == "developer"
         mails = session.scalars(select(OutboxMail).where(OutboxMail.to_address == "ada@analytical.example")).all()
-    assert len(mails) == 1 and "/registrations/verify?token=" in mails[0].body
+    assert len(mails) == 1 and "/verify-email?token=" in mails[0].body
 
 
 def test_a_malformed_form_is_an_html_page_and_the_api_keeps_its_problem_json(site):

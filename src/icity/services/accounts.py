@@ -79,7 +79,8 @@ def _organisation_named(session: Session, name: str, website: str | None, countr
 
 def verification_link(user: User) -> str:
     token = sign(VERIFY, {"u": user.id, "e": user.email})
-    return f"{get_settings().public_url}/api/v1/registrations/verify?token={token}"
+    # the portal's page, for a person opening the mail (GET /api/v1/registrations/verify takes the same token)
+    return f"{get_settings().public_url}/verify-email?token={token}"
 
 
 def _mail_verification(session: Session, user: User) -> None:

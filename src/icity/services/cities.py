@@ -173,11 +173,12 @@ def add_engagement_action(
     return action
 
 
-def complete_next_step(session: Session, action_id: int) -> None:
+def complete_next_step(session: Session, action_id: int) -> EngagementAction:
     action = session.get(EngagementAction, action_id)
     if action is None:
         raise not_found("engagement action", str(action_id))
     action.next_step_done = True
+    return action  # its city tells the caller where the step was
 
 
 # ---- reads -----------------------------------------------------------------
@@ -298,3 +299,30 @@ def overdue_follow_ups(session: Session, today: date) -> list[dict[str, Any]]:
         }
         for city_id, city_actions in by_city.items()
     ]
+
+
+def pipeline(session: Session, today: date) -> dict[str, list[dict[str, Any]]]:
+    """Every city, prospects included, grouped by level (LEVELS order), by name: each
+    with the change that brought it to its level (`since`: its evidence and date; none
+    for a prospect never moved) and its earliest open next step (`nextStep`)."""
+    every_city = session.scalars(select(City).order_by(City.name)).all()
+    counts = _opened_counts(session, [city.id for city in every_city])
+    latest: dict[str, LevelChange] = {}
+    for change in session.scalars(select(LevelChange).order_by(LevelChange.effective_on, LevelChange.id)):
+        latest[change.city_id] = change  # the last one wins: the change to the current level
+    open_steps: dict[str, EngagementAction] = {}
+    for action in session.scalars(
+        select(EngagementAction)
+        .where(EngagementAction.next_step.is_not(None), EngagementAction.next_step_done.is_(False))
+        .order_by(EngagementAction.next_step_due.is_(None), EngagementAction.next_step_due, EngagementAction.id)
+    ):
+        open_steps.setdefault(action.city_id, action)
+    by_level: dict[str, list[dict[str, Any]]] = {level: [] for level in LEVELS}
+    for city in every_city:
+        body = city_summary(city, counts.get(city.id, {}))
+        change = latest.get(city.id)
+        body["since"] = level_change_dict(change) if change else None
+        step = open_steps.get(city.id)
+        body["nextStep"] = action_dict(step, today) if step else None
+        by_level[city.level].append(body)
+    return by_level

@@ -11,6 +11,11 @@ from pydantic import ValidationError
 from icity.errors import FieldProblem, ICityError, invalid
 
 
+def blank_as_none(value: str) -> str | None:
+    """An empty field (a date left blank, an optional text) is no value, as in the API."""
+    return value.strip() or None
+
+
 def json_object(text: str, field: str, *, blank_is_none: bool = False) -> dict[str, Any] | None:
     """The JSON object typed in a textarea; a 422 naming ``field`` (and where the text breaks) otherwise."""
     if not text.strip():
@@ -37,6 +42,11 @@ def problems(error: ICityError | ValidationError, labels: dict[str, str]) -> lis
     else:
         found = error.errors or [FieldProblem(error.param or "", error.detail)]
     return [_sentence(problem, labels) for problem in found]
+
+
+def first_problem(error: ICityError | ValidationError, labels: dict[str, str] | None = None) -> str:
+    """The first problem of a refused form, for pages that show one message."""
+    return problems(error, labels or {})[0]
 
 
 def _sentence(problem: FieldProblem, labels: dict[str, str]) -> str:

@@ -25,6 +25,13 @@ NAVIGATION = (
     ("/explorer", "Data explorer"),
     ("/apps", "App portal"),
 )
+# shown to the platform admin only, under the main bar
+ADMIN_NAVIGATION = (
+    ("/admin/network", "Engagement pipeline"),
+    ("/admin/developers", "Developer approvals"),
+    ("/admin/certification", "Certification queue"),
+    ("/admin/messages", "Message developers"),
+)
 LEVEL_NAMES = {"prospect": "Prospect", "sig": "Special Interest Group", "pilot": "Pilot", "consortium": "Consortium"}
 POLICY_NAMES = {"public": "Public", "registered": "Registered developers", "approval": "On approval by the city"}
 
@@ -35,7 +42,7 @@ def _json_script(value: Any) -> Markup:
 
 
 templates.env.filters["json_script"] = _json_script
-templates.env.globals.update(navigation=NAVIGATION, level_names=LEVEL_NAMES, policy_names=POLICY_NAMES)
+templates.env.globals.update(navigation=NAVIGATION, admin_navigation=ADMIN_NAVIGATION, level_names=LEVEL_NAMES, policy_names=POLICY_NAMES)
 
 
 def get_viewer(request: Request, session: SessionDep) -> Principal:

@@ -8,12 +8,17 @@ from icity.web.pages import (
     city_access,
     city_admin,
     developer,
+    developer_approvals,
+    email_verification,
     explorer,
+    messages,
     network,
+    network_admin,
     wizard,
 )
 
 PAGE_ROUTERS = [
     network.router, catalogue.router, explorer.router, account.router, app_portal.router, certification.router, developer.router,
     city_admin.router, wizard.router, city_access.router,
+    network_admin.router, developer_approvals.router, messages.router, email_verification.router,
 ]

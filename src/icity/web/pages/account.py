@@ -14,6 +14,7 @@ from icity.api.deps import TransactionDep
 from icity.errors import ICityError
 from icity.services import accounts
 from icity.web import session as web_session
+from icity.web.forms import first_problem
 from icity.web.rendering import ViewerDep, render
 
 router = APIRouter(include_in_schema=False)
@@ -62,13 +63,6 @@ def sign_out(request: Request, viewer: ViewerDep, session: TransactionDep):
     return response
 
 
-def _first_problem(error: ValidationError) -> str:
-    """The first problem of a form, in words a person acts on ("password: at least 10 characters")."""
-    problem = error.errors()[0]
-    field = ".".join(str(part) for part in problem["loc"])
-    return f"{field}: {problem['msg']}"
-
-
 @router.get("/sign-up")
 def sign_up_page(request: Request, viewer: ViewerDep):
     return render(request, "sign_up.html", form={}, error=None, done=False)
@@ -89,7 +83,7 @@ def sign_up(request: Request, viewer: ViewerDep, session: TransactionDep):
         registration = Registration.model_validate(fields)
     except ValidationError as error:
         form.pop("password", None)
-        return render(request, "sign_up.html", status_code=400, form=form, error=_first_problem(error), done=False)
+        return render(request, "sign_up.html", status_code=400, form=form, error=first_problem(error), done=False)
     accounts.register_developer(
         session,
         name=registration.name,

@@ -1,0 +1,99 @@
+"""Browser journeys of the platform admin on the demo network, in Debian's Chromium:
+promoting a SIG city to pilot from the engagement pipeline (journey 4, its network
+half), and approving a developer who signed up and opened the mailed link.
+Screenshots go to test-artifacts/."""
+
+import re
+
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from icity.db.engine import new_session
+from icity.db.models import OutboxMail
+from tests import people
+from tests.web.conftest import shoot
+from tests.web.test_app_journeys import person_with_password, sign_in
+
+ADMIN = "coordinator@icity.example"
+EVIDENCE = "Air-quality trial on the city's own sensors, started with the Digital Strategy team"
+
+
+def fits_the_screen(page: Page) -> bool:
+    """Nothing wider than the viewport: readable on a phone without scrolling sideways."""
+    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_the_platform_admin_promotes_a_sig_city_to_pilot_from_the_pipeline(live_server, page: Page):
+    person_with_password(live_server.database_url, ADMIN, "admin")
+    sign_in(page, live_server.url, ADMIN, "/admin/network")
+    follow_ups = page.get_by_test_id("overdue-follow-ups")
+    expect(follow_ups.locator('[data-city="manchester"]')).to_contain_text("days overdue")
+    expect(page.get_by_test_id("stage-sig").locator('[data-city="manchester"]')).to_contain_text("Since 2014-05-20")
+    shoot(page, "admin-pipeline")
+
+    page.get_by_test_id("stage-sig").get_by_role("link", name="Manchester").click()
+    expect(page).to_have_url(re.compile(r"/admin/network/manchester$"))
+    expect(page.get_by_test_id("city-level")).to_have_text("Special Interest Group")
+    # the form is reachable and filled from the keyboard
+    page.get_by_label("New level").focus()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Evidence", exact=True)).to_be_focused()
+    page.get_by_label("New level").select_option("pilot")
+    page.get_by_label("Evidence", exact=True).select_option("technical_trial")
+    page.get_by_label("What proves it").fill(EVIDENCE)
+    shoot(page, "admin-city-level-form")
+    page.get_by_role("button", name="Record the change of level").click()
+
+    expect(page.get_by_test_id("done")).to_contain_text("The change of level is recorded")
+    expect(page.get_by_test_id("city-level")).to_have_text("Pilot")
+    history = page.get_by_test_id("level-history")
+    expect(history.locator("li").last).to_contain_text("Special Interest Group → Pilot")
+    expect(history.locator("li").last).to_contain_text(EVIDENCE)
+    expect(history.locator("li").last).to_contain_text(f"Recorded by {ADMIN}")
+    shoot(page, "admin-city-history")
+
+    page.get_by_role("navigation", name="Platform admin").get_by_role("link", name="Engagement pipeline").click()
+    expect(page.get_by_test_id("stage-pilot").locator('[data-city="manchester"]')).to_contain_text(EVIDENCE)
+    expect(page.get_by_test_id("stage-sig").locator('[data-city="manchester"]')).to_have_count(0)
+    shoot(page, "admin-pipeline-after-promotion")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    assert fits_the_screen(page)
+    shoot(page, "admin-pipeline-phone")
+    page.goto(f"{live_server.url}/admin/network/manchester")
+    assert fits_the_screen(page)
+    shoot(page, "admin-city-phone")
+
+
+def test_a_developer_signs_up_verifies_is_approved_and_reaches_the_dashboard(live_server, page: Page):
+    person_with_password(live_server.database_url, ADMIN, "admin")
+    email = "lin@bytes.example"
+    page.goto(f"{live_server.url}/sign-up")
+    page.get_by_label("Your name").fill("Lin Bytes")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(people.PASSWORD)
+    page.get_by_label("Organisation").fill("Bytes & Co")
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_test_id("sign-up-done")).to_be_visible()
+
+    with new_session(live_server.database_url) as session:
+        [mail] = session.scalars(select(OutboxMail).where(OutboxMail.to_address == email)).all()
+    link = re.search(r"(http\S+/verify-email\?token=\S+)", mail.body).group(1)
+    page.goto(link)
+    expect(page.get_by_test_id("verified-pending")).to_contain_text(f"{email} is confirmed")
+    shoot(page, "verify-email")
+
+    sign_in(page, live_server.url, ADMIN, "/admin/developers")
+    account = page.locator(f'article[data-user="{email}"]')
+    expect(account.get_by_test_id("organisation")).to_have_text("Bytes & Co")
+    shoot(page, "admin-developer-approvals")
+    account.get_by_role("button", name=f"Approve {email}").click()
+    expect(page.get_by_test_id("done")).to_contain_text("The account is approved")
+    expect(page.locator(f'article[data-user="{email}"]')).to_have_count(0)
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in(page, live_server.url, email, "/dashboard")
+    expect(page.get_by_role("heading", name="Developer dashboard")).to_be_visible()
+    expect(page.get_by_test_id("messages")).to_contain_text("Your iCity developer account is approved")
+    shoot(page, "developer-dashboard-after-approval")
