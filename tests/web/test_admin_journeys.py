@@ -1,16 +1,12 @@
-"""Browser journeys of the platform admin on the demo network, in Debian's Chromium:
+"""Browser journey of the platform admin on the demo network, in Debian's Chromium:
 promoting a SIG city to pilot from the engagement pipeline (journey 4, its network
-half), and approving a developer who signed up and opened the mailed link.
+half; the approval of a developer is part of journey 1, test_developer_journey.py).
 Screenshots go to test-artifacts/."""
 
 import re
 
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 
-from icity.db.engine import new_session
-from icity.db.models import OutboxMail
-from tests import people
 from tests.web.conftest import shoot
 from tests.web.test_app_journeys import person_with_password, sign_in
 
@@ -64,36 +60,3 @@ def test_the_platform_admin_promotes_a_sig_city_to_pilot_from_the_pipeline(live_
     page.goto(f"{live_server.url}/admin/network/manchester")
     assert fits_the_screen(page)
     shoot(page, "admin-city-phone")
-
-
-def test_a_developer_signs_up_verifies_is_approved_and_reaches_the_dashboard(live_server, page: Page):
-    person_with_password(live_server.database_url, ADMIN, "admin")
-    email = "lin@bytes.example"
-    page.goto(f"{live_server.url}/sign-up")
-    page.get_by_label("Your name").fill("Lin Bytes")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(people.PASSWORD)
-    page.get_by_label("Organisation").fill("Bytes & Co")
-    page.get_by_role("button", name="Sign up").click()
-    expect(page.get_by_test_id("sign-up-done")).to_be_visible()
-
-    with new_session(live_server.database_url) as session:
-        [mail] = session.scalars(select(OutboxMail).where(OutboxMail.to_address == email)).all()
-    link = re.search(r"(http\S+/verify-email\?token=\S+)", mail.body).group(1)
-    page.goto(link)
-    expect(page.get_by_test_id("verified-pending")).to_contain_text(f"{email} is confirmed")
-    shoot(page, "verify-email")
-
-    sign_in(page, live_server.url, ADMIN, "/admin/developers")
-    account = page.locator(f'article[data-user="{email}"]')
-    expect(account.get_by_test_id("organisation")).to_have_text("Bytes & Co")
-    shoot(page, "admin-developer-approvals")
-    account.get_by_role("button", name=f"Approve {email}").click()
-    expect(page.get_by_test_id("done")).to_contain_text("The account is approved")
-    expect(page.locator(f'article[data-user="{email}"]')).to_have_count(0)
-    page.get_by_role("button", name="Sign out").click()
-
-    sign_in(page, live_server.url, email, "/dashboard")
-    expect(page.get_by_role("heading", name="Developer dashboard")).to_be_visible()
-    expect(page.get_by_test_id("messages")).to_contain_text("Your iCity developer account is approved")
-    shoot(page, "developer-dashboard-after-approval")

@@ -23,7 +23,7 @@ from icity.services import usage
 from icity.services.usage import Counters
 from tests import people
 from tests.connectors.feed_server import Feed, FeedServer
-from tests.sources import CONNECTOR, MAPPING, csv
+from tests.sources import MAPPING, csv
 
 SETTINGS = '{"delimiter": ";", "encoding": "latin-1"}'
 

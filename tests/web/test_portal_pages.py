@@ -10,9 +10,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from icity.db.engine import new_session, transaction
-from icity.db.models import AccessRequest, City, Entity, InformationSystem, User
-from icity.services import access_requests, figures
-from icity.services.authentication import principal_of_user
+from icity.db.models import City, Entity, InformationSystem
+from icity.services import figures
 from tests import people
 from tests.web.conftest import shoot
 
@@ -196,38 +195,3 @@ def test_the_pages_can_be_used_with_the_keyboard(live_server, page: Page):
     # every form control of the filters has a label a screen reader announces
     for control in page.locator("form.filters select, form.filters input").all():
         assert control.evaluate("c => c.labels.length") == 1
-
-
-def test_a_developer_asks_for_an_approval_system_and_sees_its_data_once_the_city_approves(live_server, page: Page):
-    system = "london/parking"
-    with transaction(live_server.database_url) as session:
-        developer = people.person(session, "ada@analytical.example")
-        app, _ = people.app_with_key(session, developer, "ParkNow London")
-        app_id = app.id
-        admin = people.person(session, "opendata@london.example", role="city_admin", cities=("london",))
-        admin_user_id = admin.user.id
-    page.goto(f"{live_server.url}/sign-in?next=/information-systems/{system}")
-    page.get_by_label("Email").fill("ada@analytical.example")
-    page.get_by_label("Password").fill(people.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("data-hidden")).to_be_visible()
-    expect(page.locator("#system-map")).to_have_count(0)
-
-    page.get_by_label("What will the app do with the data?").fill("Guide drivers to the nearest free space.")
-    page.get_by_role("button", name="Request access").click()
-    expect(page.get_by_role("status")).to_contain_text("Your request was sent")
-    expect(page.get_by_test_id("own-requests")).to_contain_text("pending")
-    shoot(page, "access-requested")
-
-    # London's admin approves it (through the service: the city admin's pages are another part of the portal)
-    with transaction(live_server.database_url) as session:
-        request_id = session.scalar(
-            select(AccessRequest.id).where(AccessRequest.information_system_id == system, AccessRequest.app_id == app_id)
-        )
-        access_requests.decide(session, principal_of_user(session, session.get(User, admin_user_id)), request_id, "approve")
-    page.reload()
-    expect(page.get_by_test_id("can-read")).to_be_visible()
-    expect(page.locator("#system-map path.entity-marker").first).to_be_attached()
-    expect(page.get_by_test_id("entity-table")).to_be_visible()
-    expect(page.get_by_test_id("own-requests")).to_contain_text("approved")
-    shoot(page, "access-granted")
