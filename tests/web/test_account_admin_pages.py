@@ -167,6 +167,11 @@ def test_developers_and_city_admins_are_refused_the_admin_pages_and_write_nothin
             assert refused.status_code == 403 and "Only the platform admin does this." in refused.text, (who, path)
     for path in ("/admin/developers", "/admin/messages"):
         assert site.client().get(path, follow_redirects=False).headers["location"] == f"/sign-in?next={path}"
+    anonymous = site.client()
+    token = csrf(anonymous.get("/sign-in").text)  # a form token of an anonymous visitor: valid, but nobody signed in
+    refused = anonymous.post(f"/admin/developers/{site.ids['pending']}/approve", data={"csrf_token": token})
+    assert refused.status_code == 401 and "Only signed-in people can do this: sign in" in refused.text
+    assert "Bearer" not in refused.text  # the API's wording is not a person's
     assert site.snapshot() == before
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from icity.api.responses import handle_http_error, handle_icity_error, handle_request_validation
 from icity.errors import ICityError
@@ -29,6 +31,10 @@ def _error_page(request: Request, status: int, title: str, detail: str) -> Respo
 async def on_icity_error(request: Request, error: ICityError) -> Response:
     if not wants_page(request):
         return await handle_icity_error(request, error)
+    if error.status == 401:  # the API's wording speaks of tokens: a person is asked to sign in
+        if request.method == "GET":
+            return RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303)
+        return _error_page(request, 401, "Sign in first", "Only signed-in people can do this: sign in, then try again.")
     return _error_page(request, error.status, error.title, error.detail)
 
 
