@@ -223,6 +223,14 @@ def test_sensor_devices_report_into_their_entities(db):
     assert noise and all("setReportingPeriod" in {c["name"] for c in d.commands} for d in noise)
 
 
+def test_sensor_devices_were_last_heard_at_their_latest_observation(db):
+    """Loaded with today's history, a sensor is not silent until its period has passed since then."""
+    for device in db.scalars(select(Device)):
+        entity = db.get(Entity, device.entity_id)
+        assert device.last_seen_at == entity.observed_at, device.local_id
+        assert device.silent_after == entity.observed_at + timedelta(seconds=device.reporting_period_s)
+
+
 def test_load_reports_what_it_wrote(demo, db):
     _, counts = demo
     assert counts["cities"] == count(db, City)

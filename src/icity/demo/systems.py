@@ -16,7 +16,7 @@ the harvest.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -134,6 +134,7 @@ def _add_devices(session: Session, system_id: str, kind: SystemKind, entities: l
             entity_id=entity["id"],
             commands=kind.device_commands,
             reporting_period_s=REPORTING_PERIOD_S,
+            last_seen_at=datetime.fromisoformat(entity["observedAt"]),  # its latest synthetic observation
         )
     return len(entities)
 

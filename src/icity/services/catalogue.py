@@ -344,6 +344,7 @@ def add_device(
     entity_id: str | None = None,
     commands: list[dict[str, Any]] | None = None,
     reporting_period_s: int | None = None,
+    last_seen_at: datetime | None = None,
 ) -> Device:
     get_system_row(session, system_id)
     problems: list[FieldProblem] = []
@@ -370,6 +371,8 @@ def add_device(
         entity_id=entity_id,
         commands=commands or [],
         reporting_period_s=reporting_period_s,
+        last_seen_at=last_seen_at,
+        silent_after=Device.silent_after_seen(last_seen_at, reporting_period_s) if last_seen_at else None,
     )
     session.add(device)
     session.flush()

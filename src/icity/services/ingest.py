@@ -158,7 +158,7 @@ def _mark_seen(session: Session, measures: list[Measure], targets: dict[str, Any
     for name, seen in latest.items():
         device = targets[name]
         if device.last_seen_at is None or seen > device.last_seen_at:
-            period = timedelta(seconds=device.reporting_period_s or 0)
-            rows.append({"id": device.id, "last_seen_at": seen, "silent_after": seen + period if period else None})
+            silent_after = Device.silent_after_seen(seen, device.reporting_period_s)
+            rows.append({"id": device.id, "last_seen_at": seen, "silent_after": silent_after})
     update_many(session, Device, rows)
 

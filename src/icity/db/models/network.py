@@ -1,7 +1,7 @@
 """The city network, its information systems and their data: cities and their levels, categories,
 information systems, providers and devices, harmonised entities and their history, harvest runs."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -142,6 +142,11 @@ class Device(Base):
     last_rejection_at: Mapped[datetime | None] = mapped_column()
 
     __table_args__ = (UniqueConstraint("information_system_id", "local_id"),)
+
+    @staticmethod
+    def silent_after_seen(seen: datetime, reporting_period_s: int | None) -> datetime | None:
+        """When a device last heard at `seen` turns silent; never without a declared period."""
+        return seen + timedelta(seconds=reporting_period_s) if reporting_period_s else None
 
 
 class Entity(Base):
