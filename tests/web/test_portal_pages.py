@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from icity.db.engine import new_session, transaction
 from icity.db.models import City, Entity, InformationSystem
-from icity.services import figures
+from icity.services import catalogue, entity_store, figures
 from tests import people
 from tests.web.conftest import shoot
 
@@ -195,3 +195,26 @@ def test_the_pages_can_be_used_with_the_keyboard(live_server, page: Page):
     # every form control of the filters has a label a screen reader announces
     for control in page.locator("form.filters select, form.filters input").all():
         assert control.evaluate("c => c.labels.length") == 1
+
+
+def test_markup_in_the_data_is_shown_as_text_on_the_maps(live_server, page: Page):
+    """A name from a city's source is text: a map tooltip never runs it (Leaflet takes a string as HTML)."""
+    markup = '<img src="x" onerror="window.injected = true">'
+    with transaction(live_server.database_url) as session:  # alone in its city and type: the explorer centres on it
+        catalogue.create_information_system(
+            session, city_id="lamia", slug="air", name="Air", category="environment", entity_types=["AirQualityObserved"]
+        )
+        for status in ("trial", "open"):
+            catalogue.set_status(session, "lamia/air", status)
+        entity_store.upsert_entities(
+            session,
+            "lamia/air",
+            [{"id": "urn:ngsi-ld:AirQualityObserved:lamia:s1", "type": "AirQualityObserved", "name": markup,
+              "location": {"type": "Point", "coordinates": [22.43, 38.90]}, "observedAt": "2026-11-24T10:00:00Z", "no2": 20.0}],
+        )  # fmt: skip
+    page.goto(live_server.url + "/explorer?type=AirQualityObserved&city=lamia")
+    expect(page.locator("#explorer-map")).to_have_attribute("data-entities", "1")
+    box = page.locator("#explorer-map").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.locator(".leaflet-tooltip")).to_have_text(markup)  # the markup, as text
+    assert page.evaluate("window.injected") is None

@@ -20,7 +20,7 @@
     const latLng = icityLatLng(entity.location);
     if (!latLng) continue;
     const marker = L.circleMarker(latLng, { radius: 6, color: "#fff", weight: 1, fillColor: "#0b5394", fillOpacity: 0.9 })
-      .bindTooltip(entity.name || entity.id)
+      .bindTooltip(icityText(entity.name || entity.id))
       .on("click", () => select(entity.id))
       .addTo(map);
     marker.entityId = entity.id;

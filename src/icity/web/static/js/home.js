@@ -18,7 +18,7 @@
     link.href = "/cities/" + encodeURIComponent(city.id);
     link.textContent = city.name;
     popup.append(link, document.createElement("br"), names[city.level] + " · " + city.openedInformationSystems + " opened IS");
-    marker.bindPopup(popup).bindTooltip(city.name);
+    marker.bindPopup(popup).bindTooltip(icityText(city.name));
     return marker.addTo(map);
   });
   const members = markers.filter((_, i) => cities[i].level !== "prospect");

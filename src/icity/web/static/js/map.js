@@ -29,3 +29,10 @@ window.icityLatLng = function (geometry) {
   while (Array.isArray(coordinates) && Array.isArray(coordinates[0])) coordinates = coordinates[0];
   return coordinates ? [coordinates[1], coordinates[0]] : null;
 };
+
+// A tooltip or popup of text from the data: Leaflet puts a string in as HTML, a node as it is.
+window.icityText = function (text) {
+  const element = document.createElement("span");
+  element.textContent = String(text);
+  return element;
+};
