@@ -16,3 +16,11 @@ def test_settings_come_from_the_environment(monkeypatch, tmp_path):
     assert Settings().resolved_database_url() == f"sqlite:///{tmp_path.resolve()}/icity.db"
     monkeypatch.setenv("ICITY_DATABASE_URL", "postgresql+psycopg://u@h/db")
     assert Settings().resolved_database_url() == "postgresql+psycopg://u@h/db"
+
+
+def test_the_former_name_of_background_in_server_is_still_read(monkeypatch):
+    monkeypatch.delenv("ICITY_BACKGROUND_IN_SERVER", raising=False)
+    monkeypatch.setenv("ICITY_HARVEST_IN_SERVER", "false")
+    assert Settings().background_in_server is False
+    monkeypatch.setenv("ICITY_BACKGROUND_IN_SERVER", "true")  # the current name wins
+    assert Settings().background_in_server is True

@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     harvest_parallel: int = Field(4, description="Sources harvested at the same time; a slow one never delays the others.")
     background_in_server: bool = Field(
         True,
+        # ICITY_HARVEST_IN_SERVER: its name while harvests were the only background work (still read)
+        validation_alias=AliasChoices("ICITY_BACKGROUND_IN_SERVER", "ICITY_HARVEST_IN_SERVER"),
         description="`icity serve` also runs the platform's background work (scheduled harvests, MQTT ingest, webhook "
         "deliveries, alarms, device commands). Set false when an `icity worker` runs it.",
     )

@@ -55,7 +55,7 @@ def start_server(url: str, tmp_path, **settings: str) -> tuple[subprocess.Popen,
         "ICITY_VAR_DIR": str(tmp_path),
         "ICITY_PORT": str(port),
         "ICITY_BACKGROUND_IN_SERVER": "false",
-        "ICITY_HARVEST_IN_SERVER": "false",
+        "ICITY_BACKGROUND_IN_SERVER": "false",
         **{f"ICITY_{name.upper()}": value for name, value in settings.items()},
     }
     for unset in ("ICITY_MQTT_URL", "ICITY_REDIS_URL"):
