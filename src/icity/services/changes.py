@@ -22,6 +22,7 @@ log take a transaction-level advisory lock, held until they commit.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 from collections.abc import Callable
@@ -138,10 +139,42 @@ def announce() -> None:
     _wake_readers()
     redis_url = get_settings().redis_url
     if redis_url:
+        _redis_announcer(redis_url).announce()
+
+
+class RedisAnnouncer:
+    """Publishes the announcements from a thread of its own: a slow or unreachable Redis never
+    delays the commit that announced, and announcements made meanwhile go out as one."""
+
+    def __init__(self, redis_url: str) -> None:
+        import redis
+
+        self._client = redis.Redis.from_url(redis_url, socket_timeout=1, socket_connect_timeout=1)
+        self._pending = threading.Event()
+        threading.Thread(target=self._run, name="change announcements", daemon=True).start()
+        atexit.register(self._publish_pending)  # a short-lived process (a CLI push) still announces
+
+    def announce(self) -> None:
+        self._pending.set()
+
+    def _run(self) -> None:
+        while True:
+            self._pending.wait()
+            self._publish_pending()
+
+    def _publish_pending(self) -> None:
+        if not self._pending.is_set():
+            return
+        self._pending.clear()
         try:
-            _redis(redis_url).publish(CHANNEL, b"")
+            self._client.publish(CHANNEL, b"")
         except Exception as error:  # readers poll as well: a lost wake-up delays, loses nothing
             log.warning("could not announce changes through Redis: %s", error)
+
+
+@lru_cache(maxsize=4)
+def _redis_announcer(url: str) -> RedisAnnouncer:
+    return RedisAnnouncer(url)
 
 
 def _wake_readers() -> None:
@@ -168,8 +201,9 @@ class RedisWakeups:
 
         while not self._stop.is_set():
             try:
-                client = redis.Redis.from_url(self.redis_url, socket_connect_timeout=2)
-                with client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                with redis.Redis.from_url(self.redis_url, socket_connect_timeout=2) as client, client.pubsub(
+                    ignore_subscribe_messages=True
+                ) as pubsub:
                     pubsub.subscribe(CHANNEL)
                     while not self._stop.is_set():
                         if pubsub.get_message(timeout=1.0) is not None:
@@ -186,13 +220,6 @@ class RedisWakeups:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-
-
-@lru_cache(maxsize=4)
-def _redis(url: str):
-    import redis
-
-    return redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
 
 
 @event.listens_for(Session, "after_commit")
