@@ -24,6 +24,7 @@ from icity.errors import FieldProblem, bad_parameter, invalid, not_found
 from icity.services import audit, changes
 from icity.services.access import Principal, administered_system
 from icity.services.catalogue import get_readable_system
+from icity.services.entities import entity_body
 from icity.services.entity_store import served_types
 from icity.services.pagination import Page, SortKey, keyset_page, parse_datetime
 
@@ -256,7 +257,7 @@ def alert_body(rule: AlarmRule, system: InformationSystem, alarm: Alarm, place: 
     if alarm.state == "cleared":
         attributes["validTo"] = _iso(alarm.cleared_at)
     told_at = alarm.cleared_at if alarm.state == "cleared" else alarm.raised_at
-    return changes.entity_body(
+    return entity_body(
         alert_id(system.city_id, rule.id, alarm.entity_id), "Alert", system.city_id, system.id,
         attributes, place.location, told_at, utcnow(),
     )  # fmt: skip

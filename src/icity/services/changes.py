@@ -60,25 +60,6 @@ def listening(session: Session, system_id: str, city_id: str) -> bool:
     return bool(session.scalar(select(or_(subscribed, ruled))))
 
 
-def entity_body(
-    entity_id: str,
-    entity_type: str,
-    city_id: str,
-    system_id: str,
-    attributes: dict[str, Any],
-    location: dict[str, Any] | None,
-    observed_at: datetime | None,
-    modified_at: datetime,
-) -> dict[str, Any]:
-    """The entity as the API shows it (services.entities.entity_dict), from its fields."""
-    body: dict[str, Any] = {"id": entity_id, "type": entity_type, "city": city_id, "informationSystem": system_id}
-    body.update(attributes)
-    body["location"] = location
-    body["observedAt"] = observed_at.isoformat() if observed_at else None
-    body["modifiedAt"] = modified_at.isoformat()
-    return body
-
-
 def change_row(body: dict[str, Any], lon: float | None, lat: float | None, kind: str = "entity") -> dict[str, Any]:
     return {
         "at": utcnow(),

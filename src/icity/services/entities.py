@@ -51,18 +51,31 @@ class EntityQuery:
     count: bool = False
 
 
+def entity_body(
+    entity_id: str,
+    entity_type: str,
+    city_id: str,
+    system_id: str,
+    attributes: dict[str, Any],
+    location: dict[str, Any] | None,
+    observed_at: datetime | None,
+    modified_at: datetime,
+) -> dict[str, Any]:
+    """The NGSI-LD keyValues-like shape every API, page and notification shows, from an entity's fields."""
+    body: dict[str, Any] = {"id": entity_id, "type": entity_type, "city": city_id, "informationSystem": system_id}
+    body.update(attributes)
+    body["location"] = location
+    body["observedAt"] = observed_at.isoformat() if observed_at else None
+    body["modifiedAt"] = modified_at.isoformat()
+    return body
+
+
 def entity_dict(row: Any, distance: float | None = None) -> dict[str, Any]:
-    """The NGSI-LD keyValues-like shape every API and page returns."""
-    body: dict[str, Any] = {
-        "id": row.id,
-        "type": row.type,
-        "city": row.city_id,
-        "informationSystem": row.information_system_id,
-    }
-    body.update(row.attributes)
-    body["location"] = row.location
-    body["observedAt"] = row.observed_at.isoformat() if row.observed_at else None
-    body["modifiedAt"] = row.modified_at.isoformat()
+    """An entity row as entity_body shapes it, with its distance for a `near` query."""
+    body = entity_body(
+        row.id, row.type, row.city_id, row.information_system_id, row.attributes, row.location, row.observed_at,
+        row.modified_at,
+    )  # fmt: skip
     if distance is not None:
         body["distance"] = round(distance, 1)
     return body

@@ -23,6 +23,7 @@ from icity.db.models import Entity, InformationSystemEntityType, Observation, ut
 from icity.errors import FieldProblem, ICityError, conflict, invalid
 from icity.services import changes
 from icity.services.catalogue import get_system_row
+from icity.services.entities import entity_body
 from icity.services.filters import parse_time
 
 GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
@@ -267,7 +268,7 @@ def write_checked(session: Session, system_id: str, city_id: str, checked: list[
 
 
 def _change(entity: _EntityState) -> dict[str, Any]:
-    body = changes.entity_body(
+    body = entity_body(
         entity.id, entity.type, entity.city_id, entity.information_system_id,
         entity.attributes, entity.location, entity.observed_at, entity.modified_at,
     )  # fmt: skip

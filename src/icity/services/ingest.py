@@ -24,6 +24,7 @@ from icity.db.models import Device, Entity, InformationSystem, Observation, Prov
 from icity.errors import FieldProblem, authentication_required, forbidden, invalid, not_found
 from icity.services import changes
 from icity.services.access import Principal
+from icity.services.entities import entity_body
 from icity.services.entity_store import observation_row
 
 MAX_OBSERVATIONS = 10_000  # per request: one value of one attribute at one time is one observation
@@ -139,7 +140,7 @@ def _move_current_state(
         if merged != entity.attributes or latest != entity.observed_at or entity.retired_at is not None:
             rows.append({"id": entity.id, "attributes": merged, "observed_at": latest, "modified_at": now, "retired_at": None})
             if log_changes:
-                body = changes.entity_body(
+                body = entity_body(
                     entity.id, entity.type, city_id, system_id, merged, entity.location, latest, now
                 )
                 logged.append(changes.change_row(body, entity.lon, entity.lat))
