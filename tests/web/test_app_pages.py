@@ -188,6 +188,7 @@ def test_the_developer_reads_the_decision_and_a_returned_apps_comments(site):
     assert re.search(r'data-testid="returned-comments">Returned: Add a screenshot link.<', page)
     unread = re.findall(r'<li class="unread">.*?<strong>([^<]+)</strong>', page, re.S)
     assert unread == ["Sights was returned", "BreatheEasy is certified: it is in the app portal"]
-    message_id = re.search(r'action="/dashboard/messages/(\d+)/read"', page).group(1)
-    assert ada.post(f"/dashboard/messages/{message_id}/read", data={"csrf_token": csrf(page)}).status_code == 200
+    message_id = re.search(r'action="/messages/(\d+)/read"', page).group(1)
+    read = ada.post(f"/messages/{message_id}/read", data={"csrf_token": csrf(page), "back": "dashboard"})
+    assert read.status_code == 200 and "/dashboard?done=read" in str(read.url)
     assert len(re.findall(r'<li class="unread">', ada.get("/dashboard").text)) == 1

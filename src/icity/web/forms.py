@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from icity.errors import FieldProblem, ICityError, invalid
 
 
-def blank_as_none(value: str) -> str | None:
-    """An empty field (a date left blank, an optional text) is no value, as in the API."""
-    return value.strip() or None
+def blank_as_none(value: str | None) -> str | None:
+    """An empty field (a date left blank, an optional text, a filter not chosen) is no value, as in the API."""
+    return (value or "").strip() or None
 
 
 def json_object(text: str, field: str, *, blank_is_none: bool = False) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from icity.errors import ICityError
 from icity.services import access_requests, apps, catalogue, cities, entities
 from icity.services.access import Principal
 from icity.web import session as web_session
+from icity.web.forms import blank_as_none
 from icity.web.rendering import ViewerDep, render
 
 router = APIRouter(include_in_schema=False)
@@ -24,10 +25,6 @@ router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
 ENTITIES_SHOWN = 500  # on the IS page's map; the table shows the first TABLE_ROWS
 TABLE_ROWS = 25
-
-
-def _blank_is_none(value: str | None) -> str | None:
-    return value or None
 
 
 @router.get("/catalogue")
@@ -43,10 +40,10 @@ def catalogue_page(
     cursor: str | None = None,
 ):
     chosen = {
-        "city": _blank_is_none(city),
-        "category": _blank_is_none(category),
-        "accessPolicy": _blank_is_none(accessPolicy),
-        "entityType": _blank_is_none(entityType),
+        "city": blank_as_none(city),
+        "category": blank_as_none(category),
+        "accessPolicy": blank_as_none(accessPolicy),
+        "entityType": blank_as_none(entityType),
         "q": (q or "").strip(),
     }
     page = catalogue.list_systems(
@@ -58,7 +55,7 @@ def catalogue_page(
         entity_type=chosen["entityType"],
         text=chosen["q"] or None,
         limit=PAGE_SIZE,
-        cursor=_blank_is_none(cursor),
+        cursor=blank_as_none(cursor),
     )
     network = cities.list_cities(session, level="all", limit=1000, cursor=None).items
     categories = catalogue.list_categories(session)

@@ -15,6 +15,7 @@ from icity.errors import ICityError
 from icity.services import apps, certification
 from icity.services.access import Principal, require_admin
 from icity.web import session as web_session
+from icity.web.forms import first_problem
 from icity.web.guards import sign_in_first
 from icity.web.rendering import ViewerDep, render
 
@@ -103,9 +104,7 @@ def decide(
             session, viewer, app_id, decision=body.decision, comments=body.comments, checklist=body.verdicts()
         )
     except ValidationError as error:
-        problem = error.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"])
-        return _review_page(request, session, viewer, app_id, status_code=400, error=f"{where}: {problem['msg']}", posted=form)
+        return _review_page(request, session, viewer, app_id, status_code=400, error=first_problem(error), posted=form)
     except ICityError as error:
         session.rollback()  # a refused decision writes nothing
         return _review_page(request, session, viewer, app_id, status_code=error.status, error=error.detail, posted=form)

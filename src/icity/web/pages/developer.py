@@ -17,6 +17,7 @@ from icity.errors import ICityError
 from icity.services import access_requests, apps, certification, messages
 from icity.services.access import Principal
 from icity.web import session as web_session
+from icity.web.forms import problems
 from icity.web.charts import usage_chart
 from icity.web.guards import sign_in_first
 from icity.web.rendering import ViewerDep, render
@@ -76,15 +77,6 @@ FIELD_LABELS = {
 }  # fmt: skip
 
 
-def _problems(error: ValidationError) -> str:
-    """What is wrong with the form, one sentence per field, named as the form names it."""
-    seen: dict[str, str] = {}
-    for problem in error.errors():
-        field = str(problem["loc"][0]) if problem["loc"] else ""
-        seen.setdefault(FIELD_LABELS.get(field, field), problem["msg"])
-    return "; ".join(f"{label}: {message}" for label, message in seen.items())
-
-
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
@@ -119,7 +111,7 @@ def create_app(
         )
         created = apps.create_app(session, viewer, body.model_dump(mode="json"))
     except ValidationError as error:
-        return _dashboard(request, session, viewer, status_code=400, app_error=_problems(error), posted=posted)
+        return _dashboard(request, session, viewer, status_code=400, app_error="; ".join(problems(error, FIELD_LABELS)), posted=posted)
     except ICityError as error:
         return _refused(request, session, viewer, error, posted=posted)
     return RedirectResponse(f"/dashboard?done=created#app-{created['id']}", status_code=303)
@@ -160,12 +152,3 @@ def revoke_key(request: Request, app_id: int, key_id: int, viewer: ViewerDep, se
     except ICityError as error:
         return _refused(request, session, viewer, error)
     return RedirectResponse(f"/dashboard?done=revoked#app-{app_id}", status_code=303)
-
-
-@router.post("/dashboard/messages/{message_id}/read", dependencies=[Depends(web_session.check_csrf)])
-def read_message(request: Request, message_id: int, viewer: ViewerDep, session: TransactionDep):
-    try:
-        messages.mark_read(session, viewer, message_id)
-    except ICityError as error:
-        return _refused(request, session, viewer, error)
-    return RedirectResponse("/dashboard?done=read#messages", status_code=303)

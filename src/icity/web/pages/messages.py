@@ -3,9 +3,9 @@ developers (services/messages decides who may send to whom and checks the text).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -44,8 +44,11 @@ def inbox_page(request: Request, viewer: ViewerDep, session: SessionDep, cursor:
 
 
 @router.post("/messages/{message_id}/read", dependencies=[Depends(web_session.check_csrf)])
-def read_message(message_id: int, viewer: ViewerDep, session: TransactionDep):
+def read_message(message_id: int, viewer: ViewerDep, session: TransactionDep, back: Annotated[str, Form()] = ""):
+    """Marks a message read, from the inbox or from the developer dashboard (`back`: where to return)."""
     messages.mark_read(session, viewer, message_id)  # someone else's message is a 404 page
+    if back == "dashboard":
+        return RedirectResponse("/dashboard?done=read#messages", status_code=303)
     return RedirectResponse(f"/messages?done=read#message-{message_id}", status_code=303)
 
 
