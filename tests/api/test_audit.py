@@ -174,22 +174,23 @@ def test_the_orm_refuses_to_change_or_delete_an_event(db_url, world):
 # ---- level changes, through the service ------------------------------------------------
 
 
-def test_a_level_change_by_a_known_user_names_them_and_defaults_to_recorded_by(db_url, world):
+def test_a_level_change_is_attributed_to_its_actor_in_the_history_and_the_log(db_url, world):
     with transaction(db_url) as session:
         admin = principal_of_user(session, world.admin.user)
         cities.change_level(
-            session, "alpha", to_level="consortium", effective_on=date(2015, 1, 1),
-            evidence_kind="consortium_agreement", evidence="CA signed", recorded_by="network coordinator", actor=admin,
+            session, admin, "alpha", to_level="consortium", effective_on=date(2015, 1, 1),
+            evidence_kind="consortium_agreement", evidence="CA signed",
         )
         cities.create_city(session, id="gamma", name="Gamma", country="GB", lon=0.0, lat=51.0, bbox=[-1, 50, 1, 52])
         cities.change_level(
-            session, "gamma", to_level="sig", effective_on=date(2015, 1, 1),
-            evidence_kind="letter_of_commitment", evidence="letter signed", recorded_by="cli",
+            session, CLI, "gamma", to_level="sig", effective_on=date(2015, 1, 1),
+            evidence_kind="letter_of_commitment", evidence="letter signed",
         )
     with new_session(db_url) as session:
         latest = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "city.level_changed").order_by(AuditEvent.id.desc()).limit(2)
         ).all()
+        assert cities.get_city(session, "alpha")["levelHistory"][-1]["recordedBy"] == "admin@icity.example"
     by_city = {e.city_id: e for e in latest}
     assert (by_city["alpha"].actor, by_city["alpha"].actor_id) == ("admin@icity.example", world.admin.user.id)
     assert by_city["alpha"].details["from"] == "pilot" and by_city["alpha"].details["to"] == "consortium"
@@ -202,8 +203,8 @@ def test_a_refused_level_change_records_nothing(db_url, world):
         before = len(session.scalars(select(AuditEvent.id)).all())
         with pytest.raises(ICityError):
             cities.change_level(
-                session, "alpha", to_level="pilot", effective_on=date(2015, 1, 1),
-                evidence_kind="technical_trial", evidence="again", recorded_by="tests",
+                session, CLI, "alpha", to_level="pilot", effective_on=date(2015, 1, 1),
+                evidence_kind="technical_trial", evidence="again",
             )
         session.flush()
         assert len(session.scalars(select(AuditEvent.id)).all()) == before

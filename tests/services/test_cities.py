@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from icity.db.models import EngagementAction, LevelChange
 from icity.errors import ICityError
-from icity.services import catalogue, cities
+from icity.services import audit, catalogue, cities
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def cornella(session):
 
 
 def move(session, city, level, kind, on=date(2014, 5, 1)):
-    return cities.change_level(session, city, to_level=level, effective_on=on, evidence_kind=kind, evidence="signed", recorded_by="coordinator")
+    return cities.change_level(session, audit.actor_named("coordinator"), city, to_level=level, effective_on=on, evidence_kind=kind, evidence="signed")
 
 
 def test_new_city_is_a_prospect(session, cornella):
@@ -74,7 +74,7 @@ def test_bad_level_changes_are_refused_and_write_nothing(session, cornella, leve
 
 def test_empty_evidence_is_refused(session, cornella):
     with pytest.raises(ICityError) as refused:
-        cities.change_level(session, cornella, to_level="sig", effective_on=date(2014, 4, 2), evidence_kind="letter_of_commitment", evidence=" ", recorded_by="x")
+        cities.change_level(session, audit.actor_named("x"), cornella, to_level="sig", effective_on=date(2014, 4, 2), evidence_kind="letter_of_commitment", evidence=" ")
     assert refused.value.param == "evidence"
 
 
@@ -88,10 +88,10 @@ def test_city_with_open_systems_cannot_drop_below_pilot(session, cornella):
 
 def test_overdue_follow_ups_list_cities_with_late_next_steps(session, cornella):
     cities.create_city(session, id="torino", name="Torino", country="it", lon=7.68, lat=45.07, bbox=[7.57, 45.0, 7.77, 45.14])
-    late = cities.add_engagement_action(session, "torino", kind="presentation", title="Platform presentation", happened_on=date(2014, 6, 12), outcome="interested", next_step="Send letter", next_step_due=date(2014, 7, 1), recorded_by="c")
-    cities.add_engagement_action(session, "cornella", kind="meeting", title="Citilab", happened_on=date(2014, 6, 1), next_step="Trial", next_step_due=date(2014, 12, 1), recorded_by="c")
-    done = cities.add_engagement_action(session, "cornella", kind="letter_sent", title="Letter", happened_on=date(2014, 3, 1), next_step="Get it signed", next_step_due=date(2014, 4, 1), recorded_by="c")
-    cities.complete_next_step(session, done.id)
+    late = cities.add_engagement_action(session, audit.actor_named("c"), "torino", kind="presentation", title="Platform presentation", happened_on=date(2014, 6, 12), outcome="interested", next_step="Send letter", next_step_due=date(2014, 7, 1))
+    cities.add_engagement_action(session, audit.actor_named("c"), "cornella", kind="meeting", title="Citilab", happened_on=date(2014, 6, 1), next_step="Trial", next_step_due=date(2014, 12, 1))
+    done = cities.add_engagement_action(session, audit.actor_named("c"), "cornella", kind="letter_sent", title="Letter", happened_on=date(2014, 3, 1), next_step="Get it signed", next_step_due=date(2014, 4, 1))
+    cities.complete_next_step(session, audit.actor_named("c"), done.id)
     follow_ups = cities.overdue_follow_ups(session, today=date(2014, 9, 1))
     assert [(f["city"], f["daysOverdue"]) for f in follow_ups] == [("torino", 62)]
     assert follow_ups[0]["overdueActions"][0]["id"] == late.id
@@ -108,9 +108,9 @@ def test_overdue_follow_ups_list_cities_with_late_next_steps(session, cornella):
     ],
 )
 def test_bad_engagement_actions_are_refused(session, cornella, changes, field):
-    action = dict(kind="meeting", title="Meeting", happened_on=date(2014, 6, 1), next_step="Call", next_step_due=date(2014, 7, 1), recorded_by="c")
+    action = dict(kind="meeting", title="Meeting", happened_on=date(2014, 6, 1), next_step="Call", next_step_due=date(2014, 7, 1))
     with pytest.raises(ICityError) as refused:
-        cities.add_engagement_action(session, cornella, **{**action, **changes})
+        cities.add_engagement_action(session, audit.actor_named("c"), cornella, **{**action, **changes})
     session.rollback()
     assert refused.value.errors[0].path == field
     assert session.scalar(select(func.count()).select_from(EngagementAction)) == 0
@@ -138,9 +138,9 @@ def test_the_pipeline_puts_every_city_at_its_stage_with_the_change_that_brought_
     cities.create_city(session, id="torino", name="Torino", country="it", lon=7.68, lat=45.07, bbox=[7.57, 45.0, 7.77, 45.14])
     move(session, cornella, "sig", "letter_of_commitment", on=date(2014, 4, 2))
     move(session, cornella, "pilot", "technical_trial", on=date(2014, 6, 2))
-    later = cities.add_engagement_action(session, "torino", kind="call", title="Call", happened_on=date(2014, 6, 1), next_step="Letter", next_step_due=date(2014, 9, 1), recorded_by="c")
-    sooner = cities.add_engagement_action(session, "torino", kind="event", title="Forum", happened_on=date(2014, 4, 3), next_step="Pack", next_step_due=date(2014, 5, 1), recorded_by="c")
-    cities.add_engagement_action(session, "torino", kind="meeting", title="Undated", happened_on=date(2014, 4, 3), next_step="Some day", recorded_by="c")
+    later = cities.add_engagement_action(session, audit.actor_named("c"), "torino", kind="call", title="Call", happened_on=date(2014, 6, 1), next_step="Letter", next_step_due=date(2014, 9, 1))
+    sooner = cities.add_engagement_action(session, audit.actor_named("c"), "torino", kind="event", title="Forum", happened_on=date(2014, 4, 3), next_step="Pack", next_step_due=date(2014, 5, 1))
+    cities.add_engagement_action(session, audit.actor_named("c"), "torino", kind="meeting", title="Undated", happened_on=date(2014, 4, 3), next_step="Some day")
     stages = cities.pipeline(session, today=date(2014, 7, 1))
     assert list(stages) == list(cities.LEVELS)
     assert [c["id"] for c in stages["pilot"]] == ["cornella"] and stages["sig"] == [] and stages["consortium"] == []
@@ -149,5 +149,5 @@ def test_the_pipeline_puts_every_city_at_its_stage_with_the_change_that_brought_
     [torino] = stages["prospect"]
     assert torino["since"] is None  # never moved: no letter yet
     assert torino["nextStep"]["id"] == sooner.id and torino["nextStep"]["overdue"]  # the earliest due first, undated last
-    cities.complete_next_step(session, sooner.id)
+    cities.complete_next_step(session, audit.actor_named("c"), sooner.id)
     assert cities.pipeline(session, today=date(2014, 7, 1))["prospect"][0]["nextStep"]["id"] == later.id

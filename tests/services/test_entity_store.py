@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from icity.db.models import Entity, Observation
 from icity.errors import ICityError
-from icity.services import catalogue, cities, entity_store
+from icity.services import audit, catalogue, cities, entity_store
 
 URN = "urn:ngsi-ld:AirQualityObserved:genova:centro"
 
@@ -13,7 +13,7 @@ URN = "urn:ngsi-ld:AirQualityObserved:genova:centro"
 @pytest.fixture
 def air(session):
     cities.create_city(session, id="genova", name="Genova", country="it", lon=8.93, lat=44.41, bbox=[8.8, 44.38, 9.1, 44.52])
-    cities.change_level(session, "genova", to_level="consortium", effective_on=date(2013, 10, 1), evidence_kind="consortium_agreement", evidence="CA", recorded_by="t")
+    cities.change_level(session, audit.actor_named("t"), "genova", to_level="consortium", effective_on=date(2013, 10, 1), evidence_kind="consortium_agreement", evidence="CA")
     catalogue.create_information_system(session, city_id="genova", slug="air", name="Air", category="environment", entity_types=["AirQualityObserved"])
     session.commit()
     return "genova/air"
