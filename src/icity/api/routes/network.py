@@ -1,16 +1,33 @@
-"""The city network: cities, their levels and engagement follow-ups."""
+"""The city network: cities, their levels and engagement follow-ups; the platform
+admin records level changes and engagement actions (services/cities decides who may)."""
 
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, SessionDep
+from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
+from icity.api.network_schemas import EngagementActionIn, LevelChangeIn
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import CityDetail, CityPublic, FollowUp, Page
+from icity.api.schemas import CityDetail, CityPublic, EngagementActionPublic, FollowUp, LevelChangePublic, Page, Problem
 from icity.services import cities
 
 router = APIRouter(tags=["city network"])
+
+ADMIN_ONLY = {
+    401: {"model": Problem, "description": "Not logged in."},
+    403: {"model": Problem, "description": "Only the platform admin records the network's changes."},
+}
+ADMIN_WRITE = {
+    **ADMIN_ONLY,
+    # the document cannot list a 422 (app.py turns it into 400), so the 400 tells of both
+    400: {
+        "model": Problem,
+        "description": "A malformed body (400, e.g. a date that is not YYYY-MM-DD) or a value the network's rules "
+        "refuse (422, e.g. evidence of the wrong kind for the level): `param` names the field.",
+    },
+    404: {"model": Problem, "description": "No such city."},
+}
 
 
 @router.get("/cities", response_model=Page[CityPublic], summary="List the cities of the network")
@@ -48,3 +65,75 @@ def overdue_follow_ups(
 )
 def get_city(city_id: str, session: SessionDep):
     return JSONResponse(cities.get_city(session, city_id))
+
+
+@router.post(
+    "/cities/{city_id}/level-changes",
+    status_code=201,
+    response_model=LevelChangePublic,
+    summary="Move a city to another level, with its evidence (platform admin)",
+    description="The change is dated, attributed to the caller, kept in the city's `levelHistory` and audited. "
+    "The `Location` header points to the city, whose history shows it.",
+    responses={
+        **ADMIN_WRITE,
+        409: {
+            "model": Problem,
+            "description": "The city is already at that level, or has IS in trial or open and would drop below pilot.",
+        },
+    },
+)
+def change_level(city_id: str, body: LevelChangeIn, session: TransactionDep, principal: PrincipalDep):
+    change = cities.change_level(
+        session,
+        principal,
+        city_id,
+        to_level=body.level,
+        effective_on=body.effective_on or date.today(),
+        evidence_kind=body.evidence_kind,
+        evidence=body.evidence,
+    )
+    return JSONResponse(
+        cities.level_change_dict(change), status_code=201, headers={"Location": f"/api/v1/cities/{city_id}"}
+    )
+
+
+@router.post(
+    "/cities/{city_id}/engagement-actions",
+    status_code=201,
+    response_model=EngagementActionPublic,
+    summary="Record an engagement action with a city, and its next step (platform admin)",
+    description="Attributed to the caller and audited. The `Location` header points to the city, "
+    "whose `engagementActions` list it.",
+    responses=ADMIN_WRITE,
+)
+def add_engagement_action(city_id: str, body: EngagementActionIn, session: TransactionDep, principal: PrincipalDep):
+    action = cities.add_engagement_action(
+        session,
+        principal,
+        city_id,
+        kind=body.kind,
+        title=body.title,
+        happened_on=body.happened_on,
+        outcome=body.outcome,
+        next_step=body.next_step,
+        next_step_due=body.next_step_due,
+    )
+    return JSONResponse(
+        cities.action_dict(action), status_code=201, headers={"Location": f"/api/v1/cities/{city_id}"}
+    )
+
+
+@router.post(
+    "/cities/{city_id}/engagement-actions/{action_id}/next-step-done",
+    response_model=EngagementActionPublic,
+    summary="Mark an engagement action's next step done (platform admin)",
+    description="Audited; the action leaves the overdue follow-ups. Marking it again changes nothing.",
+    responses={
+        **ADMIN_ONLY,
+        404: {"model": Problem, "description": "No such action in this city."},
+        409: {"model": Problem, "description": "The action has no next step."},
+    },
+)
+def complete_next_step(city_id: str, action_id: int, session: TransactionDep, principal: PrincipalDep):
+    action = cities.complete_next_step(session, principal, action_id, city_id=city_id)
+    return JSONResponse(cities.action_dict(action))
