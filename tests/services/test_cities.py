@@ -3,9 +3,10 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from icity.db.models import EngagementAction, LevelChange
+from icity.db.models import AuditEvent, EngagementAction, LevelChange
 from icity.errors import ICityError
 from icity.services import audit, catalogue, cities
+from icity.services.access import ANONYMOUS, CLI, Principal
 
 
 @pytest.fixture
@@ -151,3 +152,58 @@ def test_the_pipeline_puts_every_city_at_its_stage_with_the_change_that_brought_
     assert torino["nextStep"]["id"] == sooner.id and torino["nextStep"]["overdue"]  # the earliest due first, undated last
     cities.complete_next_step(session, audit.actor_named("c"), sooner.id)
     assert cities.pipeline(session, today=date(2014, 7, 1))["prospect"][0]["nextStep"]["id"] == later.id
+
+
+DEVELOPER = Principal(kind="user", email="ada@dev.example", role="developer", approved=True)
+CITY_ADMIN = Principal(kind="user", email="admin@cornella.example", role="city_admin", approved=True, city_ids=frozenset({"cornella"}))
+
+
+@pytest.mark.parametrize(("who", "status"), [(ANONYMOUS, 401), (DEVELOPER, 403), (CITY_ADMIN, 403)])
+def test_only_the_platform_admin_changes_the_network(session, cornella, who, status):
+    action = cities.add_engagement_action(session, CLI, cornella, kind="call", title="Call", happened_on=date(2014, 6, 1), next_step="Letter")
+    session.commit()
+    writes = [
+        lambda: cities.change_level(session, who, cornella, to_level="sig", effective_on=date(2014, 6, 2), evidence_kind="letter_of_commitment", evidence="signed"),
+        lambda: cities.add_engagement_action(session, who, cornella, kind="call", title="Another call", happened_on=date(2014, 6, 2)),
+        lambda: cities.complete_next_step(session, who, action.id),
+    ]
+    for write in writes:
+        with pytest.raises(ICityError) as refused:
+            write()
+        session.rollback()
+        assert refused.value.status == status
+    assert session.scalar(select(func.count()).select_from(LevelChange)) == 0
+    assert session.scalar(select(func.count()).select_from(EngagementAction)) == 1
+    assert session.get(EngagementAction, action.id).next_step_done is False
+
+
+def test_actions_and_done_next_steps_are_audited_and_attributed(session, cornella):
+    coordinator = audit.actor_named("coordinator")
+    action = cities.add_engagement_action(session, coordinator, cornella, kind="meeting", title="Citilab", happened_on=date(2014, 6, 1), next_step="Trial", next_step_due=date(2014, 9, 1))
+    cities.complete_next_step(session, coordinator, action.id, city_id=cornella)
+    cities.complete_next_step(session, coordinator, action.id)  # again: nothing more to record
+    events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [(e.action, e.actor, e.target_id, e.city_id) for e in events] == [
+        ("city.engagement_action_recorded", "coordinator", str(action.id), cornella),
+        ("city.next_step_done", "coordinator", str(action.id), cornella),
+    ]
+    assert events[0].details == {"kind": "meeting", "happenedOn": "2014-06-01", "nextStepDue": "2014-09-01"}
+    assert action.recorded_by == "coordinator" and action.next_step_done
+
+
+def test_a_next_step_is_found_only_in_its_own_city(session, cornella):
+    cities.create_city(session, id="torino", name="Torino", country="it", lon=7.68, lat=45.07, bbox=[7.57, 45.0, 7.77, 45.14])
+    action = cities.add_engagement_action(session, CLI, "torino", kind="call", title="Call", happened_on=date(2014, 6, 1), next_step="Letter")
+    session.commit()
+    for city_id, action_id in ((cornella, action.id), ("torino", action.id + 1)):
+        with pytest.raises(ICityError) as refused:
+            cities.complete_next_step(session, CLI, action_id, city_id=city_id)
+        assert refused.value.status == 404 and refused.value.param == "action_id"
+    assert session.get(EngagementAction, action.id).next_step_done is False
+
+
+def test_an_action_without_a_next_step_has_none_to_mark_done(session, cornella):
+    action = cities.add_engagement_action(session, CLI, cornella, kind="event", title="Forum", happened_on=date(2014, 4, 3))
+    with pytest.raises(ICityError) as refused:
+        cities.complete_next_step(session, CLI, action.id)
+    assert refused.value.status == 409
