@@ -5,7 +5,7 @@ or an action may be (evidence kinds, dates, the opening rule), so its refusals
 read the same wherever the request came from."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -33,6 +33,15 @@ class LevelChangeIn(BaseModel):
     evidence_kind: Short = Field(alias="evidenceKind")
     evidence: Long = ""
 
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of services.cities.change_level."""
+        return {
+            "to_level": self.level,
+            "effective_on": self.effective_on or date.today(),
+            "evidence_kind": self.evidence_kind,
+            "evidence": self.evidence,
+        }
+
 
 class EngagementActionIn(BaseModel):
     model_config = ConfigDict(
@@ -57,3 +66,7 @@ class EngagementActionIn(BaseModel):
     outcome: Long = ""
     next_step: Short | None = Field(None, alias="nextStep")
     next_step_due: date | None = Field(None, alias="nextStepDue")
+
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of services.cities.add_engagement_action (named as its fields)."""
+        return self.model_dump()

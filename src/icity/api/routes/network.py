@@ -83,18 +83,8 @@ def get_city(city_id: str, session: SessionDep):
     },
 )
 def change_level(city_id: str, body: LevelChangeIn, session: TransactionDep, principal: PrincipalDep):
-    change = cities.change_level(
-        session,
-        principal,
-        city_id,
-        to_level=body.level,
-        effective_on=body.effective_on or date.today(),
-        evidence_kind=body.evidence_kind,
-        evidence=body.evidence,
-    )
-    return JSONResponse(
-        cities.level_change_dict(change), status_code=201, headers={"Location": f"/api/v1/cities/{city_id}"}
-    )
+    change = cities.change_level(session, principal, city_id, **body.arguments())
+    return _recorded_in(city_id, cities.level_change_dict(change))
 
 
 @router.post(
@@ -107,20 +97,8 @@ def change_level(city_id: str, body: LevelChangeIn, session: TransactionDep, pri
     responses=ADMIN_WRITE,
 )
 def add_engagement_action(city_id: str, body: EngagementActionIn, session: TransactionDep, principal: PrincipalDep):
-    action = cities.add_engagement_action(
-        session,
-        principal,
-        city_id,
-        kind=body.kind,
-        title=body.title,
-        happened_on=body.happened_on,
-        outcome=body.outcome,
-        next_step=body.next_step,
-        next_step_due=body.next_step_due,
-    )
-    return JSONResponse(
-        cities.action_dict(action), status_code=201, headers={"Location": f"/api/v1/cities/{city_id}"}
-    )
+    action = cities.add_engagement_action(session, principal, city_id, **body.arguments())
+    return _recorded_in(city_id, cities.action_dict(action))
 
 
 @router.post(
@@ -137,3 +115,9 @@ def add_engagement_action(city_id: str, body: EngagementActionIn, session: Trans
 def complete_next_step(city_id: str, action_id: int, session: TransactionDep, principal: PrincipalDep):
     action = cities.complete_next_step(session, principal, action_id, city_id=city_id)
     return JSONResponse(cities.action_dict(action))
+
+
+def _recorded_in(city_id: str, recorded: dict) -> JSONResponse:
+    """201 with what was recorded. Level changes and actions have no URL of their own:
+    `Location` is the city, whose history and action list show them."""
+    return JSONResponse(recorded, status_code=201, headers={"Location": f"/api/v1/cities/{city_id}"})

@@ -95,10 +95,7 @@ def change_level(
         body = LevelChangeIn.model_validate(
             {"level": level, "effectiveOn": blank_as_none(effective_on), "evidenceKind": evidence_kind, "evidence": evidence}
         )
-        cities.change_level(
-            session, viewer, city_id, to_level=body.level, effective_on=body.effective_on or date.today(),
-            evidence_kind=body.evidence_kind, evidence=body.evidence,
-        )  # fmt: skip
+        cities.change_level(session, viewer, city_id, **body.arguments())
     except ValidationError as error:
         return _city_page(request, session, viewer, city_id, status_code=400, level_error=first_problem(error, LEVEL_LABELS), posted=posted)
     except ICityError as error:
@@ -131,10 +128,7 @@ def add_action(
                 "nextStep": blank_as_none(next_step), "nextStepDue": blank_as_none(next_step_due),
             }
         )  # fmt: skip
-        cities.add_engagement_action(
-            session, viewer, city_id, kind=body.kind, title=body.title, happened_on=body.happened_on,
-            outcome=body.outcome, next_step=body.next_step, next_step_due=body.next_step_due,
-        )  # fmt: skip
+        cities.add_engagement_action(session, viewer, city_id, **body.arguments())
     except ValidationError as error:
         return _city_page(request, session, viewer, city_id, status_code=400, action_error=first_problem(error, ACTION_LABELS), posted=posted)
     except ICityError as error:
