@@ -130,7 +130,7 @@ def _setup_catalogue(url: str) -> dict[tuple[str, str], str]:
     with transaction(url) as session:
         catalogue.ensure_categories(session)
         for city_id, name, country, (lon, lat), bbox, _ in CITIES:
-            cities.create_city(session, id=city_id, name=name, country=country, lon=lon, lat=lat, bbox=bbox)
+            cities.create_city(session, audit.actor_named("bench"), id=city_id, name=name, country=country, lon=lon, lat=lat, bbox=bbox)
             cities.change_level(
                 session,
                 audit.actor_named("bench"),

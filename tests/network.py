@@ -72,7 +72,7 @@ def history_value(minute: int) -> float:
 def build_network(session: Session) -> None:
     catalogue.ensure_categories(session)
     for city_id, (name, country, lon, lat, bbox, level) in CITIES.items():
-        cities.create_city(session, id=city_id, name=name, country=country, lon=lon, lat=lat, bbox=bbox)
+        cities.create_city(session, audit.actor_named("tests"), id=city_id, name=name, country=country, lon=lon, lat=lat, bbox=bbox)
         if level == "prospect":
             continue
         cities.change_level(

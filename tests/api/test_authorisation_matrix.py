@@ -73,6 +73,7 @@ PARKING_SOURCE = {
 NEW_USER = {"email": "new@bcn.example", "name": "New", "password": people.PASSWORD, "role": "city_admin", "cities": ["beta"]}
 # alpha (consortium, with open IS) back to pilot: allowed, since pilots may open IS
 BACK_TO_PILOT = {"level": "pilot", "effectiveOn": "2026-01-01", "evidenceKind": "technical_trial", "evidence": "New trials"}
+NEW_CITY = {"id": "oulu", "name": "Oulu", "country": "FI", "lon": 25.47, "lat": 65.01, "bbox": [25.2, 64.9, 25.8, 65.1]}
 NEW_ACTION = {"kind": "call", "title": "Call about the parking feed", "happenedOn": "2026-01-05"}
 REGISTRATION = {
     "name": "Grace",
@@ -88,6 +89,7 @@ MATRIX = [
     Row("GET", "/api/v1/cities/follow-ups", ALL_OK),
     Row("GET", "/api/v1/cities/{city_id}", ALL_OK),
     # the city network's changes: the platform admin
+    Row("POST", "/api/v1/cities", ADMIN_ONLY_CREATE, body=NEW_CITY, writes=True),
     Row("POST", "/api/v1/cities/{city_id}/level-changes", ADMIN_ONLY_CREATE, body=BACK_TO_PILOT, writes=True),
     Row("POST", "/api/v1/cities/{city_id}/engagement-actions", ADMIN_ONLY_CREATE, body=NEW_ACTION, writes=True),
     Row("POST", "/api/v1/cities/{city_id}/engagement-actions/{action_id}/next-step-done", ADMIN_ONLY, writes=True),

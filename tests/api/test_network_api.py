@@ -170,7 +170,8 @@ LATE_CALL = {"kind": "call", "title": "Call with the smart-city team", "happened
 
 
 def post(net: Writable, path: str, body: dict | None = None, who: str = "admin"):
-    return net.client.post(f"/api/v1/cities/{path}", json=body, headers=net.headers[who])
+    """POST to /api/v1/cities/`path` (to /api/v1/cities itself when `path` is empty)."""
+    return net.client.post(f"/api/v1/cities/{path}".rstrip("/"), json=body, headers=net.headers[who])
 
 
 def refused(response, status: int, param: str) -> dict:
@@ -179,6 +180,39 @@ def refused(response, status: int, param: str) -> dict:
     problem = response.json()
     assert problem["param"] == param, problem
     return problem
+
+
+OULU = {"id": "oulu", "name": "Oulu", "country": "fi", "lon": 25.47, "lat": 65.01, "bbox": [25.2, 64.9, 25.8, 65.1]}
+
+
+def test_the_admin_adds_a_prospect_city(net):
+    response = net.client.post("/api/v1/cities", json=OULU, headers=net.headers["admin"])
+    assert response.status_code == 201, response.text
+    assert response.headers["location"] == "/api/v1/cities/oulu"
+    oulu = response.json()
+    assert (oulu["level"], oulu["country"], oulu["location"]["coordinates"]) == ("prospect", "FI", [25.47, 65.01])
+    assert net.client.get(response.headers["location"]).json() == {**oulu, "levelHistory": [], "engagementActions": []}
+    prospects = net.client.get("/api/v1/cities", params={"level": "prospect"}).json()["items"]
+    assert [c["id"] for c in prospects] == ["epsilon", "oulu"]
+    [event] = net.client.get("/api/v1/audit", params={"action": "city.created", "city": "oulu"}, headers=net.headers["admin"]).json()["items"]
+    assert event["actor"] == ADMIN
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "param"),
+    [
+        ({"id": "alpha"}, 409, "id"),
+        ({"id": "Oulu City"}, 400, "id"),  # it goes into entity ids and URLs
+        ({"country": "FIN"}, 400, "country"),
+        ({"name": ""}, 400, "name"),
+        ({"lat": 95.0}, 422, "lon"),  # the service names the centre by its first coordinate
+        ({"bbox": [0, 0, 1, 1]}, 422, "bbox"),
+    ],
+)
+def test_a_refused_city_is_a_problem_naming_the_field_and_writes_nothing(net, changes, status, param):
+    before = admin_writes(net.url)
+    refused(net.client.post("/api/v1/cities", json={**OULU, **changes}, headers=net.headers["admin"]), status, param)
+    assert admin_writes(net.url) == before
 
 
 def test_the_admin_records_a_level_change_attributed_audited_and_in_the_history(net):
@@ -252,6 +286,7 @@ def test_the_admin_adds_an_engagement_action_then_its_next_step_done_leaves_the_
     assert [(e["action"], e["actor"], e["targetId"]) for e in events] == [
         ("city.next_step_done", ADMIN, str(action["id"])),
         ("city.engagement_action_recorded", ADMIN, str(action["id"])),
+        ("city.created", "tests", "epsilon"),  # by the test network
     ]
 
 
@@ -285,6 +320,7 @@ def test_only_the_platform_admin_changes_the_network_and_a_refusal_writes_nothin
     action = post(net, "delta/engagement-actions", LATE_CALL).json()
     before = admin_writes(net.url)
     for path, body in [
+        ("", OULU),
         ("delta/level-changes", DELTA_TO_PILOT),
         ("delta/engagement-actions", LATE_CALL),
         (f"delta/engagement-actions/{action['id']}/next-step-done", None),

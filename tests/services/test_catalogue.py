@@ -11,7 +11,7 @@ from icity.services.access import ANONYMOUS
 
 @pytest.fixture
 def lamia(session):
-    cities.create_city(session, id="lamia", name="Lamía", country="gr", lon=22.43, lat=38.90, bbox=[22.38, 38.87, 22.47, 38.93])
+    cities.create_city(session, audit.actor_named("t"), id="lamia", name="Lamía", country="gr", lon=22.43, lat=38.90, bbox=[22.38, 38.87, 22.47, 38.93])
     session.commit()
     return "lamia"
 

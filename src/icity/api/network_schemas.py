@@ -1,4 +1,5 @@
-"""Request bodies of the city network's writes: a change of level, an engagement action.
+"""Request bodies of the city network's writes: a new (prospect) city, a change of level,
+an engagement action.
 
 They check shapes and lengths only; services/cities decides what a level change
 or an action may be (evidence kinds, dates, the opening rule), so its refusals
@@ -10,6 +11,26 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+# a city's id goes into its entities' ids (urn:ngsi-ld:<Type>:<city>:<local id>) and into URLs
+CityId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
+
+
+class CityIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"id": "oulu", "name": "Oulu", "country": "FI", "lon": 25.47, "lat": 65.01, "bbox": [25.2, 64.9, 25.8, 65.1]}
+            ]
+        },
+    )
+    id: CityId = Field(description="Lower-case letters, digits and hyphens, e.g. reggio-emilia.")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    country: Country = Field(description="ISO 3166-1 alpha-2 code.")
+    lon: float = Field(description="The centre, WGS84 degrees.")
+    lat: float
+    bbox: list[float] = Field(description="[min lon, min lat, max lon, max lat] around the centre.")
 Long = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 
 

@@ -116,7 +116,8 @@ def load_cities(session: Session) -> dict[str, int]:
     changes = 0
     for city in CITIES.values():
         cities.create_city(
-            session, id=city.id, name=city.name, country=city.country, lon=city.lon, lat=city.lat, bbox=list(city.bbox)
+            session, COORDINATOR, id=city.id, name=city.name, country=city.country, lon=city.lon, lat=city.lat,
+            bbox=list(city.bbox),
         )
         for step in LEVEL_HISTORY.get(city.id, []):
             cities.change_level(

@@ -40,6 +40,7 @@ ACTION_KINDS = (
 
 def create_city(
     session: Session,
+    actor: Principal,
     *,
     id: str,
     name: str,
@@ -48,6 +49,8 @@ def create_city(
     lat: float,
     bbox: list[float],
 ) -> City:
+    """The platform admin adds a city to the network as a prospect (audited)."""
+    require_admin(actor)
     problems = []
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         problems.append(FieldProblem("lon", "lon must be within [-180, 180] and lat within [-90, 90]"))
@@ -59,6 +62,7 @@ def create_city(
         raise conflict(f"City '{id}' already exists.", param="id")
     city = City(id=id, name=name, country=country.upper(), level="prospect", lon=lon, lat=lat, bbox=bbox)
     session.add(city)
+    audit.record(session, actor, "city.created", "city", id, city_id=id, details={"name": name, "country": city.country})
     session.flush()
     return city
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
-from icity.api.network_schemas import EngagementActionIn, LevelChangeIn
+from icity.api.network_schemas import CityIn, EngagementActionIn, LevelChangeIn
 from icity.api.responses import JSONResponse, json_page
 from icity.api.schemas import CityDetail, CityPublic, EngagementActionPublic, FollowUp, LevelChangePublic, Page, Problem
 from icity.services import cities
@@ -18,16 +18,15 @@ ADMIN_ONLY = {
     401: {"model": Problem, "description": "Not logged in."},
     403: {"model": Problem, "description": "Only the platform admin records the network's changes."},
 }
-ADMIN_WRITE = {
-    **ADMIN_ONLY,
+BAD_BODY = {
     # the document cannot list a 422 (app.py turns it into 400), so the 400 tells of both
     400: {
         "model": Problem,
         "description": "A malformed body (400, e.g. a date that is not YYYY-MM-DD) or a value the network's rules "
         "refuse (422, e.g. evidence of the wrong kind for the level): `param` names the field.",
     },
-    404: {"model": Problem, "description": "No such city."},
 }
+ADMIN_WRITE = {**ADMIN_ONLY, **BAD_BODY, 404: {"model": Problem, "description": "No such city."}}
 
 
 @router.get("/cities", response_model=Page[CityPublic], summary="List the cities of the network")
@@ -42,6 +41,21 @@ def list_cities(
     cursor: CursorParam = None,
 ):
     return json_page(cities.list_cities(session, level=level, limit=limit, cursor=cursor).as_dict(), request)
+
+
+@router.post(
+    "/cities",
+    status_code=201,
+    response_model=CityPublic,
+    summary="Add a city to the network, as a prospect (platform admin)",
+    description="Audited. Its first level change (e.g. to `sig` with its letter of commitment) follows at "
+    "`/cities/{city_id}/level-changes`.",
+    responses={**ADMIN_ONLY, **BAD_BODY, 409: {"model": Problem, "description": "A city with this id exists."}},
+)
+def create_city(body: CityIn, session: TransactionDep, principal: PrincipalDep):
+    city = cities.create_city(session, principal, **body.model_dump())
+    new_city = cities.city_summary(city, opened_by_category={})  # a prospect opens nothing yet
+    return JSONResponse(new_city, status_code=201, headers={"Location": f"/api/v1/cities/{city.id}"})
 
 
 @router.get(
