@@ -1,9 +1,9 @@
 """Request bodies of the city network's writes: a new (prospect) city, a change of level,
 an engagement action.
 
-They check shapes and lengths only; services/cities decides what a level change
-or an action may be (evidence kinds, dates, the opening rule), so its refusals
-read the same wherever the request came from."""
+They check shapes and lengths only; services/cities decides who may write and what a
+city, a level change or an action may be (evidence kinds, dates, the opening rule), so
+its refusals read the same wherever the request came from."""
 
 from datetime import date
 from typing import Annotated, Any
@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+Long = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 # a city's id goes into its entities' ids (urn:ngsi-ld:<Type>:<city>:<local id>) and into URLs
 CityId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
@@ -31,7 +32,6 @@ class CityIn(BaseModel):
     lon: float = Field(description="The centre, WGS84 degrees.")
     lat: float
     bbox: list[float] = Field(description="[min lon, min lat, max lon, max lat] around the centre.")
-Long = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 
 
 class LevelChangeIn(BaseModel):

@@ -1,5 +1,5 @@
-"""The city network: cities, their levels and engagement follow-ups; the platform
-admin records level changes and engagement actions (services/cities decides who may)."""
+"""The city network: cities, their levels and engagement follow-ups; the platform admin
+adds cities and records level changes and engagement actions (services/cities decides who may)."""
 
 from datetime import date
 from typing import Annotated
