@@ -124,21 +124,21 @@ def _attributes(rng: random.Random, entity_type: str, city_name: str, n: int) ->
 def _setup_catalogue(url: str) -> dict[tuple[str, str], str]:
     """Cities at level consortium, one public, open IS per (city, type); returns their ids."""
     from icity.db.engine import transaction
-    from icity.services import catalogue, cities
+    from icity.services import audit, catalogue, cities
 
     systems: dict[tuple[str, str], str] = {}
     with transaction(url) as session:
         catalogue.ensure_categories(session)
         for city_id, name, country, (lon, lat), bbox, _ in CITIES:
-            cities.create_city(session, id=city_id, name=name, country=country, lon=lon, lat=lat, bbox=bbox)
+            cities.create_city(session, audit.actor_named("bench"), id=city_id, name=name, country=country, lon=lon, lat=lat, bbox=bbox)
             cities.change_level(
                 session,
+                audit.actor_named("bench"),
                 city_id,
                 to_level="consortium",
                 effective_on=date(2014, 1, 1),
                 evidence_kind="consortium_agreement",
                 evidence="iCity consortium agreement (benchmark data set)",
-                recorded_by="bench",
             )
             for entity_type, slug, is_name, category in [SENSOR_TYPE] + [t[:4] for t in OTHER_TYPES]:
                 system = catalogue.create_information_system(

@@ -127,7 +127,7 @@ def add_subscribers(db_path: Path, count: int, apps: int) -> tuple[list[int], di
     (subscription ids, app id → an API key)."""
     from icity.db.engine import get_engine, transaction
     from icity.db.models import ApiKey, App, Organisation, Subscription, User
-    from icity.services import catalogue, cities
+    from icity.services import audit, catalogue, cities
     from icity.services.secrets import new_api_key
 
     url = f"sqlite:///{db_path}"
@@ -136,8 +136,8 @@ def add_subscribers(db_path: Path, count: int, apps: int) -> tuple[list[int], di
     with transaction(url) as session:
         # apps read only served IS: the city pilots it, the IS is open (public)
         cities.change_level(
-            session, CITY, to_level="pilot", effective_on=date(2026, 1, 1), evidence_kind="technical_trial",
-            evidence="realtime benchmark", recorded_by="bench",
+            session, audit.actor_named("bench"), CITY, to_level="pilot", effective_on=date(2026, 1, 1),
+            evidence_kind="technical_trial", evidence="realtime benchmark",
         )  # fmt: skip
         catalogue.set_status(session, SYSTEM, "open")
         organisation = Organisation(name="Realtime benchmark")

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
-from icity.services import catalogue, cities, entity_store
+from icity.services import audit, catalogue, cities, entity_store
 
 T0 = datetime(2024, 5, 1, tzinfo=timezone.utc)
 H0 = datetime(2024, 4, 1, tzinfo=timezone.utc)  # alpha s0's no2 history starts here, apart from T0
@@ -72,12 +72,12 @@ def history_value(minute: int) -> float:
 def build_network(session: Session) -> None:
     catalogue.ensure_categories(session)
     for city_id, (name, country, lon, lat, bbox, level) in CITIES.items():
-        cities.create_city(session, id=city_id, name=name, country=country, lon=lon, lat=lat, bbox=bbox)
+        cities.create_city(session, audit.actor_named("tests"), id=city_id, name=name, country=country, lon=lon, lat=lat, bbox=bbox)
         if level == "prospect":
             continue
         cities.change_level(
-            session, city_id, to_level=level, effective_on=date(2014, 4, 1),
-            evidence_kind=EVIDENCE[level], evidence=f"{name} {level} evidence", recorded_by="tests",
+            session, audit.actor_named("tests"), city_id, to_level=level, effective_on=date(2014, 4, 1),
+            evidence_kind=EVIDENCE[level], evidence=f"{name} {level} evidence",
         )
     for city_id, slug, category, entity_type, policy, status in SYSTEMS:
         catalogue.create_information_system(

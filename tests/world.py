@@ -6,12 +6,12 @@ developer's app has nothing.
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
 from icity.db.models import ApiKey, Delivery, Subscription, utcnow
-from icity.services import alarms, catalogue, certification, commands, entity_store, messages, provider_tokens, subscriptions
+from icity.services import alarms, catalogue, certification, cities, commands, entity_store, messages, provider_tokens, subscriptions
 from icity.services.access import CLI
 from icity.services.authentication import principal_of_app, principal_of_user
 from tests import people
@@ -88,6 +88,11 @@ def build_world(session: Session) -> World:
         expires_at=utcnow() - timedelta(hours=1),
     )  # fmt: skip
     session.add(expired)
+    # a follow-up with alpha whose next step is still open
+    follow_up = cities.add_engagement_action(
+        session, CLI, "alpha", kind="meeting", title="Parking data workshop", happened_on=date(2014, 6, 1),
+        next_step="Send the minutes", next_step_due=date(2014, 6, 15),
+    )  # fmt: skip
     session.flush()
     return World(
         sessions={role: person.headers for role, person in roles.items()},
@@ -111,5 +116,6 @@ def build_world(session: Session) -> World:
             "dead_letter": dead_letter.id,
             "expired_subscription": expired.id,
             "command": sent["id"],
+            "engagement_action": follow_up.id,
         },
     )

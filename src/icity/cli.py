@@ -178,18 +178,18 @@ def city_set_level(
 ) -> None:
     """Move a city to another level of involvement (kept in its history)."""
     from icity.db.engine import transaction
-    from icity.services import cities
+    from icity.services import audit, cities
 
     try:
         with transaction() as session:
             cities.change_level(
                 session,
+                audit.actor_named(recorded_by),
                 city,
                 to_level=level,
                 effective_on=date.fromisoformat(effective_on),
                 evidence_kind=evidence_kind,
                 evidence=evidence,
-                recorded_by=recorded_by,
             )
     except ICityError as error:
         _fail(error)

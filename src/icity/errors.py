@@ -59,12 +59,13 @@ def bad_parameter(param: str, detail: str) -> ICityError:
     )
 
 
-def not_found(what: str, identifier: str) -> ICityError:
+def not_found(what: str, identifier: str, param: str | None = None) -> ICityError:
     return ICityError(
         detail=f"No {what} with id '{identifier}'.",
         status=404,
         code="not-found",
         title="Not found",
+        param=param,
     )
 
 

@@ -55,12 +55,13 @@ def actions(response) -> list[tuple[str, str | None]]:
     return [(e["action"], e["city"]) for e in response.json()["items"]]
 
 
-LEVEL_CHANGES = [("city.level_changed", "beta"), ("city.level_changed", "alpha")]  # the newest
+# the newest: each city of two_cities created, then moved to pilot
+NETWORK_EVENTS = [("city.level_changed", "beta"), ("city.created", "beta"), ("city.level_changed", "alpha"), ("city.created", "alpha")]
 PAST_NEWEST_FIRST = [(action, city) for _, action, city in reversed(EVENTS)]
 
 
 def test_the_platform_admin_reads_every_event_newest_first(client, world):
-    assert actions(audit_log(client, world.admin, limit=100)) == LEVEL_CHANGES + PAST_NEWEST_FIRST
+    assert actions(audit_log(client, world.admin, limit=100)) == NETWORK_EVENTS + PAST_NEWEST_FIRST
 
 
 def test_a_level_change_is_recorded_with_its_city_actor_and_details(client, world):
@@ -74,10 +75,15 @@ def test_a_level_change_is_recorded_with_its_city_actor_and_details(client, worl
 def test_a_city_admin_reads_only_the_events_of_its_own_cities(client, world):
     assert actions(audit_log(client, world.alpha_admin)) == [
         ("city.level_changed", "alpha"),
+        ("city.created", "alpha"),
         ("access.refused", "alpha"),
         ("access.requested", "alpha"),
     ]
-    assert actions(audit_log(client, world.beta_admin, city="beta")) == [("city.level_changed", "beta"), ("access.approved", "beta")]
+    assert actions(audit_log(client, world.beta_admin, city="beta")) == [
+        ("city.level_changed", "beta"),
+        ("city.created", "beta"),
+        ("access.approved", "beta"),
+    ]
     elsewhere = audit_log(client, world.alpha_admin, city="beta")
     assert elsewhere.status_code == 403 and "alpha" in elsewhere.json()["detail"]
 
@@ -126,7 +132,7 @@ def test_bad_parameters_are_400_naming_them(client, world, params, param):
 
 
 def test_pages_follow_each_other_with_the_cursor_and_filters_kept(client, world):
-    expected = LEVEL_CHANGES + PAST_NEWEST_FIRST
+    expected = NETWORK_EVENTS + PAST_NEWEST_FIRST
     first = audit_log(client, world.admin, limit=3)
     assert 'rel="next"' in first.headers["link"]
     page, seen = first.json(), actions(first)
@@ -137,7 +143,12 @@ def test_pages_follow_each_other_with_the_cursor_and_filters_kept(client, world)
 
     scoped = audit_log(client, world.alpha_admin, limit=2)
     rest = audit_log(client, world.alpha_admin, limit=2, cursor=scoped.json()["nextCursor"])
-    assert actions(scoped) + actions(rest) == [("city.level_changed", "alpha"), ("access.refused", "alpha"), ("access.requested", "alpha")]
+    assert actions(scoped) + actions(rest) == [
+        ("city.level_changed", "alpha"),
+        ("city.created", "alpha"),
+        ("access.refused", "alpha"),
+        ("access.requested", "alpha"),
+    ]
 
 
 # ---- append-only ---------------------------------------------------------------------
@@ -152,7 +163,7 @@ def test_the_api_offers_no_way_to_change_or_delete_an_event(client, world):
         for path in ("/api/v1/audit", f"/api/v1/audit/{event_id}"):
             response = client.request(method.upper(), path, headers=world.admin.headers, json={"action": "nothing"})
             assert response.status_code in (404, 405), f"{method} {path}"
-    assert actions(audit_log(client, world.admin, limit=100)) == LEVEL_CHANGES + PAST_NEWEST_FIRST
+    assert actions(audit_log(client, world.admin, limit=100)) == NETWORK_EVENTS + PAST_NEWEST_FIRST
 
 
 def test_the_orm_refuses_to_change_or_delete_an_event(db_url, world):
@@ -174,22 +185,23 @@ def test_the_orm_refuses_to_change_or_delete_an_event(db_url, world):
 # ---- level changes, through the service ------------------------------------------------
 
 
-def test_a_level_change_by_a_known_user_names_them_and_defaults_to_recorded_by(db_url, world):
+def test_a_level_change_is_attributed_to_its_actor_in_the_history_and_the_log(db_url, world):
     with transaction(db_url) as session:
         admin = principal_of_user(session, world.admin.user)
         cities.change_level(
-            session, "alpha", to_level="consortium", effective_on=date(2015, 1, 1),
-            evidence_kind="consortium_agreement", evidence="CA signed", recorded_by="network coordinator", actor=admin,
+            session, admin, "alpha", to_level="consortium", effective_on=date(2015, 1, 1),
+            evidence_kind="consortium_agreement", evidence="CA signed",
         )
-        cities.create_city(session, id="gamma", name="Gamma", country="GB", lon=0.0, lat=51.0, bbox=[-1, 50, 1, 52])
+        cities.create_city(session, CLI, id="gamma", name="Gamma", country="GB", lon=0.0, lat=51.0, bbox=[-1, 50, 1, 52])
         cities.change_level(
-            session, "gamma", to_level="sig", effective_on=date(2015, 1, 1),
-            evidence_kind="letter_of_commitment", evidence="letter signed", recorded_by="cli",
+            session, CLI, "gamma", to_level="sig", effective_on=date(2015, 1, 1),
+            evidence_kind="letter_of_commitment", evidence="letter signed",
         )
     with new_session(db_url) as session:
         latest = session.scalars(
             select(AuditEvent).where(AuditEvent.action == "city.level_changed").order_by(AuditEvent.id.desc()).limit(2)
         ).all()
+        assert cities.get_city(session, "alpha")["levelHistory"][-1]["recordedBy"] == "admin@icity.example"
     by_city = {e.city_id: e for e in latest}
     assert (by_city["alpha"].actor, by_city["alpha"].actor_id) == ("admin@icity.example", world.admin.user.id)
     assert by_city["alpha"].details["from"] == "pilot" and by_city["alpha"].details["to"] == "consortium"
@@ -202,8 +214,8 @@ def test_a_refused_level_change_records_nothing(db_url, world):
         before = len(session.scalars(select(AuditEvent.id)).all())
         with pytest.raises(ICityError):
             cities.change_level(
-                session, "alpha", to_level="pilot", effective_on=date(2015, 1, 1),
-                evidence_kind="technical_trial", evidence="again", recorded_by="tests",
+                session, CLI, "alpha", to_level="pilot", effective_on=date(2015, 1, 1),
+                evidence_kind="technical_trial", evidence="again",
             )
         session.flush()
         assert len(session.scalars(select(AuditEvent.id)).all()) == before

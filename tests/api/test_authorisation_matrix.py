@@ -42,6 +42,7 @@ class Row:
 ALL_OK = (200,) * 7
 EVERY_USER = (401,) + (200,) * 6
 ADMIN_ONLY = (401, 403, 403, 403, 403, 403, 200)
+ADMIN_ONLY_CREATE = (401, 403, 403, 403, 403, 403, 201)
 READERS_OF_APPROVAL_IS = (404, 404, 404, 200, 404, 200, 200)  # granted key, owning city, platform
 OWN_APP_N = (401, 404, 200, 404, 404, 404, 200)  # the developer's organisation, or the platform admin
 CHANGE_APP_N = (401, 404, 200, 404, 404, 404, 403)  # only the developers of the organisation
@@ -70,6 +71,10 @@ PARKING_SOURCE = {
     "retireMissing": False,  # p0 stays what the data rows above read
 }
 NEW_USER = {"email": "new@bcn.example", "name": "New", "password": people.PASSWORD, "role": "city_admin", "cities": ["beta"]}
+# alpha (consortium, with open IS) back to pilot: allowed, since pilots may open IS
+BACK_TO_PILOT = {"level": "pilot", "effectiveOn": "2026-01-01", "evidenceKind": "technical_trial", "evidence": "New trials"}
+NEW_CITY = {"id": "oulu", "name": "Oulu", "country": "FI", "lon": 25.47, "lat": 65.01, "bbox": [25.2, 64.9, 25.8, 65.1]}
+NEW_ACTION = {"kind": "call", "title": "Call about the parking feed", "happenedOn": "2026-01-05"}
 REGISTRATION = {
     "name": "Grace",
     "email": "grace@new.example",
@@ -83,6 +88,11 @@ MATRIX = [
     Row("GET", "/api/v1/cities", ALL_OK),
     Row("GET", "/api/v1/cities/follow-ups", ALL_OK),
     Row("GET", "/api/v1/cities/{city_id}", ALL_OK),
+    # the city network's changes: the platform admin
+    Row("POST", "/api/v1/cities", ADMIN_ONLY_CREATE, body=NEW_CITY, writes=True),
+    Row("POST", "/api/v1/cities/{city_id}/level-changes", ADMIN_ONLY_CREATE, body=BACK_TO_PILOT, writes=True),
+    Row("POST", "/api/v1/cities/{city_id}/engagement-actions", ADMIN_ONLY_CREATE, body=NEW_ACTION, writes=True),
+    Row("POST", "/api/v1/cities/{city_id}/engagement-actions/{action_id}/next-step-done", ADMIN_ONLY, writes=True),
     Row("GET", "/api/v1/categories", ALL_OK),
     Row("GET", "/api/v1/information-systems", ALL_OK, via="key"),
     Row("GET", "/api/v1/information-systems/{city_id}/{slug}", ALL_OK, via="key"),
@@ -101,7 +111,7 @@ MATRIX = [
     Row("POST", "/api/v1/auth/logout", (401,) + (204,) * 6, writes=True),
     Row("GET", "/api/v1/me", EVERY_USER),
     Row("GET", "/api/v1/users", ADMIN_ONLY),
-    Row("POST", "/api/v1/users", (401, 403, 403, 403, 403, 403, 201), body=NEW_USER, writes=True),
+    Row("POST", "/api/v1/users", ADMIN_ONLY_CREATE, body=NEW_USER, writes=True),
     Row("PUT", "/api/v1/users/{user_id}/cities", ADMIN_ONLY, args={"user_id": "owning_admin_user"}, body={"cities": ["alpha", "beta"]}, writes=True),
     Row("POST", "/api/v1/users/{user_id}/approve", ADMIN_ONLY, args={"user_id": "unapproved_user"}, writes=True),
     Row("POST", "/api/v1/users/{user_id}/refuse", ADMIN_ONLY, args={"user_id": "unapproved_user"}, body=REASON, writes=True),
@@ -218,7 +228,7 @@ MATRIX = [
 ]
 
 PLACES = {"city_id": "alpha", "slug": "parking", "entity_id": PARKING, "device": "gate-1"}
-DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending", "message_id": "message", "run_id": "run", "token_id": "provider_token", "rule_id": "alarm_rule"}
+DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending", "message_id": "message", "run_id": "run", "token_id": "provider_token", "rule_id": "alarm_rule", "action_id": "engagement_action"}
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from icity.db.models import InformationSystem
-from icity.services import cities
+from icity.services import audit, cities
 from tests.people import Person, app_with_key, grant, organisation, person
 
 
@@ -33,10 +33,10 @@ class TwoCities:
 
 def build_two_cities(session: Session) -> TwoCities:
     for city_id, name, lon, lat in (("alpha", "Alpha", 2.17, 41.39), ("beta", "Beta", 8.93, 44.41)):
-        cities.create_city(session, id=city_id, name=name, country="ES", lon=lon, lat=lat, bbox=[lon - 1, lat - 1, lon + 1, lat + 1])
+        cities.create_city(session, audit.actor_named("tests"), id=city_id, name=name, country="ES", lon=lon, lat=lat, bbox=[lon - 1, lat - 1, lon + 1, lat + 1])
         cities.change_level(
-            session, city_id, to_level="pilot", effective_on=date(2014, 4, 1),
-            evidence_kind="technical_trial", evidence="trial", recorded_by="tests",
+            session, audit.actor_named("tests"), city_id, to_level="pilot", effective_on=date(2014, 4, 1),
+            evidence_kind="technical_trial", evidence="trial",
         )
         session.add(
             InformationSystem(

@@ -5,13 +5,13 @@ from sqlalchemy import func, select
 
 from icity.db.models import Device, InformationSystem
 from icity.errors import ICityError
-from icity.services import catalogue, cities
+from icity.services import audit, catalogue, cities
 from icity.services.access import ANONYMOUS
 
 
 @pytest.fixture
 def lamia(session):
-    cities.create_city(session, id="lamia", name="Lamía", country="gr", lon=22.43, lat=38.90, bbox=[22.38, 38.87, 22.47, 38.93])
+    cities.create_city(session, audit.actor_named("t"), id="lamia", name="Lamía", country="gr", lon=22.43, lat=38.90, bbox=[22.38, 38.87, 22.47, 38.93])
     session.commit()
     return "lamia"
 
@@ -51,7 +51,7 @@ def test_unknown_city_is_not_found(session):
 
 
 def test_devices_belong_to_their_system_and_provider(session, lamia):
-    cities.change_level(session, lamia, to_level="pilot", effective_on=date(2015, 1, 1), evidence_kind="technical_trial", evidence="trial", recorded_by="t")
+    cities.change_level(session, audit.actor_named("t"), lamia, to_level="pilot", effective_on=date(2015, 1, 1), evidence_kind="technical_trial", evidence="trial")
     catalogue.create_information_system(session, **SYSTEM)
     catalogue.set_status(session, "lamia/wifi", "open")
     operator = catalogue.add_provider(session, "lamia/wifi", name="Municipality of Lamía")
@@ -76,7 +76,7 @@ def test_devices_belong_to_their_system_and_provider(session, lamia):
     [(["open", "retired"], "open"), (["open"], "draft"), (["trial", "open", "retired"], "trial")],
 )
 def test_status_follows_the_lifecycle(session, lamia, path, refused):
-    cities.change_level(session, lamia, to_level="pilot", effective_on=date(2015, 1, 1), evidence_kind="technical_trial", evidence="trial", recorded_by="t")
+    cities.change_level(session, audit.actor_named("t"), lamia, to_level="pilot", effective_on=date(2015, 1, 1), evidence_kind="technical_trial", evidence="trial")
     catalogue.create_information_system(session, **SYSTEM)
     for status in path:
         catalogue.set_status(session, "lamia/wifi", status)

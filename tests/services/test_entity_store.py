@@ -5,15 +5,15 @@ from sqlalchemy import func, select
 
 from icity.db.models import Entity, Observation
 from icity.errors import ICityError
-from icity.services import catalogue, cities, entity_store
+from icity.services import audit, catalogue, cities, entity_store
 
 URN = "urn:ngsi-ld:AirQualityObserved:genova:centro"
 
 
 @pytest.fixture
 def air(session):
-    cities.create_city(session, id="genova", name="Genova", country="it", lon=8.93, lat=44.41, bbox=[8.8, 44.38, 9.1, 44.52])
-    cities.change_level(session, "genova", to_level="consortium", effective_on=date(2013, 10, 1), evidence_kind="consortium_agreement", evidence="CA", recorded_by="t")
+    cities.create_city(session, audit.actor_named("t"), id="genova", name="Genova", country="it", lon=8.93, lat=44.41, bbox=[8.8, 44.38, 9.1, 44.52])
+    cities.change_level(session, audit.actor_named("t"), "genova", to_level="consortium", effective_on=date(2013, 10, 1), evidence_kind="consortium_agreement", evidence="CA")
     catalogue.create_information_system(session, city_id="genova", slug="air", name="Air", category="environment", entity_types=["AirQualityObserved"])
     session.commit()
     return "genova/air"
@@ -102,7 +102,7 @@ def test_every_problem_of_a_batch_is_reported(session, air):
 
 
 def test_polygon_location_is_indexed_by_its_centre(session):
-    cities.create_city(session, id="bologna", name="Bologna", country="it", lon=11.34, lat=44.49, bbox=[11.23, 44.42, 11.43, 44.56])
+    cities.create_city(session, audit.actor_named("t"), id="bologna", name="Bologna", country="it", lon=11.34, lat=44.49, bbox=[11.23, 44.42, 11.43, 44.56])
     catalogue.create_information_system(session, city_id="bologna", slug="poi", name="POI", category="tourism-culture", entity_types=["PointOfInterest"])
     park = {"id": "urn:ngsi-ld:PointOfInterest:bologna:park", "type": "PointOfInterest", "name": "Giardini",
             "location": {"type": "Polygon", "coordinates": [[[11.30, 44.48], [11.34, 44.48], [11.34, 44.50], [11.30, 44.48]]]}}

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
 from icity.app import create_app
-from icity.db.engine import new_session, transaction
-from icity.db.models import AuditEvent, City, EngagementAction, LevelChange, Message, OutboxMail, User
+from icity.db.engine import transaction
 from tests import people
+from tests.snapshots import admin_writes
 
 ADMIN = "coordinator@icity.example"
 DEVELOPER = "ada@dev.example"
@@ -36,25 +35,8 @@ class AdminSite:
         return client
 
     def snapshot(self) -> dict[str, Any]:
-        """Everything the admin pages write: levels and their history, engagement actions
-        and their next steps, account statuses, messages, mail and the audit log."""
-        with new_session(self.url) as session:
-
-            def count(model) -> int:
-                return session.scalar(select(func.count()).select_from(model))
-
-            return {
-                "levels": dict(session.execute(select(City.id, City.level)).all()),
-                "level_changes": count(LevelChange),
-                "actions": count(EngagementAction),
-                "steps_done": session.scalar(
-                    select(func.count()).select_from(EngagementAction).where(EngagementAction.next_step_done.is_(True))
-                ),
-                "statuses": dict(session.execute(select(User.email, User.status)).all()),
-                "messages": count(Message),
-                "mails": count(OutboxMail),
-                "audit": count(AuditEvent),
-            }
+        """Everything the admin pages write (tests/snapshots.py)."""
+        return admin_writes(self.url)
 
 
 def make_site(databases, demo_url: str) -> AdminSite:

@@ -1,16 +1,37 @@
-"""Request bodies of the city network's writes: a change of level, an engagement action.
+"""Request bodies of the city network's writes: a new (prospect) city, a change of level,
+an engagement action.
 
-They check shapes and lengths only; services/cities decides what a level change
-or an action may be (evidence kinds, dates, the opening rule), so its refusals
-read the same wherever the request came from."""
+They check shapes and lengths only; services/cities decides who may write and what a
+city, a level change or an action may be (evidence kinds, dates, the opening rule), so
+its refusals read the same wherever the request came from."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
 Long = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+# a city's id goes into its entities' ids (urn:ngsi-ld:<Type>:<city>:<local id>) and into URLs
+CityId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)]
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")]
+
+
+class CityIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"id": "oulu", "name": "Oulu", "country": "FI", "lon": 25.47, "lat": 65.01, "bbox": [25.2, 64.9, 25.8, 65.1]}
+            ]
+        },
+    )
+    id: CityId = Field(description="Lower-case letters, digits and hyphens, e.g. reggio-emilia.")
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    country: Country = Field(description="ISO 3166-1 alpha-2 code.")
+    lon: float = Field(description="The centre, WGS84 degrees.")
+    lat: float
+    bbox: list[float] = Field(description="[min lon, min lat, max lon, max lat] around the centre.")
 
 
 class LevelChangeIn(BaseModel):
@@ -32,6 +53,15 @@ class LevelChangeIn(BaseModel):
     effective_on: date | None = Field(None, alias="effectiveOn", description="Default: today (UTC).")
     evidence_kind: Short = Field(alias="evidenceKind")
     evidence: Long = ""
+
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of services.cities.change_level."""
+        return {
+            "to_level": self.level,
+            "effective_on": self.effective_on or date.today(),
+            "evidence_kind": self.evidence_kind,
+            "evidence": self.evidence,
+        }
 
 
 class EngagementActionIn(BaseModel):
@@ -57,3 +87,7 @@ class EngagementActionIn(BaseModel):
     outcome: Long = ""
     next_step: Short | None = Field(None, alias="nextStep")
     next_step_due: date | None = Field(None, alias="nextStepDue")
+
+    def arguments(self) -> dict[str, Any]:
+        """The keyword arguments of services.cities.add_engagement_action (named as its fields)."""
+        return self.model_dump()

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from icity.services import access_requests, accounts, apps, audit, certification
+from icity.demo.network import COORDINATOR
+from icity.services import access_requests, accounts, apps, certification
 from icity.services.authentication import principal_of_user
-
-COORDINATOR = audit.actor_named("demo loader")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from icity.demo.network import RECORDED_BY
+from icity.demo.network import COORDINATOR
 from icity.services import cities
 
 FIA_ATHENS = "Future Internet Assembly, Athens (18–20 March 2014)"
@@ -103,6 +103,7 @@ def load_engagement(session: Session) -> dict[str, int]:
     for action in ACTIONS:
         recorded = cities.add_engagement_action(
             session,
+            COORDINATOR,
             action.city,
             kind=action.kind,
             title=action.title,
@@ -110,8 +111,7 @@ def load_engagement(session: Session) -> dict[str, int]:
             outcome=action.outcome,
             next_step=action.next_step,
             next_step_due=action.due,
-            recorded_by=RECORDED_BY,
         )
         if action.done:
-            cities.complete_next_step(session, recorded.id)
+            cities.complete_next_step(session, COORDINATOR, recorded.id)
     return {"engagement_actions": len(ACTIONS)}

@@ -8,9 +8,10 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from icity.services import cities
+from icity.services import audit, cities
 
-RECORDED_BY = "demo loader"
+# the demo records the network as the platform admin would, under this name
+COORDINATOR = audit.actor_named("demo loader")
 PROJECT_START = date(2013, 10, 1)
 
 
@@ -115,17 +116,18 @@ def load_cities(session: Session) -> dict[str, int]:
     changes = 0
     for city in CITIES.values():
         cities.create_city(
-            session, id=city.id, name=city.name, country=city.country, lon=city.lon, lat=city.lat, bbox=list(city.bbox)
+            session, COORDINATOR, id=city.id, name=city.name, country=city.country, lon=city.lon, lat=city.lat,
+            bbox=list(city.bbox),
         )
         for step in LEVEL_HISTORY.get(city.id, []):
             cities.change_level(
                 session,
+                COORDINATOR,
                 city.id,
                 to_level=step.to_level,
                 effective_on=step.on,
                 evidence_kind=step.evidence_kind,
                 evidence=step.evidence,
-                recorded_by=RECORDED_BY,
             )
             changes += 1
     return {"cities": len(CITIES), "level_changes": changes}

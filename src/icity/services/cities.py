@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from icity.db.models import City, EngagementAction, InformationSystem, LevelChange
 from icity.errors import FieldProblem, bad_parameter, conflict, invalid, not_found, rule_violation
 from icity.services import audit
-from icity.services.access import Principal
+from icity.services.access import Principal, require_admin
 from icity.services.pagination import Page, SortKey, keyset_page
 
 LEVELS = ("prospect", "sig", "pilot", "consortium")  # from less to more involved
@@ -40,6 +40,7 @@ ACTION_KINDS = (
 
 def create_city(
     session: Session,
+    actor: Principal,
     *,
     id: str,
     name: str,
@@ -48,6 +49,8 @@ def create_city(
     lat: float,
     bbox: list[float],
 ) -> City:
+    """The platform admin adds a city to the network as a prospect (audited)."""
+    require_admin(actor)
     problems = []
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         problems.append(FieldProblem("lon", "lon must be within [-180, 180] and lat within [-90, 90]"))
@@ -59,6 +62,7 @@ def create_city(
         raise conflict(f"City '{id}' already exists.", param="id")
     city = City(id=id, name=name, country=country.upper(), level="prospect", lon=lon, lat=lat, bbox=bbox)
     session.add(city)
+    audit.record(session, actor, "city.created", "city", id, city_id=id, details={"name": name, "country": city.country})
     session.flush()
     return city
 
@@ -66,23 +70,23 @@ def create_city(
 def get_city_row(session: Session, city_id: str) -> City:
     city = session.get(City, city_id)
     if city is None:
-        raise not_found("city", city_id)
+        raise not_found("city", city_id, param="city_id")
     return city
 
 
 def change_level(
     session: Session,
+    actor: Principal,
     city_id: str,
     *,
     to_level: str,
     effective_on: date,
     evidence_kind: str,
     evidence: str,
-    recorded_by: str,
-    actor: Principal | None = None,
 ) -> LevelChange:
-    """Move a city to another level, keeping the dated, attributed change, and
-    record it in the audit log as done by `actor` (default: named `recorded_by`)."""
+    """The platform admin moves a city to another level, keeping the dated change
+    attributed to `actor` in the city's history and in the audit log."""
+    require_admin(actor)
     city = get_city_row(session, city_id)
     if to_level not in LEVELS:
         raise invalid([FieldProblem("level", f"level must be one of {', '.join(LEVELS)}")])
@@ -112,13 +116,13 @@ def change_level(
         effective_on=effective_on,
         evidence_kind=evidence_kind,
         evidence=evidence.strip(),
-        recorded_by=recorded_by,
+        recorded_by=actor.label,
     )
     city.level = to_level
     session.add(change)
     audit.record(
         session,
-        actor or audit.actor_named(recorded_by),
+        actor,
         "city.level_changed",
         "city",
         city_id,
@@ -136,6 +140,7 @@ def change_level(
 
 def add_engagement_action(
     session: Session,
+    actor: Principal,
     city_id: str,
     *,
     kind: str,
@@ -144,8 +149,10 @@ def add_engagement_action(
     outcome: str = "",
     next_step: str | None = None,
     next_step_due: date | None = None,
-    recorded_by: str,
 ) -> EngagementAction:
+    """The platform admin records an engagement action with a city, attributed to
+    `actor` and audited."""
+    require_admin(actor)
     get_city_row(session, city_id)
     problems = []
     if kind not in ACTION_KINDS:
@@ -166,19 +173,53 @@ def add_engagement_action(
         outcome=outcome,
         next_step=next_step,
         next_step_due=next_step_due,
-        recorded_by=recorded_by,
+        recorded_by=actor.label,
     )
     session.add(action)
+    session.flush()  # the action's id, for the audit log
+    audit.record(
+        session,
+        actor,
+        "city.engagement_action_recorded",
+        "engagement_action",
+        action.id,
+        city_id=city_id,
+        details={"kind": kind, "happenedOn": happened_on.isoformat(), "nextStepDue": _iso(next_step_due)},
+    )
     session.flush()
     return action
 
 
-def complete_next_step(session: Session, action_id: int) -> EngagementAction:
+def complete_next_step(
+    session: Session, actor: Principal, action_id: int, *, city_id: str | None = None
+) -> EngagementAction:
+    """The platform admin marks an action's next step done (audited). With `city_id`, an
+    action of another city is not found: a URL naming one city never changes another's.
+    Marking a step already done again changes nothing and records nothing."""
+    require_admin(actor)
     action = session.get(EngagementAction, action_id)
-    if action is None:
-        raise not_found("engagement action", str(action_id))
+    if action is None or (city_id is not None and action.city_id != city_id):
+        raise not_found("engagement action", str(action_id), param="action_id")
+    if action.next_step is None:
+        raise conflict(f"Action {action_id} has no next step to mark done.", param="action_id")
+    if action.next_step_done:
+        return action
     action.next_step_done = True
+    audit.record(
+        session,
+        actor,
+        "city.next_step_done",
+        "engagement_action",
+        action.id,
+        city_id=action.city_id,
+        details={"nextStep": action.next_step, "nextStepDue": _iso(action.next_step_due)},
+    )
+    session.flush()
     return action  # its city tells the caller where the step was
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 # ---- reads -----------------------------------------------------------------
@@ -239,7 +280,7 @@ def action_dict(action: EngagementAction, today: date | None = None) -> dict[str
         "happenedOn": action.happened_on.isoformat(),
         "outcome": action.outcome,
         "nextStep": action.next_step,
-        "nextStepDue": action.next_step_due.isoformat() if action.next_step_due else None,
+        "nextStepDue": _iso(action.next_step_due),
         "nextStepDone": action.next_step_done,
         "overdue": bool(action.next_step_due and not action.next_step_done and action.next_step_due < today),
     }

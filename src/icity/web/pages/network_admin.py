@@ -90,16 +90,12 @@ def change_level(
     evidence_kind: Annotated[str, Form()] = "",
     evidence: Annotated[str, Form()] = "",
 ):
-    require_admin(viewer)
     posted = {"level": level, "effective_on": effective_on, "evidence_kind": evidence_kind, "evidence": evidence}
     try:
         body = LevelChangeIn.model_validate(
             {"level": level, "effectiveOn": blank_as_none(effective_on), "evidenceKind": evidence_kind, "evidence": evidence}
         )
-        cities.change_level(
-            session, city_id, to_level=body.level, effective_on=body.effective_on or date.today(),
-            evidence_kind=body.evidence_kind, evidence=body.evidence, recorded_by=viewer.label, actor=viewer,
-        )  # fmt: skip
+        cities.change_level(session, viewer, city_id, **body.arguments())
     except ValidationError as error:
         return _city_page(request, session, viewer, city_id, status_code=400, level_error=first_problem(error, LEVEL_LABELS), posted=posted)
     except ICityError as error:
@@ -121,7 +117,6 @@ def add_action(
     next_step: Annotated[str, Form()] = "",
     next_step_due: Annotated[str, Form()] = "",
 ):
-    require_admin(viewer)
     posted = {
         "kind": kind, "title": title, "happened_on": happened_on, "outcome": outcome, "next_step": next_step,
         "next_step_due": next_step_due,
@@ -133,10 +128,7 @@ def add_action(
                 "nextStep": blank_as_none(next_step), "nextStepDue": blank_as_none(next_step_due),
             }
         )  # fmt: skip
-        cities.add_engagement_action(
-            session, city_id, kind=body.kind, title=body.title, happened_on=body.happened_on, outcome=body.outcome,
-            next_step=body.next_step, next_step_due=body.next_step_due, recorded_by=viewer.label,
-        )  # fmt: skip
+        cities.add_engagement_action(session, viewer, city_id, **body.arguments())
     except ValidationError as error:
         return _city_page(request, session, viewer, city_id, status_code=400, action_error=first_problem(error, ACTION_LABELS), posted=posted)
     except ICityError as error:
@@ -147,6 +139,5 @@ def add_action(
 
 @router.post("/admin/network/actions/{action_id}/next-step-done", dependencies=[Depends(web_session.check_csrf)])
 def complete_next_step(action_id: int, viewer: ViewerDep, session: TransactionDep):
-    require_admin(viewer)
-    action = cities.complete_next_step(session, action_id)
+    action = cities.complete_next_step(session, viewer, action_id)
     return RedirectResponse(f"/admin/network/{action.city_id}?done=step#action-{action.id}", status_code=303)
