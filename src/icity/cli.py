@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from icity.config import get_settings
+from icity.db.models import utctoday
 from icity.errors import ICityError
 
 app = typer.Typer(help="iCity: open a city's information systems through one harmonised API.", no_args_is_help=True)
@@ -173,7 +174,7 @@ def city_set_level(
     level: str,
     evidence_kind: Annotated[str, typer.Option(help="letter_of_commitment, technical_trial, first_opened_is, consortium_agreement, withdrawal")],
     evidence: Annotated[str, typer.Option(help="What proves it: document, date, signatories.")],
-    effective_on: Annotated[str, typer.Option(help="YYYY-MM-DD")] = date.today().isoformat(),
+    effective_on: Annotated[str, typer.Option(help="YYYY-MM-DD")] = utctoday().isoformat(),
     recorded_by: Annotated[str, typer.Option()] = "cli",
 ) -> None:
     """Move a city to another level of involvement (kept in its history)."""

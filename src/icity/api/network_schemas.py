@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from icity.db.models import utctoday
+
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
 Long = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
 # a city's id goes into its entities' ids (urn:ngsi-ld:<Type>:<city>:<local id>) and into URLs
@@ -58,7 +60,7 @@ class LevelChangeIn(BaseModel):
         """The keyword arguments of services.cities.change_level."""
         return {
             "to_level": self.level,
-            "effective_on": self.effective_on or date.today(),
+            "effective_on": self.effective_on or utctoday(),
             "evidence_kind": self.evidence_kind,
             "evidence": self.evidence,
         }

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from icity.db.models import City, EngagementAction, InformationSystem, LevelChange
+from icity.db.models import City, EngagementAction, InformationSystem, LevelChange, utctoday
 from icity.errors import FieldProblem, bad_parameter, conflict, invalid, not_found, rule_violation
 from icity.services import audit
 from icity.services.access import Principal, require_admin
@@ -271,7 +271,7 @@ def level_change_dict(change: LevelChange) -> dict[str, Any]:
 
 
 def action_dict(action: EngagementAction, today: date | None = None) -> dict[str, Any]:
-    today = today or date.today()
+    today = today or utctoday()
     return {
         "id": action.id,
         "city": action.city_id,

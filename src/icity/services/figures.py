@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from icity.db.models import App, City, InformationSystem, UsageDay
+from icity.db.models import App, City, InformationSystem, UsageDay, utctoday
 from icity.services.cities import LEVELS, OPEN_STATUSES
 
 CALLS_WINDOW_DAYS = 30
 
 
 def network_figures(session: Session, today: date | None = None) -> dict[str, Any]:
-    today = today or date.today()
+    today = today or utctoday()
     per_level = dict(session.execute(select(City.level, func.count()).group_by(City.level)).all())
     opened = dict(
         session.execute(

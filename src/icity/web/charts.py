@@ -3,11 +3,12 @@ usage_report already scopes the rows to what the viewer may see (their apps, or 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from icity.db.models import utctoday
 from icity.services import usage
 from icity.services.access import Principal
 
@@ -17,7 +18,7 @@ USAGE_ROWS = 5000  # app × IS × day rows of the chart's window: plenty for a d
 def usage_chart(session: Session, viewer: Principal, days: int) -> dict[str, Any]:
     """Calls per day of the last ``days`` days, one series per app and IS, and each series'
     totals (calls, errors, bytes out) for a table beside the chart."""
-    first = date.today() - timedelta(days=days - 1)
+    first = utctoday() - timedelta(days=days - 1)
     day_labels = [(first + timedelta(days=i)).isoformat() for i in range(days)]
     rows = usage.usage_report(session, viewer, start=first.isoformat(), limit=USAGE_ROWS)["items"]
     series: dict[str, dict[str, int]] = {}

@@ -10,6 +10,7 @@ from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep,
 from icity.api.network_schemas import CityIn, EngagementActionIn, LevelChangeIn
 from icity.api.responses import JSONResponse, json_page
 from icity.api.schemas import CityDetail, CityPublic, EngagementActionPublic, FollowUp, LevelChangePublic, Page, Problem
+from icity.db.models import utctoday
 from icity.services import cities
 
 router = APIRouter(tags=["city network"])
@@ -68,7 +69,7 @@ def overdue_follow_ups(
     session: SessionDep,
     today: Annotated[date | None, Query(description="Reference date (default: today, UTC).")] = None,
 ):
-    return JSONResponse(cities.overdue_follow_ups(session, today or date.today()))
+    return JSONResponse(cities.overdue_follow_ups(session, today or utctoday()))
 
 
 @router.get(

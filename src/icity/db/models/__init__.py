@@ -1,6 +1,6 @@
 """Tables. The one place that knows how iCity's domain is stored, a module per part of the domain."""
 
-from icity.db.models.base import NAMING, Base, utcnow
+from icity.db.models.base import NAMING, Base, utcnow, utctoday
 from icity.db.models.certification import AppReview
 from icity.db.models.developer_access import (
     AccessRequest,
@@ -36,6 +36,7 @@ __all__ = [
     "NAMING",
     "Base",
     "utcnow",
+    "utctoday",
     "City",
     "LevelChange",
     "EngagementAction",

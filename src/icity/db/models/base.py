@@ -1,6 +1,6 @@
 """What every table shares: the declarative base, its naming convention and column types, and utcnow."""
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import JSON, MetaData
@@ -19,6 +19,11 @@ NAMING = {
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def utctoday() -> date:
+    """Today in UTC: the days of usage counters, follow-ups and level changes are UTC days."""
+    return utcnow().date()
 
 
 class Base(DeclarativeBase):

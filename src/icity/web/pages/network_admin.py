@@ -4,7 +4,6 @@ services/cities decides; the forms are read as the API's bodies (api/network_sch
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from icity.api.deps import SessionDep, TransactionDep
 from icity.api.network_schemas import EngagementActionIn, LevelChangeIn
+from icity.db.models import utctoday
 from icity.errors import ICityError
 from icity.services import cities
 from icity.services.access import Principal, require_admin
@@ -43,7 +43,7 @@ def pipeline_page(request: Request, viewer: ViewerDep, session: SessionDep):
     if redirect := sign_in_first(request, viewer):
         return redirect
     require_admin(viewer)
-    today = date.today()
+    today = utctoday()
     return render(
         request,
         "network_admin/pipeline.html",
@@ -64,7 +64,7 @@ def _city_page(
         city=cities.get_city(session, city_id),
         evidence_kinds=cities.EVIDENCE_KINDS,
         action_kinds=cities.ACTION_KINDS,
-        today=date.today().isoformat(),
+        today=utctoday().isoformat(),
         level_error=level_error,
         action_error=action_error,
         posted=posted or {},
