@@ -1,6 +1,12 @@
-"""`icity harvest run|runs` and `icity worker --once`, through Typer's CliRunner."""
+"""`icity harvest run|runs` and `icity worker --once`, through Typer's CliRunner; `icity worker` as a process."""
 
 from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from typer.testing import CliRunner
@@ -48,3 +54,17 @@ def test_worker_once_harvests_what_is_due(configured: str, feeds: FeedServer):
     assert result.exit_code == 0, result.output
     assert "harvested 1 information system(s)" in result.output
     assert "run 1 of alpha/aire (schedule" in runner.invoke(app, ["harvest", "runs", "alpha/aire"]).output
+
+
+def test_the_worker_stops_its_tasks_and_exits_on_sigterm(cli_network: str):
+    """A service manager stops the worker with SIGTERM: it ends cleanly, not killed mid-work."""
+    env = {**os.environ, "ICITY_MQTT_URL": "", "ICITY_REDIS_URL": ""}
+    worker = subprocess.Popen([sys.executable, "-m", "icity.cli", "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(2)  # its tasks started
+        assert worker.poll() is None, worker.stdout.read().decode()
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0, worker.stdout.read().decode()
+    finally:
+        if worker.poll() is None:
+            worker.kill()  # only the process this test started

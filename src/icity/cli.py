@@ -1,5 +1,6 @@
 """The `icity` command line."""
 
+import signal
 import threading
 from datetime import date
 from typing import Annotated
@@ -111,7 +112,9 @@ def provider_token_create(
 
 @app.command()
 def worker(
-    once: Annotated[bool, typer.Option(help="Run what is due now, wait for it, and exit.")] = False,
+    once: Annotated[
+        bool, typer.Option(help="Run the harvests due now, wait for them, and exit (from cron; the rest is continuous work).")
+    ] = False,
 ) -> None:
     """Run the platform's background work until interrupted: scheduled harvests (each source in its
     own thread), with ICITY_MQTT_URL the observations pushed to the broker, webhook deliveries,
@@ -131,10 +134,13 @@ def worker(
         typer.echo(f"harvested {len(started)} information system(s)")
         return
     tasks = background_tasks(get_settings())
+    stopping = threading.Event()
+    # a service manager stops the worker with SIGTERM: the tasks still finish what they hold (stop())
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
     for task in tasks:
         task.start()
     try:
-        threading.Event().wait()
+        stopping.wait()
     except KeyboardInterrupt:
         pass
     finally:
