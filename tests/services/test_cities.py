@@ -207,3 +207,13 @@ def test_an_action_without_a_next_step_has_none_to_mark_done(session, cornella):
     with pytest.raises(ICityError) as refused:
         cities.complete_next_step(session, CLI, action.id)
     assert refused.value.status == 409
+
+
+def test_a_city_admin_manages_their_own_cities_and_the_platform_admin_every_one(session, cornella):
+    cities.create_city(session, CLI, id="lamia", name="Lamía", country="gr", lon=22.43, lat=38.90, bbox=[22.38, 38.87, 22.47, 38.93])
+    admin = Principal(kind="user", email="coordinator@icity.example", role="admin", approved=True)
+    assert cities.managed_cities(session, CITY_ADMIN) == [{"id": "cornella", "name": "Cornellà de Llobregat"}]
+    assert [c["id"] for c in cities.managed_cities(session, admin)] == ["cornella", "lamia"]  # by name
+    for who in (DEVELOPER, ANONYMOUS):
+        with pytest.raises(ICityError):
+            cities.managed_cities(session, who)

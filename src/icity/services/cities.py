@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from icity.db.models import City, EngagementAction, InformationSystem, LevelChange, utctoday
 from icity.errors import FieldProblem, bad_parameter, conflict, invalid, not_found, rule_violation
 from icity.services import audit
-from icity.services.access import Principal, require_admin
+from icity.services.access import Principal, require_admin, require_any_admin
 from icity.services.pagination import Page, SortKey, keyset_page
 
 LEVELS = ("prospect", "sig", "pilot", "consortium")  # from less to more involved
@@ -317,6 +317,16 @@ def get_city(session: Session, city_id: str) -> dict[str, Any]:
     body["levelHistory"] = [level_change_dict(c) for c in history]
     body["engagementActions"] = [action_dict(a) for a in actions]
     return body
+
+
+def managed_cities(session: Session, principal: Principal) -> list[dict[str, str]]:
+    """The cities whose IS the principal opens and runs, by name: a city admin's own, every city
+    for the platform admin; anyone else is refused."""
+    require_any_admin(principal)
+    statement = select(City.id, City.name).order_by(City.name)
+    if not principal.is_admin:
+        statement = statement.where(City.id.in_(principal.city_ids))
+    return [{"id": city_id, "name": name} for city_id, name in session.execute(statement)]
 
 
 def overdue_follow_ups(session: Session, today: date) -> list[dict[str, Any]]:

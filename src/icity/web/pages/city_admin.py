@@ -16,12 +16,11 @@ from sqlalchemy.orm import Session
 from icity.api.deps import SessionDep, TransactionDep
 from icity.api.source_schemas import StatusIn
 from icity.errors import ICityError
-from icity.services import access_requests, catalogue, entities, harvest
+from icity.services import access_requests, catalogue, cities, entities, harvest
 from icity.services.access import Principal
 from icity.web import session as web_session
 from icity.web.forms import problems
 from icity.web.guards import sign_in_first
-from icity.web.pages.wizard import managed_cities
 from icity.web.rendering import ViewerDep, render
 
 router = APIRouter(include_in_schema=False)
@@ -40,7 +39,7 @@ DONE = {
 def _own_systems(session: Session, viewer: Principal) -> list[dict[str, Any]]:
     """The IS the viewer administers, with their source's health (the services decide which)."""
     systems = []
-    for city in managed_cities(session, viewer):
+    for city in cities.managed_cities(session, viewer):
         systems += catalogue.list_systems(session, viewer, city=city["id"], limit=LISTED, cursor=None).items
     for system in systems:
         system["source"] = harvest.get_source(session, viewer, system["id"])
@@ -58,7 +57,7 @@ def home(request: Request, viewer: ViewerDep, session: SessionDep):
     return render(
         request,
         "manage/home.html",
-        cities=managed_cities(session, viewer),
+        cities=cities.managed_cities(session, viewer),
         systems=systems,
         pending_total=len(pending),
         pending_by_system=Counter(item["informationSystem"] for item in pending),

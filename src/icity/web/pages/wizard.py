@@ -21,7 +21,7 @@ from icity.api.source_schemas import PreviewIn, SourceIn, StatusIn, SystemIn
 from icity.datamodels import get_registry
 from icity.errors import ICityError
 from icity.services import catalogue, cities, harvest, sources
-from icity.services.access import Principal, require_any_admin
+from icity.services.access import Principal
 from icity.web import session as web_session
 from icity.web import source_examples
 from icity.web.forms import json_object, problems
@@ -44,16 +44,6 @@ SOURCE_LABELS = {
 }  # fmt: skip
 
 
-def managed_cities(session: Session, viewer: Principal) -> list[dict[str, str]]:
-    """The cities whose IS the viewer opens: a city admin's own, every city for the platform admin."""
-    require_any_admin(viewer)
-    if viewer.is_admin:
-        rows = cities.list_cities(session, level="all", limit=1000, cursor=None).items
-        return sorted(({"id": c["id"], "name": c["name"]} for c in rows), key=lambda c: c["name"])
-    own = [cities.get_city_row(session, city_id) for city_id in viewer.city_ids]
-    return sorted(({"id": c.id, "name": c.name} for c in own), key=lambda c: c["name"])
-
-
 # ---- step 1: register ---------------------------------------------------------------------
 
 
@@ -62,7 +52,7 @@ def _system_form(request: Request, session: Session, viewer: Principal, status_c
         request,
         "manage/new_system.html",
         status_code=status_code,
-        cities=managed_cities(session, viewer),
+        cities=cities.managed_cities(session, viewer),
         categories=catalogue.list_categories(session),
         entity_types=get_registry().names(),
         policies=catalogue.ACCESS_POLICIES,
