@@ -18,9 +18,10 @@ from sqlalchemy import select
 
 from icity.app import create_app
 from icity.db.engine import new_session, transaction
-from icity.db.models import AccessRequest, Base, HarvestRun, InformationSystem
+from icity.db.models import AccessRequest, Base, HarvestRun, InformationSystem, User
 from icity.services import usage
 from icity.services.usage import Counters
+from icity.web.pages import city_access
 from tests import people
 from tests.connectors.feed_server import Feed, FeedServer
 from tests.sources import MAPPING, csv
@@ -287,6 +288,20 @@ def test_a_pending_request_is_approved_from_the_page(site):
     approved = alpha.post(f"/manage/access-requests/{pending}/approve", data={"csrf_token": token}, follow_redirects=False)
     assert approved.status_code == 303 and site.request_status(pending) == ("approved", None)
     assert 'data-testid="none-pending"' in alpha.get("/manage/access-requests").text
+
+
+def test_a_new_request_is_listed_however_many_were_decided_before(site, monkeypatch):
+    monkeypatch.setattr(city_access, "LISTED", 2)  # as a city with more decided requests than a page holds
+    with transaction(site.url) as session:
+        developer = session.scalar(select(User).where(User.email == "ada@dev.example"))
+        for number in range(3):
+            app, _ = people.app_with_key(session, people.Person(developer, None), f"Old app {number}")
+            people.grant(session, app, "alpha/parking", status="refused")
+        newest, _ = people.app_with_key(session, people.Person(developer, None), "Newest app")
+        newest_request = people.grant(session, newest, "alpha/parking", status="pending").id
+    page = site.client("alpha").get("/manage/access-requests").text
+    assert f'data-request="{newest_request}"' in page and f'data-request="{site.requests["pending"]}"' in page
+    assert "Old app 2" in page  # the latest decisions first
 
 
 def test_the_usage_page_shows_the_use_of_the_admins_own_systems_by_app(site):

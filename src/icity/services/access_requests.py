@@ -114,6 +114,7 @@ def list_requests(
     app_id: int | None,
     limit: int,
     cursor: str | None,
+    newest_first: bool = False,
 ) -> Page[dict[str, Any]]:
     require_user(principal)
     if status is not None and status not in REQUEST_STATUSES:
@@ -134,7 +135,8 @@ def list_requests(
     if app_id is not None:
         statement = statement.where(AccessRequest.app_id == app_id)
     rows, next_cursor = keyset_page(
-        statement.add_columns(AccessRequest.id), [SortKey(AccessRequest.id)], "id", limit, cursor, lambda s: session.execute(s).all()
+        statement.add_columns(AccessRequest.id), [SortKey(AccessRequest.id, descending=newest_first)], "id", limit, cursor,
+        lambda s: session.execute(s).all(),
     )
     return Page([request_dict(row[0], row[1], row[2]) for row in rows], next_cursor)
 

@@ -35,15 +35,20 @@ REASON_NEEDED = {
 
 def _requests_page(request: Request, session: Session, viewer: Principal, status_code: int = 200, **extra: Any):
     require_any_admin(viewer)
-    listed = access_requests.list_requests(session, viewer, status=None, system_id=None, app_id=None, limit=LISTED, cursor=None).items
+
+    def listed(status: str | None, newest_first: bool = False) -> list[dict[str, Any]]:
+        return access_requests.list_requests(
+            session, viewer, status=status, system_id=None, app_id=None, limit=LISTED, cursor=None, newest_first=newest_first
+        ).items
+
     decided = request.query_params.get("decided", "")
     return render(
         request,
         "manage/access_requests.html",
         status_code=status_code,
-        pending=[r for r in listed if r["status"] == "pending"],
-        approved=[r for r in listed if r["status"] == "approved"],
-        closed=[r for r in reversed(listed) if r["status"] not in ("pending", "approved")],
+        pending=listed("pending"),  # every one waiting, oldest first: however many were decided before
+        approved=listed("approved"),
+        closed=[r for r in listed(None, newest_first=True) if r["status"] not in ("pending", "approved")],
         decided=decided if decided in DECIDED.values() else None,
         **extra,
     )

@@ -48,7 +48,7 @@ def _dashboard(request: Request, session: Session, viewer: Principal, status_cod
         status_code=status_code,
         apps=own_apps,
         requests=access_requests.list_requests(
-            session, viewer, status=None, system_id=None, app_id=None, limit=100, cursor=None
+            session, viewer, status=None, system_id=None, app_id=None, limit=100, cursor=None, newest_first=True
         ).items,
         inbox=messages.inbox(session, viewer, limit=MESSAGES_SHOWN),
         usage_chart=usage_chart(session, viewer, USAGE_DAYS),
