@@ -405,3 +405,18 @@ def test_a_commit_in_another_process_wakes_the_dispatcher_through_redis(city: Ci
         wakeups.stop()
         dispatcher.stop()
     assert receiver.values(S0) == [9.0]
+
+
+def test_a_throttled_subscription_holds_back_no_other(city: City, receiver: Receiver, monkeypatch):
+    monkeypatch.setattr(webhooks, "SEND_BATCH", 1)  # one throttled delivery would fill each batch
+    throttled = Receiver()
+    try:
+        city.subscribe(throttled, throttlingS=3600)  # subscribed first: its deliveries come first
+        city.subscribe(receiver)
+        city.push("aq-00", {"no2": 1.0})
+        city.push("aq-01", {"no2": 2.0})
+        city.dispatcher.run_once()
+        assert receiver.values(S0) == [1.0] and receiver.values(S1) == [2.0]
+        assert len(throttled.requests) == 1  # one request in its period
+    finally:
+        throttled.close()

@@ -38,12 +38,13 @@ from datetime import datetime, timedelta
 
 import httpx
 import orjson
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from icity.config import get_settings
 from icity.db.engine import new_session, write_transaction
 from icity.db.models import Change, Delivery, Subscription, utcnow
+from icity.db.types import epoch_seconds
 from icity.services import changes
 from icity.services.subscriptions import (
     notification,
@@ -209,10 +210,17 @@ def _due(now: datetime):
         older.status == "pending",
         older.id < Delivery.id,
     )
+    # decided here, not after the batch is read: a throttled subscription's deliveries would
+    # otherwise fill every batch and hold back every other subscription's
+    throttled = and_(
+        Subscription.throttling_s > 0,
+        Subscription.last_notified_at.is_not(None),
+        epoch_seconds(Subscription.last_notified_at) + Subscription.throttling_s > now.timestamp(),
+    )
     return (
         select(Delivery, Subscription)
         .join(Subscription, Subscription.id == Delivery.subscription_id)
-        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now, *_live(now), ~earlier_pending)
+        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now, *_live(now), ~earlier_pending, ~throttled)
         .order_by(Delivery.id)
         .limit(SEND_BATCH)
     )
@@ -230,18 +238,15 @@ def claim(database_url: str | None = None) -> tuple[list[Attempt], int]:
     withheld = 0
     with write_transaction(database_url) as session:
         known: dict[int, set[str]] = {}  # app → the IS it may read now
-        throttled: set[int] = set()
+        throttled: set[int] = set()  # subscriptions given their one request of the period in this batch
         for delivery, subscription in session.execute(_due(now).with_for_update(of=Delivery, skip_locked=True)).all():
             if delivery.information_system_id not in readable_by_app(session, subscription, known):
                 delivery.status, delivery.payload = "withheld", {}
                 delivery.last_error = f"the app may no longer read {delivery.information_system_id}: nothing was sent"
                 withheld += 1
                 continue
-            if subscription.throttling_s:
-                recent = subscription.last_notified_at is not None and (
-                    now < subscription.last_notified_at + timedelta(seconds=subscription.throttling_s)
-                )
-                if recent or subscription.id in throttled:
+            if subscription.throttling_s:  # those still inside their period are not due (_due)
+                if subscription.id in throttled:
                     continue
                 throttled.add(subscription.id)
             delivery.attempts += 1
