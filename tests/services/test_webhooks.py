@@ -420,3 +420,16 @@ def test_a_throttled_subscription_holds_back_no_other(city: City, receiver: Rece
         assert len(throttled.requests) == 1  # one request in its period
     finally:
         throttled.close()
+
+
+def test_an_endpoint_added_to_a_stream_only_subscription_is_sent_only_later_changes(city: City, receiver: Receiver):
+    created = city.client.post("/api/v1/subscriptions", json={"entityTypes": ["AirQualityObserved"]}, headers=city.key)
+    assert created.status_code == 201 and created.json()["endpoint"] is None
+    city.push("aq-00", {"no2": 1.0})  # told to its streams only
+    city.push("aq-01", {"no2": 2.0})
+    assert city.dispatcher.run_once()["queued"] == 0
+    path = f"/api/v1/subscriptions/{created.json()['id']}"
+    assert city.client.patch(path, json={"endpoint": receiver.url}, headers=city.key).status_code == 200
+    city.push("aq-00", {"no2": 3.0})
+    assert city.dispatcher.run_once()["delivered"] == 1
+    assert receiver.values(S0) == [3.0] and receiver.values(S1) == []

@@ -319,9 +319,11 @@ def get_subscription(session: Session, principal: Principal, subscription_id: in
 
 def update_subscription(session: Session, principal: Principal, subscription_id: int, fields: dict[str, Any]) -> dict[str, Any]:
     """Pause, resume, or change what it selects or where it is sent (fields as in the request body;
-    null clears an optional one). A subscription coming back to life starts at the head of the log."""
+    null clears an optional one). A subscription coming back to life, or given an endpoint it had
+    not (its webhooks start), starts at the head of the log: it is not sent what came before."""
     subscription = owned_subscription(session, principal, subscription_id)
     was_live = is_live(subscription)
+    had_endpoint = subscription.endpoint is not None
     current = {
         "name": subscription.name,
         "entityTypes": subscription.entity_types,
@@ -341,7 +343,8 @@ def update_subscription(session: Session, principal: Principal, subscription_id:
     values = _checked(session, principal, {**current, **fields}, changed=set(fields))
     for column, value in values.items():
         setattr(subscription, column, value)
-    if not was_live and is_live(subscription):
+    # a stream-only subscription's position stood still: from there its whole backlog would be sent
+    if (not was_live and is_live(subscription)) or (not had_endpoint and subscription.endpoint is not None):
         subscription.position = changes.latest_id(session)
     session.flush()
     audit.record(session, principal, "subscription.changed", "subscription", subscription.id, details={"fields": sorted(fields)})
