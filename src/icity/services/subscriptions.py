@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from icity.datamodels import get_registry
 from icity.db.models import App, Change, City, Delivery, InformationSystem, Subscription, utcnow
 from icity.errors import FieldProblem, ICityError, authentication_required, bad_parameter, conflict, invalid, not_found
-from icity.services import audit, changes, filters
+from icity.services import audit, changes, filters, outbound
 from icity.services.access import Principal, discoverable_systems, readable_system_ids, require_approved_developer
 from icity.services.authentication import principal_of_app
 from icity.services.pagination import Page, SortKey, keyset_page
@@ -227,6 +227,8 @@ def _checked(session: Session, principal: Principal, fields: dict[str, Any], cha
     endpoint = fields.get("endpoint")
     if endpoint is not None and not _web_url(endpoint):
         problems.append(FieldProblem("endpoint", "endpoint must be an http:// or https:// URL, e.g. https://app.example/hooks/icity"))
+    elif endpoint is not None and checks("endpoint") and (refused := outbound.refusal(endpoint)):
+        problems.append(FieldProblem("endpoint", refused))
     status = fields.get("status", "active")
     if status not in STATUSES:
         problems.append(FieldProblem("status", "status must be active or paused"))

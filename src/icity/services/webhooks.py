@@ -45,7 +45,7 @@ from icity.config import get_settings
 from icity.db.engine import new_session, write_transaction
 from icity.db.models import Change, Delivery, Subscription, utcnow
 from icity.db.types import epoch_seconds
-from icity.services import changes
+from icity.services import changes, outbound
 from icity.services.subscriptions import (
     notification,
     readable_by_app,
@@ -257,6 +257,12 @@ def claim(database_url: str | None = None) -> tuple[list[Attempt], int]:
 
 
 def send(client: httpx.Client, attempt: Attempt) -> Outcome:
+    """POST the attempt, unless its endpoint now resolves to an address it may not reach. What the
+    receiver answered is not kept, only its status: the developer reads the log, and the body
+    of whatever the endpoint reached is not theirs to read."""
+    refused = outbound.refusal(attempt.endpoint)
+    if refused:
+        return Outcome(attempt.delivery_id, None, f"not sent: {refused}")
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
@@ -269,7 +275,7 @@ def send(client: httpx.Client, attempt: Attempt) -> Outcome:
         return Outcome(attempt.delivery_id, None, f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS] or "request failed")
     if 200 <= response.status_code < 300:
         return Outcome(attempt.delivery_id, response.status_code, None)
-    return Outcome(attempt.delivery_id, response.status_code, f"HTTP {response.status_code}: {response.text[:200]}")
+    return Outcome(attempt.delivery_id, response.status_code, f"HTTP {response.status_code} {response.reason_phrase}".strip())
 
 
 def record(outcomes: list[Outcome], database_url: str | None = None) -> dict[str, int]:
