@@ -46,11 +46,7 @@ from icity.db.engine import new_session, write_transaction
 from icity.db.models import Change, Delivery, Subscription, utcnow
 from icity.db.types import epoch_seconds
 from icity.services import changes, outbound
-from icity.services.subscriptions import (
-    notification,
-    readable_by_app,
-    selector_of,
-)
+from icity.services.subscriptions import deliverable, notification, readable_by_app
 
 log = logging.getLogger(__name__)
 
@@ -124,17 +120,15 @@ def _fill_batch(session: Session) -> tuple[int, bool]:
     batch = changes.read_since(session, min(s.position for s in subscriptions), limit=FILL_BATCH)
     if not batch:
         return 0, False
-    known: dict[int, set[str]] = {}  # app → the IS it may read now
+    known: dict[int, frozenset[str] | None] = {}  # app → the IS it may read now
     added = 0
     for subscription in subscriptions:
         fresh = [change for change in batch if change.id > subscription.position]
         if not fresh:
             continue
         subscription.position = fresh[-1].id
-        readable = readable_by_app(session, subscription, known)
-        selector = selector_of(subscription)
-        selected = [c for c in fresh if c.information_system_id in readable and selector.matches(c)]
-        added += _queue(session, subscription, selected)
+        readable = readable_by_app(session, subscription.app_id, known)
+        added += _queue(session, subscription, deliverable(subscription, readable, fresh) or [])
     return added, len(batch) == FILL_BATCH
 
 
@@ -237,10 +231,11 @@ def claim(database_url: str | None = None) -> tuple[list[Attempt], int]:
     attempts: list[Attempt] = []
     withheld = 0
     with write_transaction(database_url) as session:
-        known: dict[int, set[str]] = {}  # app → the IS it may read now
+        known: dict[int, frozenset[str] | None] = {}  # app → the IS it may read now
         throttled: set[int] = set()  # subscriptions given their one request of the period in this batch
         for delivery, subscription in session.execute(_due(now).with_for_update(of=Delivery, skip_locked=True)).all():
-            if delivery.information_system_id not in readable_by_app(session, subscription, known):
+            readable = readable_by_app(session, subscription.app_id, known)
+            if readable is None or delivery.information_system_id not in readable:  # what deliverable() decided, again
                 delivery.status, delivery.payload = "withheld", {}
                 delivery.last_error = f"the app may no longer read {delivery.information_system_id}: nothing was sent"
                 withheld += 1
