@@ -10,8 +10,9 @@ With each batch it loads, once for all streams, what delivery decides on: the co
 streams' subscriptions as they are now, for each of their apps the IS it may read now
 (None: the app was withdrawn), and whether the key or session that opened each stream is
 still valid — so a revoked grant or key, an ended session or a paused subscription takes
-effect on the next batch. A stream's queue is bounded: a client too slow to keep up is closed, and
-resumes from the log with Last-Event-ID, instead of holding memory or slowing the others.
+effect on the next batch. A stream's queue is bounded: a client too slow to keep up is
+closed, and resumes from the log with Last-Event-ID, instead of holding memory or slowing
+the others.
 """
 
 from __future__ import annotations

@@ -70,7 +70,9 @@ def _event(change: Change, subscription: Subscription) -> bytes:
     return b"id: %d\nevent: notification\ndata: %s\n\n" % (change.id, orjson.dumps(body))
 
 
-def _events(batch: list[Change], views: Views, subscription_id: int, credential: Credential, after: int) -> tuple[list[bytes], int, bool]:
+def _events(
+    batch: list[Change], views: Views, subscription_id: int, credential: Credential, after: int
+) -> tuple[list[bytes], int, bool]:
     """The events of a batch for one stream: (events, last change id sent, may the stream go on)."""
     fresh = [change for change in batch if change.id > after]
     selected = views.deliverable(subscription_id, credential, fresh)
