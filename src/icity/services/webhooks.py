@@ -20,6 +20,11 @@ Access is checked again when sending: if the app may no longer read the change's
 (grant revoked, app withdrawn), the delivery is `withheld` — nothing is sent and its
 body is dropped.
 
+An endpoint inside the platform's own network (services/outbound.py) is refused when saved
+and again before each request: the attempt then fails, and nothing is sent. A failed attempt
+keeps the status code and reason phrase only: the developer reads the log, and what the
+endpoint answered is not theirs to read.
+
 Throttling (`throttlingS`): at most one request per subscription in that period. While a
 delivery of an entity waits for its first attempt, a newer change of that entity replaces
 it (coalesced: the receiver gets the latest state, not every step in between).
@@ -252,9 +257,7 @@ def claim(database_url: str | None = None) -> tuple[list[Attempt], int]:
 
 
 def send(client: httpx.Client, attempt: Attempt) -> Outcome:
-    """POST the attempt, unless its endpoint now resolves to an address it may not reach. What the
-    receiver answered is not kept, only its status: the developer reads the log, and the body
-    of whatever the endpoint reached is not theirs to read."""
+    """POST the attempt, unless its endpoint now resolves to an address it may not reach."""
     refused = outbound.refusal(attempt.endpoint)
     if refused:
         return Outcome(attempt.delivery_id, None, f"not sent: {refused}")
