@@ -84,3 +84,12 @@ def cli_network(network_copy: str, tmp_path, monkeypatch) -> Iterator[str]:
     get_settings.cache_clear()  # settings are read once per process
     yield network_copy
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def private_networks(monkeypatch) -> Iterator[None]:
+    """Webhook endpoints and device command URLs on 127.0.0.1 allowed: for tests whose receivers listen there."""
+    monkeypatch.setenv("ICITY_WEBHOOK_PRIVATE_NETWORKS", "true")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

@@ -75,7 +75,7 @@ def build_world(session: Session) -> World:
     # the developer's app subscribes to the approval IS it holds no grant for (access is checked at delivery)
     subscription = subscriptions.create_subscription(
         session, principal_of_app(session, app_n.id),
-        {"entityTypes": ["OffStreetParking"], "informationSystem": APPROVAL_IS, "endpoint": "http://127.0.0.1:9/hooks"},
+        {"entityTypes": ["OffStreetParking"], "informationSystem": APPROVAL_IS, "endpoint": "https://app.example/hooks"},
     )  # fmt: skip
     dead_letter = Delivery(
         subscription_id=subscription["id"], change_id=0, entity_id=PARKING, information_system_id=APPROVAL_IS,

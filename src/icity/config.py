@@ -97,6 +97,12 @@ class Settings(BaseSettings):
     webhook_log_days: int = Field(
         30, description="Days a finished webhook delivery (delivered, dead, withheld) stays in the developer's delivery log."
     )
+    webhook_private_networks: bool = Field(
+        False,
+        description="Allow webhook endpoints and device command URLs whose host resolves to a private, loopback, "
+        "link-local, multicast or reserved address. Only for development and tests with local receivers: in "
+        "production it lets developers make the platform call its own network.",
+    )
 
     map_tiles_url: str | None = Field(
         None,

@@ -72,7 +72,7 @@ def test_an_app_with_a_grant_sends_a_command_and_follows_it(world):
     assert client.get(sent.headers["location"], headers=other).status_code == 404
 
 
-def test_the_command_reaches_the_device_endpoint_and_its_answer_shows(world):
+def test_the_command_reaches_the_device_endpoint_and_its_answer_shows(world, private_networks):
     client, built, url = world
     device = DeviceEndpoint([(200, {"open": True})])
     try:
@@ -149,7 +149,7 @@ def test_a_developer_of_the_organisation_sees_its_apps_commands_through_a_sessio
     assert [c["id"] for c in listed.json()["items"]] == [built.ids["command"]]
 
 
-def test_a_running_dispatcher_is_woken_by_the_new_command(world):
+def test_a_running_dispatcher_is_woken_by_the_new_command(world, private_networks):
     client, built, url = world
     device = DeviceEndpoint([(204, None)])
     dispatcher = CommandDispatcher(url, poll_s=30)  # only the wake-up after the commit can be this quick

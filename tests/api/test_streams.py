@@ -20,12 +20,15 @@ import httpx
 import orjson
 import pytest
 import uvicorn
+from sqlalchemy import delete
 
 from icity.app import create_app
 from icity.db.engine import get_engine, transaction
-from icity.db.models import Subscription
+from icity.db.models import ApiKey, App, Organisation, Subscription, User, UserSession
 from icity.services import access_requests, catalogue, change_feed, entity_store, provider_tokens
 from icity.services.access import CLI
+from icity.services.authentication import Credential
+from icity.services.secrets import new_api_key
 from tests import people
 
 pytestmark = pytest.mark.postgres_ok
@@ -375,6 +378,49 @@ def test_a_server_told_to_stop_ends_its_streams_instead_of_waiting_for_them(netw
             server.wait()
 
 
+def new_key(url: str, subscription_id: int) -> tuple[int, dict[str, str]]:
+    """Another key of the subscription's app: (its id, its headers)."""
+    with transaction(url) as session:
+        app = session.get(App, session.get(Subscription, subscription_id).app_id)
+        issued = new_api_key()
+        key = ApiKey(app_id=app.id, prefix=issued.prefix, secret_digest=issued.digest, created_by=app.created_by)
+        session.add(key)
+        session.flush()
+        return key.id, {"X-API-Key": issued.key}
+
+
+def test_a_stream_ends_when_the_key_that_opened_it_is_revoked(served):
+    streams, base = served
+    key_id, key = new_key(streams.url, streams.subscriptions["air"])
+    with EventReader(streams.events_url(base, "air"), key) as reader:
+        push(base, streams.air_token, AIR, ("aq-0", {"no2": 70.0}))
+        assert entity_of(reader.next())["no2"] == 70.0
+        with transaction(streams.url) as session:
+            session.get(ApiKey, key_id).revoked_at = datetime.now(timezone.utc)
+        push(base, streams.air_token, AIR, ("aq-0", {"no2": 71.0}))
+        assert reader.ended.wait(EVENT_WAIT_S), "the stream outlived the key that opened it"
+        assert reader.events.empty()  # nothing more was delivered
+
+
+@pytest.mark.parametrize("ending", ["logged out", "account suspended"])
+def test_a_stream_ends_with_the_session_that_opened_it(served, ending):
+    streams, base = served
+    with transaction(streams.url) as session:
+        app = session.get(App, session.get(Subscription, streams.subscriptions["air"]).app_id)
+        colleague = people.person(session, f"{ending.split()[0]}@streams.example", org=session.get(Organisation, app.organisation_id))
+    with EventReader(streams.events_url(base, "air"), colleague.headers) as reader:
+        push(base, streams.air_token, AIR, ("aq-1", {"no2": 80.0}))
+        assert entity_of(reader.next())["no2"] == 80.0
+        with transaction(streams.url) as session:
+            if ending == "logged out":
+                session.execute(delete(UserSession).where(UserSession.user_id == colleague.user.id))
+            else:
+                session.get(User, colleague.user.id).status = "suspended"
+        push(base, streams.air_token, AIR, ("aq-1", {"no2": 81.0}))
+        assert reader.ended.wait(EVENT_WAIT_S), f"the stream outlived its session ({ending})"
+        assert reader.events.empty()
+
+
 # --- Refusals ------------------------------------------------------------------------
 
 
@@ -464,11 +510,25 @@ def test_a_quiet_stream_ends_soon_after_its_subscription_is_paused(network_copy,
             assert reader.ended.wait(5), "the stream outlived its paused subscription"
 
 
+def test_a_quiet_stream_ends_soon_after_its_key_is_revoked(network_copy, monkeypatch):
+    from icity.api.routes import streams as stream_route
+
+    monkeypatch.setattr(stream_route, "KEEP_ALIVE_S", 0.5)  # how often a quiet stream looks again
+    streams = build_streams(network_copy)
+    key_id, key = new_key(network_copy, streams.subscriptions["air"])
+    with InProcessServer(network_copy) as server:
+        with EventReader(streams.events_url(server.base, "air"), key) as reader:
+            assert not reader.ended.wait(1.5)  # quiet, kept alive
+            with transaction(network_copy) as session:
+                session.get(ApiKey, key_id).revoked_at = datetime.now(timezone.utc)
+            assert reader.ended.wait(5), "the quiet stream outlived the key that opened it"
+
+
 def test_a_stream_that_cannot_keep_up_is_closed_and_the_others_are_not():
     async def scenario() -> tuple[object, object]:
         feed = change_feed.ChangeFeed("sqlite://")
-        slow, _ = feed.connect(1)
-        fast, _ = feed.connect(2)
+        slow, _ = feed.connect(1, Credential("key", 1))
+        fast, _ = feed.connect(2, Credential("key", 2))
         batch = change_feed.Batch([], change_feed.Views())
         for _ in range(change_feed.STREAM_CAPACITY + 1):
             slow.offer(batch)

@@ -120,6 +120,11 @@ PAST = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
         ({"expiresAt": "2030-01-01T00:00:00"}, 400, "expiresAt"),
         ({"endpoint": "ftp://app.example/hooks"}, 422, "endpoint"),
         ({"endpoint": "app.example/hooks"}, 422, "endpoint"),
+        ({"endpoint": CLOSED_PORT}, 422, "endpoint"),  # without ICITY_WEBHOOK_PRIVATE_NETWORKS
+        ({"endpoint": "http://localhost:8000/hooks"}, 422, "endpoint"),
+        ({"endpoint": "http://169.254.169.254/latest/meta-data/"}, 422, "endpoint"),
+        ({"endpoint": "http://10.0.0.7/hooks"}, 422, "endpoint"),
+        ({"endpoint": "http://[::ffff:127.0.0.1]/hooks"}, 422, "endpoint"),
         ({"city": "atlantis"}, 422, "city"),
         ({"city": "beta", "informationSystem": "alpha/air"}, 422, "informationSystem"),
         ({"informationSystem": "gamma/wifi"}, 404, None),  # a draft: unknown to the app
@@ -128,7 +133,8 @@ PAST = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
     ],
     ids=["unknown-type", "q-not-a-number", "q-unknown-attribute", "bbox-three-numbers", "near-radius-0", "bbox-and-near",
          "unknown-area", "unknown-attribute", "attribute-name", "negative-throttling", "throttling-not-a-number",
-         "expiry-past", "expiry-naive", "endpoint-ftp", "endpoint-no-scheme", "unknown-city", "system-of-another-city",
+         "expiry-past", "expiry-naive", "endpoint-ftp", "endpoint-no-scheme", "endpoint-loopback",
+         "endpoint-localhost", "endpoint-metadata-service", "endpoint-private", "endpoint-mapped-loopback", "unknown-city", "system-of-another-city",
          "draft-system", "unknown-system", "unknown-field"],
 )  # fmt: skip
 def test_a_bad_subscription_is_refused_and_nothing_is_written(setting: Setting, body, status, path):
@@ -167,6 +173,8 @@ def test_a_change_is_checked_like_a_creation_and_refused_whole(setting: Setting)
     refused = setting.client.patch(path, json={"name": "noise", "entityTypes": ["NoiseLevelObserved"]}, headers=setting.key)
     assert refused.status_code == 422 and refused.json()["param"] == "q"
     assert setting.client.patch(path, json={"endpoint": "mailto:me@app.example"}, headers=setting.key).status_code == 422
+    internal = setting.client.patch(path, json={"endpoint": CLOSED_PORT}, headers=setting.key)
+    assert internal.status_code == 422 and internal.json()["param"] == "endpoint" and "127.0.0.1" in internal.json()["detail"]
     assert setting.client.patch(path, json={"status": "sleeping"}, headers=setting.key).status_code == 400
     assert setting.client.get(path, headers=setting.key).json() == before
     changed = setting.client.patch(
@@ -180,7 +188,7 @@ def test_a_change_is_checked_like_a_creation_and_refused_whole(setting: Setting)
     assert setting.client.patch(path, json={"expiresAt": None}, headers=setting.key).json()["expiresAt"] is None
 
 
-def test_deleting_a_subscription_deletes_its_delivery_log(setting: Setting, monkeypatch):
+def test_deleting_a_subscription_deletes_its_delivery_log(setting: Setting, monkeypatch, private_networks):
     subscription = setting.create({"endpoint": CLOSED_PORT}).json()
     dead = _dead_letters(setting, monkeypatch, 1)
     assert len(dead) == 1
@@ -191,7 +199,7 @@ def test_deleting_a_subscription_deletes_its_delivery_log(setting: Setting, monk
         assert session.scalar(select(func.count()).select_from(Delivery)) == 0
 
 
-def test_the_delivery_log_pages_and_filters_and_retries_dead_letters(setting: Setting, monkeypatch):
+def test_the_delivery_log_pages_and_filters_and_retries_dead_letters(setting: Setting, monkeypatch, private_networks):
     subscription = setting.create({"endpoint": CLOSED_PORT}).json()
     _dead_letters(setting, monkeypatch, 3)
     deliveries = f"/api/v1/subscriptions/{subscription['id']}/deliveries"

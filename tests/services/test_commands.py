@@ -20,6 +20,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import delete, func, select
 
+from icity.config import get_settings
 from icity.db.engine import new_session, transaction
 from icity.db.models import AccessRequest, AuditEvent, Command, Device, InformationSystem
 from icity.errors import ICityError
@@ -235,7 +236,7 @@ class DeviceEndpoint:
 
 
 @pytest.fixture
-def endpoint() -> Iterator[Callable[[list[tuple[int, Any]]], DeviceEndpoint]]:
+def endpoint(private_networks) -> Iterator[Callable[[list[tuple[int, Any]]], DeviceEndpoint]]:
     made: list[DeviceEndpoint] = []
 
     def make(answers: list[tuple[int, Any]]) -> DeviceEndpoint:
@@ -253,8 +254,8 @@ def over_http(url: str, command_url: str | None) -> None:
 
 
 @pytest.fixture
-def dispatcher(world) -> Iterator[CommandDispatcher]:
-    """A dispatcher without a broker, driven by run_once."""
+def dispatcher(world, private_networks) -> Iterator[CommandDispatcher]:
+    """A dispatcher without a broker, driven by run_once (the devices' endpoints are on 127.0.0.1)."""
     made = CommandDispatcher(world["url"], http_timeout_s=2)
     yield made
     made.stop()
@@ -420,3 +421,21 @@ def test_a_command_of_an_app_whose_grant_was_revoked_is_not_delivered(world, end
     refused = command_row(world["url"], sent["id"])
     assert (refused.status, refused.error) == ("failed", "the app's access to alpha/parking was revoked before it was delivered")
     assert device.received == [] and refused.sent_at is None
+
+
+def test_a_command_url_on_a_private_address_is_refused_when_declared_and_not_called_when_sent(
+    world, endpoint, dispatcher, monkeypatch
+):
+    device = endpoint([(200, None)])
+    over_http(world["url"], device.url)  # allowed while ICITY_WEBHOOK_PRIVATE_NETWORKS is set
+    monkeypatch.setenv("ICITY_WEBHOOK_PRIVATE_NETWORKS", "false")  # as if DNS now answered 127.0.0.1
+    get_settings.cache_clear()
+    sent = send(world["url"], world["app"])
+    dispatcher.run_once()
+    waiting = command_row(world["url"], sent["id"])
+    assert waiting.status == "pending" and waiting.error.startswith("not sent: 127.0.0.1 is a private, loopback")
+    assert device.received == []
+    for url in (device.url, "http://169.254.169.254/latest/meta-data/", "http://localhost/commands"):
+        with pytest.raises(ICityError) as refused:
+            over_http(world["url"], url)
+        assert refused.value.status == 422 and [e.path for e in refused.value.errors] == ["commandUrl"]

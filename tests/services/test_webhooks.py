@@ -55,6 +55,7 @@ class Receiver:
 
     failures: int = 0
     failing_entity: str | None = None
+    failure_body: bytes = b""  # what it answers with a 500
     requests: list[Received] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -69,9 +70,11 @@ class Receiver:
                 failing = receiver.failures > 0 and receiver.failing_entity in (None, about)
                 if failing:
                     receiver.failures -= 1
+                answer = receiver.failure_body if failing else b""
                 self.send_response(500 if failing else 200)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
+                self.wfile.write(answer)
 
             def log_message(self, *args) -> None:
                 pass
@@ -132,6 +135,7 @@ def receiver():
 
 @pytest.fixture
 def city(network_copy: str, monkeypatch):
+    monkeypatch.setenv("ICITY_WEBHOOK_PRIVATE_NETWORKS", "true")  # the receivers listen on 127.0.0.1
     monkeypatch.setenv("ICITY_WEBHOOK_BACKOFF_S", "0")  # retries are due at once, unless a test says otherwise
     monkeypatch.setenv("ICITY_WEBHOOK_MAX_ATTEMPTS", str(MAX_ATTEMPTS))
     monkeypatch.setenv("ICITY_WEBHOOK_TIMEOUT_S", "2")
@@ -405,3 +409,56 @@ def test_a_commit_in_another_process_wakes_the_dispatcher_through_redis(city: Ci
         wakeups.stop()
         dispatcher.stop()
     assert receiver.values(S0) == [9.0]
+
+
+def test_a_throttled_subscription_holds_back_no_other(city: City, receiver: Receiver, monkeypatch):
+    monkeypatch.setattr(webhooks, "SEND_BATCH", 1)  # one throttled delivery would fill each batch
+    throttled = Receiver()
+    try:
+        city.subscribe(throttled, throttlingS=3600)  # subscribed first: its deliveries come first
+        city.subscribe(receiver)
+        city.push("aq-00", {"no2": 1.0})
+        city.push("aq-01", {"no2": 2.0})
+        city.dispatcher.run_once()
+        assert receiver.values(S0) == [1.0] and receiver.values(S1) == [2.0]
+        assert len(throttled.requests) == 1  # one request in its period
+    finally:
+        throttled.close()
+
+
+def test_an_endpoint_added_to_a_stream_only_subscription_is_sent_only_later_changes(city: City, receiver: Receiver):
+    created = city.client.post("/api/v1/subscriptions", json={"entityTypes": ["AirQualityObserved"]}, headers=city.key)
+    assert created.status_code == 201 and created.json()["endpoint"] is None
+    city.push("aq-00", {"no2": 1.0})  # told to its streams only
+    city.push("aq-01", {"no2": 2.0})
+    assert city.dispatcher.run_once()["queued"] == 0
+    path = f"/api/v1/subscriptions/{created.json()['id']}"
+    assert city.client.patch(path, json={"endpoint": receiver.url}, headers=city.key).status_code == 200
+    city.push("aq-00", {"no2": 3.0})
+    assert city.dispatcher.run_once()["delivered"] == 1
+    assert receiver.values(S0) == [3.0] and receiver.values(S1) == []
+
+
+def test_what_a_failing_endpoint_answers_is_not_kept_only_its_status(city: City, receiver: Receiver):
+    receiver.failures, receiver.failure_body = MAX_ATTEMPTS, b'{"internal": "db password hunter2"}'
+    subscription = city.subscribe(receiver)
+    city.push("aq-00", {"no2": 1.0})
+    assert city.dispatcher.run_once()["dead"] == 1
+    [dead] = city.deliveries(subscription)
+    assert dead["lastStatusCode"] == 500 and dead["lastError"] == "HTTP 500 Internal Server Error"
+
+
+def test_an_endpoint_that_resolves_to_a_private_address_by_send_time_is_not_sent_to(
+    city: City, receiver: Receiver, monkeypatch
+):
+    subscription = city.subscribe(receiver)  # allowed while ICITY_WEBHOOK_PRIVATE_NETWORKS is set
+    monkeypatch.setenv("ICITY_WEBHOOK_PRIVATE_NETWORKS", "false")  # as if DNS now answered 127.0.0.1
+    get_settings.cache_clear()
+    city.push("aq-00", {"no2": 1.0})
+    assert city.dispatcher.run_once()["dead"] == 1
+    assert receiver.requests == []
+    [dead] = city.deliveries(subscription)
+    assert dead["attempts"] == MAX_ATTEMPTS and dead["lastStatusCode"] is None
+    assert dead["lastError"].startswith("not sent: 127.0.0.1 is a private, loopback")
+    refused = city.client.post("/api/v1/subscriptions", json={"endpoint": receiver.url}, headers=city.key)
+    assert refused.status_code == 422 and refused.json()["param"] == "endpoint"

@@ -80,6 +80,27 @@ def bucket_start(column: ColumnElement, seconds: int) -> epoch_bucket:
     return epoch_bucket(column, literal_column(str(int(seconds)), Integer()))
 
 
+class epoch_seconds(FunctionElement[float]):
+    """Seconds since 1970 UTC of a datetime column, with its fraction: for comparing a stored
+    time plus a per-row number of seconds with now, in SQL."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(epoch_seconds, "sqlite")
+def _epoch_sqlite(element, compiler, **kw) -> str:
+    (column,) = (compiler.process(c, **kw) for c in element.clauses)
+    # julianday keeps the microseconds that strftime('%s') would drop; 2440587.5 is 1970-01-01
+    return f"((julianday({column}) - 2440587.5) * 86400.0)"
+
+
+@compiles(epoch_seconds, "postgresql")
+def _epoch_postgresql(element, compiler, **kw) -> str:
+    (column,) = (compiler.process(c, **kw) for c in element.clauses)
+    return f"EXTRACT(EPOCH FROM {column})"
+
+
 # ---- typed reads of one key of a JSON column ------------------------------------
 # Each yields NULL when the value at `key` is not of that JSON type, so that a
 # comparison never matches across types (SQLite orders text after numbers, and

@@ -47,6 +47,9 @@ class Principal:
     plan: str | None = None
     provider_id: int | None = None  # a provider token: whose, and the one IS it pushes into
     system_id: str | None = None
+    # the login session a user came with, to check it again later (a stream); not part of what the
+    # principal may do, so principals of two sessions of one user are equal (readable_systems' cache)
+    session_digest: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_admin(self) -> bool:

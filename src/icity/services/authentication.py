@@ -8,13 +8,14 @@ working on the next request, in every worker.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from icity.db.models import ApiKey, App, CityAdmin, Provider, ProviderToken, User, UserSession
-from icity.errors import invalid_credentials
+from icity.errors import ICityError, invalid_credentials
 from icity.services.access import ANONYMOUS, Principal
 from icity.services.secrets import KEY_PREFIX, PROVIDER_PREFIX, SESSION_PREFIX, digest, key_prefix, same_digest
 
@@ -38,7 +39,7 @@ def principal_for(session: Session, token: str | None) -> Principal:
 # Built once and run on the session's connection (no ORM layer): every request
 # with a key runs it, and this costs an eighth of building and running it through
 # the ORM each time (see the developer-access figures of bench/query.py).
-_KEY_LOOKUP = (
+_KEY_ROW = (
     select(
         ApiKey.id,
         ApiKey.secret_digest,
@@ -54,18 +55,23 @@ _KEY_LOOKUP = (
     )
     .join(App, App.id == ApiKey.app_id)
     .join(User, User.id == ApiKey.created_by)
-    .where(ApiKey.prefix == bindparam("prefix"))
 )
+_KEY_LOOKUP = _KEY_ROW.where(ApiKey.prefix == bindparam("prefix"))
+_KEY_BY_ID = _KEY_ROW.where(ApiKey.id == bindparam("key_id"))
 
 
 def principal_for_key(session: Session, key: str, now: datetime | None = None) -> Principal:
-    now = now or datetime.now(timezone.utc)
     prefix = key_prefix(key)
     row = None
     if prefix is not None:
         row = session.connection().execute(_KEY_LOOKUP, {"prefix": prefix}).first()
     if row is None or not same_digest(key, row[1]):
         raise invalid_credentials("This API key is not valid: check it was copied whole.")
+    return _key_principal(row, now or datetime.now(timezone.utc))
+
+
+def _key_principal(row, now: datetime) -> Principal:
+    """The app a row of _KEY_ROW stands for, if the key, its app and its account are all still valid."""
     key_id, _, expires_at, revoked_at, app_id, app_status, plan, organisation_id, user_id, email, user_status = row
     if revoked_at is not None or (expires_at is not None and expires_at <= now):
         raise invalid_credentials("This API key was revoked or has expired: use the app's current key.")
@@ -122,15 +128,50 @@ def principal_for_provider_token(session: Session, token: str) -> Principal:
 
 
 def principal_for_session(session: Session, token: str, now: datetime | None = None) -> Principal:
-    now = now or datetime.now(timezone.utc)
-    user = session.scalar(
-        select(User)
+    return _session_principal(session, UserSession.token_digest == digest(token), now)
+
+
+def _session_principal(session: Session, which, now: datetime | None) -> Principal:
+    row = session.execute(
+        select(User, UserSession.token_digest)
         .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.token_digest == digest(token), UserSession.expires_at > now)
-    )
-    if user is None:
+        .where(which, UserSession.expires_at > (now or datetime.now(timezone.utc)))
+    ).first()
+    if row is None:
         raise invalid_credentials("This session has ended: log in again.")
-    return principal_of_user(session, user)
+    return replace(principal_of_user(session, row[0]), session_digest=row[1])
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What authenticated a request, to be checked again for as long as what the request opened
+    lasts (an SSE stream): an API key (`key`, by its id) or a login session (`session`, by the
+    digest it is stored under; the token itself is not kept)."""
+
+    kind: str
+    id: int | str
+
+
+def credential_of(principal: Principal) -> Credential | None:
+    """The credential a principal came with; None for one made without a request (an app's own work, the CLI)."""
+    if principal.kind == "app" and principal.key_id is not None:
+        return Credential("key", principal.key_id)
+    if principal.kind == "user" and principal.session_digest is not None:
+        return Credential("session", principal.session_digest)
+    return None
+
+
+def principal_for_credential(session: Session, credential: Credential, now: datetime | None = None) -> Principal | None:
+    """Who the credential stands for now, checked as on a new request; None once the key was revoked
+    or has expired, its app withdrawn, the session ended, or the account is no longer approved."""
+    try:
+        if credential.kind == "key":
+            row = session.connection().execute(_KEY_BY_ID, {"key_id": credential.id}).first()
+            return None if row is None else _key_principal(row, now or datetime.now(timezone.utc))
+        principal = _session_principal(session, UserSession.token_digest == credential.id, now)
+    except ICityError:
+        return None
+    return principal if principal.approved else None
 
 
 def principal_of_user(session: Session, user: User) -> Principal:

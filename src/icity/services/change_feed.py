@@ -7,10 +7,12 @@ and every `poll_s` seconds besides (a lost wake-up delays a change, never loses 
 is the source of truth).
 
 With each batch it loads, once for all streams, what delivery decides on: the connected
-streams' subscriptions as they are now, and for each of their apps the IS it may read now
-(None: the app was withdrawn) — so a revoked grant or a paused subscription takes effect on
-the next batch. A stream's queue is bounded: a client too slow to keep up is closed, and
-resumes from the log with Last-Event-ID, instead of holding memory or slowing the others.
+streams' subscriptions as they are now, for each of their apps the IS it may read now
+(None: the app was withdrawn), and whether the key or session that opened each stream is
+still valid — so a revoked grant or key, an ended session or a paused subscription takes
+effect on the next batch. A stream's queue is bounded: a client too slow to keep up is
+closed, and resumes from the log with Last-Event-ID, instead of holding memory or slowing
+the others.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from sqlalchemy import select
 
 from icity.db.engine import new_session
 from icity.db.models import Change, Subscription
-from icity.services import access, changes, subscriptions
+from icity.services import changes, subscriptions
+from icity.services.authentication import Credential
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +42,21 @@ KEEP_ALIVE = object()  # Stream.next: nothing arrived in time
 
 @dataclass
 class Views:
-    """What decides delivery, as it is now: subscriptions (None: deleted) and, per app, the IS
-    it may read (None: the app was withdrawn or its owner's account is not approved)."""
+    """What decides delivery, as it is now: subscriptions (None: deleted); per app, the IS it may
+    read (None: the app was withdrawn or its owner's account is not approved); per stream
+    (subscription, credential that opened it), whether that credential may still follow it."""
 
     subscriptions: dict[int, Subscription | None] = field(default_factory=dict)
     readable: dict[int, frozenset[str] | None] = field(default_factory=dict)
+    followed: dict[tuple[int, Credential], bool] = field(default_factory=dict)
+
+    def deliverable(self, subscription_id: int, credential: Credential, changed: list[Change]) -> list[Change] | None:
+        """The changes that go to this stream (subscriptions.deliverable); None once the stream must end."""
+        if not self.followed.get((subscription_id, credential)):
+            return None
+        subscription = self.subscriptions.get(subscription_id)
+        readable = self.readable.get(subscription.app_id) if subscription is not None else None
+        return subscriptions.deliverable(subscription, readable, changed)
 
 
 @dataclass
@@ -52,28 +65,27 @@ class Batch:
     views: Views
 
 
-def load_views(session, subscription_ids: Iterable[int]) -> Views:
-    """The subscriptions and their apps' readable IS, one lookup per app."""
+def load_views(session, streams: Iterable[tuple[int, Credential]]) -> Views:
+    """The views of these streams, each (subscription id, credential that opened it): one lookup per app."""
     views = Views()
-    wanted = set(subscription_ids)
-    found = {s.id: s for s in session.scalars(select(Subscription).where(Subscription.id.in_(wanted)))} if wanted else {}
-    for subscription_id in wanted:
-        subscription = found.get(subscription_id)
-        views.subscriptions[subscription_id] = subscription
-        if subscription is None or subscription.app_id in views.readable:
+    wanted = set(streams)
+    ids = {subscription_id for subscription_id, _ in wanted}
+    found = {s.id: s for s in session.scalars(select(Subscription).where(Subscription.id.in_(ids)))} if ids else {}
+    for subscription_id, credential in wanted:
+        subscription = views.subscriptions[subscription_id] = found.get(subscription_id)
+        if subscription is None:
             continue
-        principal = subscriptions.subscription_app_principal(session, subscription)
-        views.readable[subscription.app_id] = (
-            None if principal is None else frozenset(access.readable_system_ids(session, principal))
-        )
+        subscriptions.readable_by_app(session, subscription.app_id, views.readable)
+        views.followed[subscription_id, credential] = subscriptions.may_follow(session, credential, subscription)
     return views
 
 
 class Stream:
     """One connected client's queue of batches, filled by the feed, emptied by its response."""
 
-    def __init__(self, subscription_id: int, capacity: int = STREAM_CAPACITY):
+    def __init__(self, subscription_id: int, credential: Credential, capacity: int = STREAM_CAPACITY):
         self.subscription_id = subscription_id
+        self.credential = credential  # what authenticated its client: checked again with each batch
         self.closed: str | None = None  # why, once closed
         self._queue: asyncio.Queue[Batch | None] = asyncio.Queue(capacity)
 
@@ -195,9 +207,9 @@ class ChangeFeed:
                 signal.signal(number, server_handler)
         self._signal_handlers = []
 
-    def connect(self, subscription_id: int) -> tuple[Stream, int]:
+    def connect(self, subscription_id: int, credential: Credential) -> tuple[Stream, int]:
         """A new stream, and the position after which it receives every change: replay up to it from the log."""
-        stream = Stream(subscription_id)
+        stream = Stream(subscription_id, credential)
         self._streams.add(stream)
         return stream, self.position
 
@@ -241,8 +253,8 @@ class ChangeFeed:
             if not self._streams:  # nobody to hand changes to: keep up without reading them
                 self.position = max(self.position, await anyio.to_thread.run_sync(self._latest))
                 return
-            subscription_ids = {stream.subscription_id for stream in self._streams}
-            batch = await anyio.to_thread.run_sync(self._load, self.position, subscription_ids)
+            followed = {(stream.subscription_id, stream.credential) for stream in self._streams}
+            batch = await anyio.to_thread.run_sync(self._load, self.position, followed)
             if not batch.changes:
                 return
             self.position = batch.changes[-1].id
@@ -255,10 +267,10 @@ class ChangeFeed:
         with new_session(self.database_url) as session:
             return changes.latest_id(session)
 
-    def _load(self, position: int, subscription_ids: set[int]) -> Batch:
+    def _load(self, position: int, followed: set[tuple[int, Credential]]) -> Batch:
         with new_session(self.database_url) as session:
             found = changes.read_since(session, position, READ_LIMIT)
-            views = load_views(session, subscription_ids) if found else Views()
+            views = load_views(session, followed) if found else Views()
             return Batch(found, views)
 
     async def _listen_redis(self) -> None:

@@ -12,6 +12,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from icity.errors import FieldProblem
+from icity.services import outbound
 
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 RESERVED_NAMES = ("commandId", "error")  # keys of the MQTT payloads besides the command's name
@@ -47,6 +48,8 @@ def declaration_problems(commands: list[Any], command_url: str | None) -> list[F
         parts = urlsplit(command_url)
         if parts.scheme not in ("http", "https") or not parts.hostname or len(command_url) > 1000:
             problems.append(FieldProblem("commandUrl", "an http:// or https:// URL of at most 1000 characters, or null for MQTT"))
+        elif refused := outbound.refusal(command_url):
+            problems.append(FieldProblem("commandUrl", refused))
     return problems
 
 

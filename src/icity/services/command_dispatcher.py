@@ -49,7 +49,7 @@ from icity.config import get_settings
 from icity.db.engine import new_session, write_transaction
 from icity.db.models import Device, utcnow
 from icity.realtime.mqtt import BrokerConnection, bearer_token
-from icity.services import commands
+from icity.services import commands, outbound
 from icity.services.mqtt_ingest import TokenCache
 
 log = logging.getLogger(__name__)
@@ -307,6 +307,10 @@ class CommandDispatcher:
     # -- HTTP -----------------------------------------------------------------------------
 
     def _post(self, attempt: Attempt) -> None:
+        refused = outbound.refusal(attempt.command_url)  # checked when declared; DNS may have changed since
+        if refused:
+            self._retry(attempt, f"not sent: {refused}")
+            return
         body = {"id": attempt.command_id, "command": attempt.name, "parameters": attempt.parameters}
         try:
             response = self._http.post(attempt.command_url, json=body)

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from icity.datamodels import get_registry
 from icity.db.models import App, Change, City, Delivery, InformationSystem, Subscription, utcnow
 from icity.errors import FieldProblem, ICityError, authentication_required, bad_parameter, conflict, invalid, not_found
-from icity.services import audit, changes, filters
+from icity.services import audit, changes, filters, outbound
 from icity.services.access import Principal, discoverable_systems, readable_system_ids, require_approved_developer
-from icity.services.authentication import principal_of_app
+from icity.services.authentication import Credential, principal_for_credential, principal_of_app
 from icity.services.pagination import Page, SortKey, keyset_page
 from icity.services.selectors import IDENTITY, Selector
 
@@ -39,21 +39,33 @@ SELECTION_FIELDS = ("entityTypes", "city", "informationSystem", "q", "area", "at
 CHANGEABLE_FIELDS = ("name", *SELECTION_FIELDS, "throttlingS", "expiresAt", "endpoint", "status")
 
 
-# --- What the webhook dispatcher and the streams use --------------------------------------
+# --- What the webhook dispatcher and the streams use: one rule for what goes where -------
 
 
-def subscription_app_principal(session: Session, subscription: Subscription) -> Principal | None:
-    """The subscription's app as its keys present it; None once withdrawn or its owner is not approved."""
-    return principal_of_app(session, subscription.app_id)
+def readable_by_app(session: Session, app_id: int, known: dict[int, frozenset[str] | None]) -> frozenset[str] | None:
+    """The IS the app may read now; None once it is withdrawn or its owner's account is not
+    approved. Looked up once per app in `known`: one batch holds many subscriptions of few apps."""
+    if app_id not in known:
+        principal = principal_of_app(session, app_id)
+        known[app_id] = None if principal is None else frozenset(readable_system_ids(session, principal))
+    return known[app_id]
 
 
-def readable_by_app(session: Session, subscription: Subscription, known: dict[int, set[str]]) -> set[str]:
-    """The IS the subscription's app may read now (none once it is withdrawn), looked up once per
-    app in `known` — one batch of deliveries holds many subscriptions of few apps."""
-    if subscription.app_id not in known:
-        principal = subscription_app_principal(session, subscription)
-        known[subscription.app_id] = readable_system_ids(session, principal) if principal else set()
-    return known[subscription.app_id]
+def deliverable(subscription: Subscription | None, readable: frozenset[str] | None, changed: list[Change]) -> list[Change] | None:
+    """Of these changes, those that go to the subscription, by webhook or stream: it is live, its
+    app may read their IS (`readable`, from readable_by_app) and its selector matches them. None
+    when nothing may go to it any more: deleted (None), paused, expired, or its app withdrawn."""
+    if subscription is None or not is_live(subscription) or readable is None:
+        return None
+    selector = selector_of(subscription)
+    return [change for change in changed if change.information_system_id in readable and selector.matches(change)]
+
+
+def may_follow(session: Session, credential: Credential, subscription: Subscription) -> bool:
+    """Does the credential that opened a stream still stand for someone who may read this
+    subscription (key not revoked nor expired, session not ended, account still approved)?"""
+    principal = principal_for_credential(session, credential)
+    return principal is not None and _owns(session, principal, subscription)
 
 
 def selector_of(subscription: Subscription) -> Selector:
@@ -227,6 +239,8 @@ def _checked(session: Session, principal: Principal, fields: dict[str, Any], cha
     endpoint = fields.get("endpoint")
     if endpoint is not None and not _web_url(endpoint):
         problems.append(FieldProblem("endpoint", "endpoint must be an http:// or https:// URL, e.g. https://app.example/hooks/icity"))
+    elif endpoint is not None and checks("endpoint") and (refused := outbound.refusal(endpoint)):
+        problems.append(FieldProblem("endpoint", refused))
     status = fields.get("status", "active")
     if status not in STATUSES:
         problems.append(FieldProblem("status", "status must be active or paused"))
@@ -319,9 +333,11 @@ def get_subscription(session: Session, principal: Principal, subscription_id: in
 
 def update_subscription(session: Session, principal: Principal, subscription_id: int, fields: dict[str, Any]) -> dict[str, Any]:
     """Pause, resume, or change what it selects or where it is sent (fields as in the request body;
-    null clears an optional one). A subscription coming back to life starts at the head of the log."""
+    null clears an optional one). A subscription coming back to life, or given an endpoint it had
+    not (its webhooks start), starts at the head of the log: it is not sent what came before."""
     subscription = owned_subscription(session, principal, subscription_id)
     was_live = is_live(subscription)
+    had_endpoint = subscription.endpoint is not None
     current = {
         "name": subscription.name,
         "entityTypes": subscription.entity_types,
@@ -341,7 +357,8 @@ def update_subscription(session: Session, principal: Principal, subscription_id:
     values = _checked(session, principal, {**current, **fields}, changed=set(fields))
     for column, value in values.items():
         setattr(subscription, column, value)
-    if not was_live and is_live(subscription):
+    # a stream-only subscription's position stood still: from there its whole backlog would be sent
+    if (not was_live and is_live(subscription)) or (not had_endpoint and subscription.endpoint is not None):
         subscription.position = changes.latest_id(session)
     session.flush()
     audit.record(session, principal, "subscription.changed", "subscription", subscription.id, details={"fields": sorted(fields)})

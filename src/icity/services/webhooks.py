@@ -20,6 +20,11 @@ Access is checked again when sending: if the app may no longer read the change's
 (grant revoked, app withdrawn), the delivery is `withheld` — nothing is sent and its
 body is dropped.
 
+An endpoint inside the platform's own network (services/outbound.py) is refused when saved
+and again before each request: the attempt then fails, and nothing is sent. A failed attempt
+keeps the status code and reason phrase only: the developer reads the log, and what the
+endpoint answered is not theirs to read.
+
 Throttling (`throttlingS`): at most one request per subscription in that period. While a
 delivery of an entity waits for its first attempt, a newer change of that entity replaces
 it (coalesced: the receiver gets the latest state, not every step in between).
@@ -38,18 +43,15 @@ from datetime import datetime, timedelta
 
 import httpx
 import orjson
-from sqlalchemy import delete, exists, func, or_, select
+from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from icity.config import get_settings
 from icity.db.engine import new_session, write_transaction
 from icity.db.models import Change, Delivery, Subscription, utcnow
-from icity.services import changes
-from icity.services.subscriptions import (
-    notification,
-    readable_by_app,
-    selector_of,
-)
+from icity.db.types import epoch_seconds
+from icity.services import changes, outbound
+from icity.services.subscriptions import deliverable, notification, readable_by_app
 
 log = logging.getLogger(__name__)
 
@@ -123,17 +125,15 @@ def _fill_batch(session: Session) -> tuple[int, bool]:
     batch = changes.read_since(session, min(s.position for s in subscriptions), limit=FILL_BATCH)
     if not batch:
         return 0, False
-    known: dict[int, set[str]] = {}  # app → the IS it may read now
+    known: dict[int, frozenset[str] | None] = {}  # app → the IS it may read now
     added = 0
     for subscription in subscriptions:
         fresh = [change for change in batch if change.id > subscription.position]
         if not fresh:
             continue
         subscription.position = fresh[-1].id
-        readable = readable_by_app(session, subscription, known)
-        selector = selector_of(subscription)
-        selected = [c for c in fresh if c.information_system_id in readable and selector.matches(c)]
-        added += _queue(session, subscription, selected)
+        readable = readable_by_app(session, subscription.app_id, known)
+        added += _queue(session, subscription, deliverable(subscription, readable, fresh) or [])
     return added, len(batch) == FILL_BATCH
 
 
@@ -209,10 +209,17 @@ def _due(now: datetime):
         older.status == "pending",
         older.id < Delivery.id,
     )
+    # decided here, not after the batch is read: a throttled subscription's deliveries would
+    # otherwise fill every batch and hold back every other subscription's
+    throttled = and_(
+        Subscription.throttling_s > 0,
+        Subscription.last_notified_at.is_not(None),
+        epoch_seconds(Subscription.last_notified_at) + Subscription.throttling_s > now.timestamp(),
+    )
     return (
         select(Delivery, Subscription)
         .join(Subscription, Subscription.id == Delivery.subscription_id)
-        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now, *_live(now), ~earlier_pending)
+        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now, *_live(now), ~earlier_pending, ~throttled)
         .order_by(Delivery.id)
         .limit(SEND_BATCH)
     )
@@ -229,19 +236,17 @@ def claim(database_url: str | None = None) -> tuple[list[Attempt], int]:
     attempts: list[Attempt] = []
     withheld = 0
     with write_transaction(database_url) as session:
-        known: dict[int, set[str]] = {}  # app → the IS it may read now
-        throttled: set[int] = set()
+        known: dict[int, frozenset[str] | None] = {}  # app → the IS it may read now
+        throttled: set[int] = set()  # subscriptions given their one request of the period in this batch
         for delivery, subscription in session.execute(_due(now).with_for_update(of=Delivery, skip_locked=True)).all():
-            if delivery.information_system_id not in readable_by_app(session, subscription, known):
+            readable = readable_by_app(session, subscription.app_id, known)
+            if readable is None or delivery.information_system_id not in readable:  # what deliverable() decided, again
                 delivery.status, delivery.payload = "withheld", {}
                 delivery.last_error = f"the app may no longer read {delivery.information_system_id}: nothing was sent"
                 withheld += 1
                 continue
-            if subscription.throttling_s:
-                recent = subscription.last_notified_at is not None and (
-                    now < subscription.last_notified_at + timedelta(seconds=subscription.throttling_s)
-                )
-                if recent or subscription.id in throttled:
+            if subscription.throttling_s:  # those still inside their period are not due (_due)
+                if subscription.id in throttled:
                     continue
                 throttled.add(subscription.id)
             delivery.attempts += 1
@@ -252,6 +257,10 @@ def claim(database_url: str | None = None) -> tuple[list[Attempt], int]:
 
 
 def send(client: httpx.Client, attempt: Attempt) -> Outcome:
+    """POST the attempt, unless its endpoint now resolves to an address it may not reach."""
+    refused = outbound.refusal(attempt.endpoint)
+    if refused:
+        return Outcome(attempt.delivery_id, None, f"not sent: {refused}")
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
@@ -264,7 +273,7 @@ def send(client: httpx.Client, attempt: Attempt) -> Outcome:
         return Outcome(attempt.delivery_id, None, f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS] or "request failed")
     if 200 <= response.status_code < 300:
         return Outcome(attempt.delivery_id, response.status_code, None)
-    return Outcome(attempt.delivery_id, response.status_code, f"HTTP {response.status_code}: {response.text[:200]}")
+    return Outcome(attempt.delivery_id, response.status_code, f"HTTP {response.status_code} {response.reason_phrase}".strip())
 
 
 def record(outcomes: list[Outcome], database_url: str | None = None) -> dict[str, int]:

@@ -5,7 +5,8 @@ notification`, `data:` the notification (services/subscriptions.py). A client th
 with `Last-Event-ID` (browsers' EventSource send it by themselves) first gets, from the log,
 every matching change it missed, in order, then the live ones. Access is decided per batch
 at delivery time, so a revoked grant stops events at once; a paused, deleted or expired
-subscription, a withdrawn app or a client too slow to keep up ends the stream.
+subscription, a withdrawn app, a revoked or expired key, an ended session, an account no
+longer approved or a client too slow to keep up ends the stream.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from icity.api.deps import get_principal
 from icity.api.schemas import Problem
 from icity.db.engine import new_session
 from icity.db.models import Change, Subscription, utcnow
-from icity.errors import bad_parameter, rule_violation
-from icity.services import changes, subscriptions
+from icity.errors import authentication_required, bad_parameter, rule_violation
+from icity.services import authentication, changes, subscriptions
+from icity.services.authentication import Credential
 from icity.services.change_feed import KEEP_ALIVE, ChangeFeed, Stream, Views, load_views
 
 router = APIRouter(tags=["subscriptions"])
@@ -40,14 +42,10 @@ def _seconds_left(subscription: Subscription) -> float | None:
     return (subscription.expires_at - utcnow()).total_seconds()
 
 
-def _deliverable(subscription: Subscription | None, readable: frozenset[str] | None) -> bool:
-    """May this stream go on? Not once its subscription is gone, paused or expired, or its app withdrawn."""
-    return subscription is not None and subscriptions.is_live(subscription) and readable is not None
-
-
-def _opened(request: Request, subscription_id: int) -> Subscription:
+def _opened(request: Request, subscription_id: int) -> tuple[Subscription, Credential]:
     """Authenticate (and count against the key's rate limit) and find the caller's subscription,
-    in a session closed before streaming starts: a stream holds no database connection."""
+    in a session closed before streaming starts: a stream holds no database connection. With it,
+    the key or session that opened it, checked again with every batch for as long as it lasts."""
     with new_session(request.app.state.database_url) as session:
         principal = get_principal(request, session)
         subscription = subscriptions.owned_subscription(session, principal, subscription_id)
@@ -61,7 +59,10 @@ def _opened(request: Request, subscription_id: int) -> Subscription:
                 "This subscription has expired: extend its `expiresAt` (PATCH) or create another.",
                 code="subscription-expired",
             )
-        return subscription
+        credential = authentication.credential_of(principal)
+        if credential is None:  # owned_subscription lets only a key or a session through
+            raise authentication_required("Open a stream with the app's API key or a developer's session token.")
+        return subscription, credential
 
 
 def _event(change: Change, subscription: Subscription) -> bytes:
@@ -69,29 +70,26 @@ def _event(change: Change, subscription: Subscription) -> bytes:
     return b"id: %d\nevent: notification\ndata: %s\n\n" % (change.id, orjson.dumps(body))
 
 
-def _events(batch: list[Change], views: Views, subscription_id: int, after: int) -> tuple[list[bytes], int, bool]:
+def _events(
+    batch: list[Change], views: Views, subscription_id: int, credential: Credential, after: int
+) -> tuple[list[bytes], int, bool]:
     """The events of a batch for one stream: (events, last change id sent, may the stream go on)."""
-    subscription = views.subscriptions.get(subscription_id)
-    readable = views.readable.get(subscription.app_id) if subscription is not None else None
-    if not _deliverable(subscription, readable):
+    fresh = [change for change in batch if change.id > after]
+    selected = views.deliverable(subscription_id, credential, fresh)
+    if selected is None:
         return [], after, False
-    selector = subscriptions.selector_of(subscription)
-    out = []
-    for change in batch:
-        if change.id <= after:
-            continue
-        after = change.id
-        if change.information_system_id in readable and selector.matches(change):
-            out.append(_event(change, subscription))
-    return out, after, True
+    subscription = views.subscriptions[subscription_id]
+    return [_event(change, subscription) for change in selected], fresh[-1].id if fresh else after, True
 
 
-def _replay_page(database_url: str, subscription_id: int, after: int, upto: int) -> tuple[list[bytes], int, bool, bool]:
+def _replay_page(
+    database_url: str, subscription_id: int, credential: Credential, after: int, upto: int
+) -> tuple[list[bytes], int, bool, bool]:
     """One page of missed changes from the log: (events, position reached, go on, more to read)."""
     with new_session(database_url) as session:
         page = [c for c in changes.read_since(session, after, REPLAY_PAGE) if c.id <= upto]
-        views = load_views(session, [subscription_id])
-    events, reached, go_on = _events(page, views, subscription_id, after)
+        views = load_views(session, [(subscription_id, credential)])
+    events, reached, go_on = _events(page, views, subscription_id, credential, after)
     more = len(page) == REPLAY_PAGE and reached < upto
     return events, reached, go_on, more
 
@@ -106,11 +104,11 @@ async def _watch_disconnect(request: Request, stream: Stream) -> None:
 
 
 async def _event_stream(
-    request: Request, feed: ChangeFeed, resume_after: int | None, subscription: Subscription
+    request: Request, feed: ChangeFeed, resume_after: int | None, subscription: Subscription, credential: Credential
 ) -> AsyncIterator[bytes]:
     database_url = request.app.state.database_url
     # connected here, not before the response: a generator never started never runs its `finally`
-    stream, start = feed.connect(subscription.id)
+    stream, start = feed.connect(subscription.id, credential)
     watcher = asyncio.create_task(_watch_disconnect(request, stream))
     try:
         yield b"retry: %d\n\n" % RETRY_MS
@@ -119,7 +117,7 @@ async def _event_stream(
             more = True
             while more:
                 events, sent, go_on, more = await anyio.to_thread.run_sync(
-                    _replay_page, database_url, subscription.id, sent, start
+                    _replay_page, database_url, subscription.id, credential, sent, start
                 )
                 for event in events:
                     yield event
@@ -133,18 +131,17 @@ async def _event_stream(
             item = await stream.next(KEEP_ALIVE_S if left is None else min(KEEP_ALIVE_S, left))
             if item is None:  # closed: too slow, server stopping or client gone
                 return
-            if item is KEEP_ALIVE:  # a quiet while: is the subscription still live (paused, deleted, extended)?
-                views = await anyio.to_thread.run_sync(_views_now, database_url, subscription.id)
-                current = views.subscriptions[subscription.id]
-                if not _deliverable(current, views.readable.get(current.app_id) if current else None):
+            if item is KEEP_ALIVE:  # a quiet while: may the stream go on (paused, deleted, extended, key revoked)?
+                views = await anyio.to_thread.run_sync(_views_now, database_url, subscription.id, credential)
+                if views.deliverable(subscription.id, credential, []) is None:
                     return
-                subscription = current
+                subscription = views.subscriptions[subscription.id]
                 yield b": keep-alive\n\n"
                 continue
             views = item.views
-            if subscription.id not in views.subscriptions:  # connected while the feed was loading it
-                views = await anyio.to_thread.run_sync(_views_now, database_url, subscription.id)
-            events, sent, go_on = _events(item.changes, views, subscription.id, sent)
+            if (subscription.id, credential) not in views.followed:  # connected while the feed was loading it
+                views = await anyio.to_thread.run_sync(_views_now, database_url, subscription.id, credential)
+            events, sent, go_on = _events(item.changes, views, subscription.id, credential, sent)
             for event in events:
                 yield event
             if not go_on:
@@ -155,9 +152,9 @@ async def _event_stream(
         feed.disconnect(stream)
 
 
-def _views_now(database_url: str, subscription_id: int) -> Views:
+def _views_now(database_url: str, subscription_id: int, credential: Credential) -> Views:
     with new_session(database_url) as session:
-        return load_views(session, [subscription_id])
+        return load_views(session, [(subscription_id, credential)])
 
 
 def _last_event_id(header: str | None, query: int | None) -> int | None:
@@ -207,11 +204,11 @@ async def subscription_events(
     ] = None,
 ) -> Any:
     resume_after = _last_event_id(last_event_id, lastEventId)
-    subscription = await anyio.to_thread.run_sync(_opened, request, subscription_id)
+    subscription, credential = await anyio.to_thread.run_sync(_opened, request, subscription_id)
     feed: ChangeFeed = request.app.state.change_feed
     await feed.ensure_running()
     return StreamingResponse(
-        _event_stream(request, feed, resume_after, subscription),
+        _event_stream(request, feed, resume_after, subscription, credential),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},  # no buffering by nginx
     )
