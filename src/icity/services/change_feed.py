@@ -30,6 +30,7 @@ from sqlalchemy import select
 from icity.db.engine import new_session
 from icity.db.models import Change, Subscription
 from icity.services import changes, subscriptions
+from icity.services.access import Principal
 from icity.services.authentication import Credential
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ def load_views(session, streams: Iterable[tuple[int, Credential]]) -> Views:
     """The views of these streams, each (subscription id, credential that opened it): one lookup per app."""
     views = Views()
     wanted = set(streams)
+    principals: dict[Credential, Principal | None] = {}  # streams opened with the same key: one lookup
     ids = {subscription_id for subscription_id, _ in wanted}
     found = {s.id: s for s in session.scalars(select(Subscription).where(Subscription.id.in_(ids)))} if ids else {}
     for subscription_id, credential in wanted:
@@ -76,7 +78,7 @@ def load_views(session, streams: Iterable[tuple[int, Credential]]) -> Views:
         if subscription is None:
             continue
         subscriptions.readable_by_app(session, subscription.app_id, views.readable)
-        views.followed[subscription_id, credential] = subscriptions.may_follow(session, credential, subscription)
+        views.followed[subscription_id, credential] = subscriptions.may_follow(session, credential, subscription, principals)
     return views
 
 

@@ -61,10 +61,16 @@ def deliverable(subscription: Subscription | None, readable: frozenset[str] | No
     return [change for change in changed if change.information_system_id in readable and selector.matches(change)]
 
 
-def may_follow(session: Session, credential: Credential, subscription: Subscription) -> bool:
+def may_follow(
+    session: Session, credential: Credential, subscription: Subscription, known: dict[Credential, Principal | None] | None = None
+) -> bool:
     """Does the credential that opened a stream still stand for someone who may read this
-    subscription (key not revoked nor expired, session not ended, account still approved)?"""
-    principal = principal_for_credential(session, credential)
+    subscription (key not revoked nor expired, session not ended, account still approved)?
+    `known`: who each credential stood for, looked up once for all the streams of a batch."""
+    known = {} if known is None else known
+    if credential not in known:
+        known[credential] = principal_for_credential(session, credential)
+    principal = known[credential]
     return principal is not None and _owns(session, principal, subscription)
 
 
