@@ -321,7 +321,7 @@ def raw_baseline(db_path: Path, rows: list[list[tuple]]) -> dict:
     CREATE TABLE (same columns, primary key and foreign key), one transaction a batch."""
     db = sqlite3.connect(db_path, isolation_level=None)
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000",
-                   "cache_size=-65536", "mmap_size=268435456"):  # fmt: skip  # the server's (icity.db.engine)
+                   "cache_size=-65536", "mmap_size=268435456", "wal_autocheckpoint=10000"):  # fmt: skip  # the server's (icity.db.engine)
         db.execute(f"PRAGMA {pragma}")
     create = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'observations'").fetchone()[0]
     indexes = [sql for (sql,) in db.execute(
