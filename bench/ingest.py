@@ -319,9 +319,10 @@ def http_run(template: Path, token: str, bodies_path: Path, count: int, clients:
 def raw_baseline(db_path: Path, rows: list[list[tuple]]) -> dict:
     """executemany of the same rows into `observations_raw`, created by `observations`' own
     CREATE TABLE (same columns, primary key and foreign key), one transaction a batch."""
+    from icity.db.engine import SQLITE_PRAGMAS
+
     db = sqlite3.connect(db_path, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=10000",
-                   "cache_size=-65536", "mmap_size=268435456", "wal_autocheckpoint=10000"):  # fmt: skip  # the server's (icity.db.engine)
+    for pragma in SQLITE_PRAGMAS:  # the server's
         db.execute(f"PRAGMA {pragma}")
     create = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'observations'").fetchone()[0]
     indexes = [sql for (sql,) in db.execute(
