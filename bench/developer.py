@@ -23,13 +23,17 @@ LOCKED = "!"  # not an argon2 hash: this account cannot log in
 
 def ensure_key(db_path: Path) -> tuple[str, int]:
     """A new API key of the benchmark app (returned once) and the app's id."""
+    return ensure_key_at(f"sqlite:///{db_path}")
+
+
+def ensure_key_at(url: str) -> tuple[str, int]:
+    """The same, in the database at `url` (SQLite or PostgreSQL)."""
     from sqlalchemy import delete, select
 
     from icity.db.engine import get_engine, transaction
     from icity.db.models import ApiKey, App, InformationSystem, Organisation, User
     from icity.services.secrets import new_api_key
 
-    url = f"sqlite:///{db_path}"
     try:
         with transaction(url) as session:
             organisation = session.scalar(select(Organisation).where(Organisation.name == ORGANISATION))
@@ -90,7 +94,6 @@ def set_policy(db_path: Path, app_id: int, policy: str, system_id: str = APPROVA
     from icity.db.engine import get_engine, transaction
     from icity.db.models import AccessRequest, App, InformationSystem
 
-    url = f"sqlite:///{db_path}"
     try:
         with transaction(url) as session:
             session.get(InformationSystem, system_id).access_policy = policy

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from icity.db.engine import get_engine
+from icity.db.engine import dispose
 from icity.db.migrate import upgrade
 
 POSTGRES_URL = os.environ.get("ICITY_TEST_POSTGRES_URL")
@@ -27,7 +27,7 @@ class DatabaseFactory:
         if POSTGRES_URL:
             self._admin(f'CREATE DATABASE "{self.template}"')
         upgrade(self.template_url)
-        get_engine(self.template_url).dispose()
+        dispose(self.template_url)
 
     @property
     def dialect(self) -> str:
@@ -61,7 +61,7 @@ class DatabaseFactory:
         """URL of a new database holding what the database at `url` holds."""
         source = make_url(url).database
         name = self._new_name()
-        get_engine(url).dispose()  # PostgreSQL copies only a template nobody is connected to
+        dispose(url)  # PostgreSQL copies only a template nobody is connected to
         if POSTGRES_URL:
             self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
         else:
@@ -71,6 +71,6 @@ class DatabaseFactory:
 
     def drop_all(self) -> None:
         for name in [*self.created, self.template]:
-            get_engine(self._url(name)).dispose()
+            dispose(self._url(name))
             if POSTGRES_URL:
                 self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -7,13 +7,21 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 
 from icity import __version__
 from icity.api.deps import get_principal
-from icity.api.middleware import BodyLimitMiddleware, UsageMiddleware
-from icity.api.responses import JSONResponse, handle_http_error, handle_icity_error, handle_request_validation
+from icity.api.middleware import AdmissionMiddleware, BodyLimitMiddleware, UsageMiddleware
+from icity.api.responses import (
+    JSONResponse,
+    handle_database_error,
+    handle_http_error,
+    handle_icity_error,
+    handle_request_validation,
+)
 from icity.api.routes import (
     access_requests,
     accounts,
@@ -33,6 +41,7 @@ from icity.api.routes import (
     usage,
 )
 from icity.config import get_settings
+from icity.db.engine import Overloaded
 from icity.demo.feeds import DEMO_FEEDS, DEMO_SOURCES_PATH
 from icity.errors import ICityError
 from icity.services import ratelimit
@@ -116,7 +125,15 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.state.change_feed = ChangeFeed(app.state.database_url, settings.redis_url, settings.stream_poll_s)
     app.add_middleware(UsageMiddleware, meter=app.state.usage_meter)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        AdmissionMiddleware,
+        limit=settings.max_requests_in_flight,
+        wait_s=settings.request_queue_timeout_s,
+        exempt_prefixes=("/static", DEMO_SOURCES_PATH, "/health"),
+    )
     app.add_exception_handler(ICityError, handle_icity_error)
+    for database_error in (Overloaded, PoolTimeout, OperationalError):
+        app.add_exception_handler(database_error, handle_database_error)
     app.add_exception_handler(RequestValidationError, handle_request_validation)
     app.add_exception_handler(HTTPException, handle_http_error)
 

@@ -24,6 +24,28 @@ class Settings(BaseSettings):
         description="Threads per worker running requests. Few threads contend less for the interpreter lock; "
         "raise it when the database answers slowly (remote PostgreSQL).",
     )
+    max_requests_in_flight: int = Field(
+        32,
+        ge=1,
+        description="Requests a worker process serves at once; more wait their turn (ICITY_REQUEST_QUEUE_TIMEOUT_S) "
+        "without holding a database connection. The worker's request pool has room for two connections each.",
+    )
+    request_queue_timeout_s: float = Field(
+        2, gt=0, description="Seconds a request may wait for its turn before it is answered 503 with Retry-After."
+    )
+    db_pool_timeout_s: float = Field(
+        3, gt=0, description="Seconds a request may wait for a database connection before it is answered 503."
+    )
+    db_lock_timeout_s: float = Field(
+        3, gt=0, description="Seconds a push may wait for SQLite's write lock (held by another writer) before 503."
+    )
+    db_background_pool_size: int = Field(
+        4, ge=1, description="Database connections of the background work (harvests, webhooks, alarms, commands, "
+        "metering, mail), apart from the requests' so that it can never leave a request without one.",
+    )  # fmt: skip
+    shutdown_timeout_s: float = Field(
+        10, gt=0, description="On SIGTERM, seconds `icity serve` lets the requests under way finish before it exits."
+    )
     page_size_default: int = Field(20, description="Items per page when `limit` is not given.")
     page_size_max: int = Field(1000, description="Largest accepted `limit`.")
     public_url: str = Field(

@@ -115,3 +115,17 @@ def forbidden(detail: str, code: str = "forbidden") -> ICityError:
 
 def conflict(detail: str, param: str | None = None) -> ICityError:
     return ICityError(detail=detail, status=409, code="conflict", title="Conflict", param=param)
+
+
+RETRY_AFTER_OVERLOAD_S = 1
+
+
+def overloaded(reason: str) -> ICityError:
+    """The platform is too busy to take this request now; nothing was done."""
+    return ICityError(
+        detail=f"The platform is busy ({reason}); nothing was done. Retry after the seconds `Retry-After` says.",
+        status=503,
+        code="overloaded",
+        title="Service busy",
+        headers={"Retry-After": str(RETRY_AFTER_OVERLOAD_S)},
+    )

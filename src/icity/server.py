@@ -20,7 +20,14 @@ APP = "icity.app:create_app"
 
 
 def _config(log_level: str) -> uvicorn.Config:
-    return uvicorn.Config(APP, factory=True, access_log=False, log_level=log_level)
+    from icity.config import get_settings
+
+    # a bounded graceful shutdown: requests under way get ICITY_SHUTDOWN_TIMEOUT_S to finish, then
+    # the server stops anyway (unbounded, one stuck request kept it from ever exiting on SIGTERM)
+    return uvicorn.Config(
+        APP, factory=True, access_log=False, log_level=log_level,
+        timeout_graceful_shutdown=get_settings().shutdown_timeout_s,
+    )  # fmt: skip
 
 
 def _serve_on_shared_port(host: str, port: int, log_level: str) -> None:

@@ -1,14 +1,18 @@
 """Typed dependencies shared by the routes."""
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
+import anyio
 from fastapi import BackgroundTasks, Depends, Query, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from icity.config import get_settings
-from icity.db.engine import new_session, write_transaction
-from icity.errors import invalid_credentials
+from icity.db.engine import as_background, begin_immediate, new_session, sqlite_writer_lock
+from icity.errors import invalid_credentials, overloaded
 from icity.services import authentication, mail, ratelimit
 from icity.services.access import Principal
 
@@ -28,14 +32,61 @@ def get_transaction(request: Request, session: Annotated[Session, Depends(get_se
     session.commit()
     queued = mail.queued_ids(session)
     if queued:
-        tasks.add_task(mail.deliver, queued, request.app.state.database_url)
+        after_response(tasks, mail.deliver, queued, request.app.state.database_url)
 
 
-def get_write_transaction(request: Request) -> Iterator[Session]:
+# Work a request leaves to do after its response (mail, a harvest run) takes neither a thread of
+# the request pool nor its connections: a harvest waiting for the write lock on a request thread
+# could hold the very thread the writer it waited for needed.
+_AFTER_RESPONSE = anyio.CapacityLimiter(8)
+
+
+def after_response(tasks: BackgroundTasks, target, *args) -> None:
+    """Run `target(*args)` once the response is sent, as background work."""
+    tasks.add_task(_run_after_response, target, *args)
+
+
+async def _run_after_response(target, *args) -> None:
+    await anyio.to_thread.run_sync(as_background(target), *args, limiter=_AFTER_RESPONSE)
+
+
+async def get_write_transaction(request: Request, session: Annotated[Session, Depends(get_session)]) -> AsyncIterator[Session]:
     """Like the request's transaction, for routes that read and then write a lot (push): on
-    SQLite it takes the write lock first, so concurrent pushes queue instead of failing."""
-    with write_transaction(request.app.state.database_url) as session:
+    SQLite it takes this process's writer lock first, so concurrent pushes queue instead of
+    failing. The wait is in the event loop, holding neither a thread of the request pool nor a
+    connection (a push waiting so once held both, and the writer it waited for needed them:
+    the server hung), and bounded: 503 when the lock is not free in ICITY_DB_LOCK_TIMEOUT_S."""
+    lock = sqlite_writer_lock(request.app.state.database_url)
+    if lock is None:
         yield session
+        await run_in_threadpool(session.commit)
+        return
+    await _acquire(lock, get_settings().db_lock_timeout_s)
+    try:
+        await run_in_threadpool(_begin_write, session)
+        yield session
+        await run_in_threadpool(session.commit)
+    except BaseException:
+        await run_in_threadpool(session.rollback)
+        raise
+    finally:
+        lock.release()
+
+
+def _begin_write(session: Session) -> None:
+    session.rollback()  # ends a read made before in this session (authentication): BEGIN IMMEDIATE must come first
+    begin_immediate(session)
+
+
+async def _acquire(lock: threading.Lock, timeout_s: float) -> None:
+    """Take `lock` without blocking the event loop or a thread: try, then sleep a little (1 to 10 ms)."""
+    deadline = time.monotonic() + timeout_s
+    pause = 0.001
+    while not lock.acquire(blocking=False):
+        if time.monotonic() >= deadline:
+            raise overloaded(f"other writes held the database for over {timeout_s:g} s")
+        await anyio.sleep(pause)
+        pause = min(pause * 2, 0.01)
 
 
 def credentials(request: Request) -> str | None:

@@ -1,5 +1,6 @@
 """Pure ASGI middleware (no BaseHTTPMiddleware: it costs a task and a copy per
-request): the request-body size limit, and usage metering of API-key calls.
+request): admission (how many requests a worker serves at once), the request-body
+size limit, and usage metering of API-key calls.
 
 Routes say which information systems a response served with `served`; the
 metering middleware adds the status and the bytes sent and hands the call to
@@ -10,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+import anyio
 import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from icity.api.responses import PROBLEM_JSON
-from icity.errors import ICityError
+from icity.errors import ICityError, overloaded
 from icity.services.usage import UsageMeter
 
 PRINCIPAL = "principal"  # request.state.principal, set by api.deps.get_principal
@@ -49,6 +51,43 @@ def body_too_large(max_bytes: int) -> ICityError:
         title="Request body too large",
         headers={"Connection": "close"},
     )
+
+
+class AdmissionMiddleware:
+    """At most `limit` requests of this worker at once; the others wait their turn in the event
+    loop, holding no thread and no connection, for up to `wait_s`, then get 503 with Retry-After.
+
+    Sync routes and dependencies run on a few threads, and a request keeps its database
+    connection from one thread hop to the next: with no bound, 50 clients' requests each held a
+    connection while waiting for a thread, and the threads waited for a connection: the server
+    hung. With at most `limit` requests in flight, and the request pool sized for them
+    (db/engine), a connection is always free. Long-lived event streams hold no connection while
+    they stream, static files none at all: they are not counted.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, wait_s: float, exempt_prefixes: tuple[str, ...] = ()):
+        self.app = app
+        self.limit = limit
+        self.slots = anyio.Semaphore(limit)
+        self.wait_s = wait_s
+        self.exempt_prefixes = exempt_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path.startswith(self.exempt_prefixes) or path.endswith("/events"):
+            await self.app(scope, receive, send)
+            return
+        admitted = False
+        with anyio.move_on_after(self.wait_s):  # bounds the wait for a turn, never the request
+            await self.slots.acquire()
+            admitted = True
+        if not admitted:
+            await send_problem(send, overloaded(f"{self.limit} requests under way"), path)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.slots.release()
 
 
 class BodyLimitMiddleware:

@@ -9,7 +9,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse as StarletteJSONResponse
 from starlette.responses import Response
 
-from icity.errors import FieldProblem, ICityError
+from icity.db.engine import Overloaded, is_overload
+from icity.errors import FieldProblem, ICityError, overloaded
 
 PROBLEM_JSON = "application/problem+json"
 GEO_JSON = "application/geo+json"
@@ -62,6 +63,15 @@ async def handle_request_validation(request: Request, error: RequestValidationEr
         errors=problems,
     )
     return problem_response(body_error, request)
+
+
+async def handle_database_error(request: Request, error: Exception) -> Response:
+    """The database too busy to serve in the bounded time (no free connection, the write lock
+    held by others): 503 with Retry-After. Any other database error stays a fault (500)."""
+    if not is_overload(error):
+        raise error
+    reason = error.reason if isinstance(error, Overloaded) else "no database connection was free in time"
+    return problem_response(overloaded(reason), request)
 
 
 async def handle_http_error(request: Request, error: HTTPException) -> Response:

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from icity.db.engine import write_transaction
+from icity.db.engine import background_thread, write_transaction
 from icity.db.models import Alarm, AlarmRule, Change, Cursor, Device, Entity, InformationSystem, utcnow
 from icity.services import changes
 from icity.services.alarms import Place, clear, place_of, raise_alarm
@@ -69,7 +69,7 @@ class AlarmEvaluator:
 
     def start(self) -> None:
         self._unregister = changes.on_commit(self._wake.set)
-        self._loop = threading.Thread(target=self.run_forever, name="alarm evaluator", daemon=True)
+        self._loop = background_thread(self.run_forever, name="alarm evaluator")
         self._loop.start()
 
     def stop(self) -> None:

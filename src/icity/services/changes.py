@@ -238,7 +238,9 @@ class ChangeLogPruner:
                 log.exception("pruning the change log failed")
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="change log pruner", daemon=True)
+        from icity.db.engine import background_thread
+
+        self._thread = background_thread(self._run, name="change log pruner")
         self._thread.start()
 
     def stop(self) -> None:

@@ -46,7 +46,7 @@ import paho.mqtt.client as mqtt
 from sqlalchemy import update
 
 from icity.config import get_settings
-from icity.db.engine import new_session, write_transaction
+from icity.db.engine import background_thread, new_session, write_transaction
 from icity.db.models import Device, utcnow
 from icity.realtime.mqtt import BrokerConnection, bearer_token
 from icity.services import commands, outbound
@@ -125,7 +125,7 @@ class CommandDispatcher:
     def start(self) -> None:
         """Connect to the broker (retrying in the background) and deliver until stop()."""
         self._connect()
-        self._loop = threading.Thread(target=self._run, name="command dispatcher", daemon=True)
+        self._loop = background_thread(self._run, name="command dispatcher")
         self._loop.start()
 
     def _connect(self) -> None:

@@ -38,7 +38,7 @@ import orjson
 import paho.mqtt.client as mqtt
 from sqlalchemy import update
 
-from icity.db.engine import new_session, write_transaction
+from icity.db.engine import background_thread, new_session, write_transaction
 from icity.db.models import Device, utcnow
 from icity.errors import ICityError
 from icity.realtime.mqtt import BrokerConnection, bearer_token
@@ -152,7 +152,7 @@ class MqttIngest:
 
     def start(self) -> None:
         """Connect in the background (retrying until the broker answers) and start storing."""
-        self._worker = threading.Thread(target=self._work, name="mqtt ingest", daemon=True)
+        self._worker = background_thread(self._work, name="mqtt ingest")
         self._worker.start()
         self.broker.start()
 

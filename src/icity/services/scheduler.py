@@ -12,7 +12,7 @@ import threading
 from datetime import datetime
 
 from icity.config import get_settings
-from icity.db.engine import new_session
+from icity.db.engine import background_thread, new_session
 from icity.errors import ICityError
 from icity.services import harvest
 from icity.services.access import CLI
@@ -42,7 +42,7 @@ class HarvestScheduler:
                     continue
                 if len(self._running) >= self.parallel:
                     break  # the rest are still due at the next tick
-                thread = threading.Thread(target=self._harvest, args=(system_id,), name=f"harvest {system_id}", daemon=True)
+                thread = background_thread(self._harvest, system_id, name=f"harvest {system_id}")
                 self._running[system_id] = thread
                 thread.start()
                 started.append(system_id)
@@ -78,7 +78,7 @@ class HarvestScheduler:
                 log.exception("harvest scheduling failed; trying again in %s s", self.poll_s)
 
     def start(self) -> None:
-        self._loop = threading.Thread(target=self.run_forever, name="harvest scheduler", daemon=True)
+        self._loop = background_thread(self.run_forever, name="harvest scheduler")
         self._loop.start()
 
     def stop(self) -> None:

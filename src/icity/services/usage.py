@@ -24,7 +24,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from icity.db.engine import transaction
+from icity.db.engine import background_thread, transaction
 from icity.db.models import ApiKey, App, InformationSystem, UsageDay
 from icity.errors import bad_parameter, forbidden
 from icity.services.access import Principal, require_user
@@ -157,7 +157,7 @@ class UsageMeter:
         if self._thread is not None:
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, args=(every_s,), name="icity-usage-flush", daemon=True)
+        self._thread = background_thread(self._run, every_s, name="icity-usage-flush")
         self._thread.start()
 
     def _run(self, every_s: float) -> None:

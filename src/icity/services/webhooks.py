@@ -47,7 +47,7 @@ from sqlalchemy import and_, delete, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from icity.config import get_settings
-from icity.db.engine import new_session, write_transaction
+from icity.db.engine import background_thread, new_session, write_transaction
 from icity.db.models import Change, Delivery, Subscription, utcnow
 from icity.db.types import epoch_seconds
 from icity.services import changes, outbound
@@ -356,7 +356,7 @@ class WebhookDispatcher:
 
     def start(self) -> None:
         self._unregister = changes.on_commit(self._wake.set)
-        self._thread = threading.Thread(target=self._run, name="webhook dispatcher", daemon=True)
+        self._thread = background_thread(self._run, name="webhook dispatcher")
         self._thread.start()
 
     def stop(self) -> None:

@@ -21,7 +21,8 @@ router = APIRouter(tags=["push"])
         422: {"model": Problem, "description": "Unknown devices or attributes, wrong types: `errors` has each path; nothing is stored."},
     },
 )
-def push_observations(city_id: str, slug: str, body: PushIn, session: WriteTransactionDep, principal: PrincipalDep):
+def push_observations(city_id: str, slug: str, body: PushIn, principal: PrincipalDep, session: WriteTransactionDep):
+    # the principal first: authentication is not done while holding the write lock
     measures = [ingest.Measure(m.device, m.observedAt, m.values) for m in body.measures]
     return JSONResponse(ingest.push(session, principal, f"{city_id}/{slug}", measures))
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 
-from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
+from icity.api.deps import DEFAULT_LIMIT, after_response, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
 from icity.api.schemas import InformationSystemPublic, Page, Problem
 from icity.api.source_schemas import HarvestRunPublic, PreviewIn, PreviewOut, SourceIn, SourcePublic, StatusIn, SystemIn
@@ -103,7 +103,7 @@ def start_harvest(
     city_id: str, slug: str, request: Request, tasks: BackgroundTasks, session: TransactionDep, principal: PrincipalDep
 ):
     run = harvest.start_run(session, principal, f"{city_id}/{slug}", trigger="manual")
-    tasks.add_task(harvest.execute_run, run["id"], request.app.state.database_url)
+    after_response(tasks, harvest.execute_run, run["id"], request.app.state.database_url)
     location = f"/api/v1/information-systems/{city_id}/{slug}/harvests/{run['id']}"
     return JSONResponse(run, status_code=202, headers={"Location": location})
 

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from icity.api.deps import SessionDep, TransactionDep
+from icity.api.deps import SessionDep, TransactionDep, after_response
 from icity.api.source_schemas import StatusIn
 from icity.errors import ICityError
 from icity.services import access_requests, catalogue, cities, entities, harvest
@@ -103,7 +103,7 @@ def harvest_now(request: Request, city_id: str, slug: str, viewer: ViewerDep, se
         session.rollback()
         return _system_page(request, session, viewer, system_id, error.status, error=error.detail)
     # read once this transaction is committed, after the answer (as POST /api/v1/…/harvests does)
-    tasks.add_task(harvest.execute_run, run["id"], request.app.state.database_url)
+    after_response(tasks, harvest.execute_run, run["id"], request.app.state.database_url)
     return RedirectResponse(f"/manage/information-systems/{system_id}?done=harvest#runs", status_code=303)
 
 

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from icity.api.deps import SessionDep, TransactionDep
+from icity.api.deps import SessionDep, TransactionDep, after_response
 from icity.api.source_schemas import PreviewIn, SourceIn, StatusIn, SystemIn
 from icity.datamodels import get_registry
 from icity.errors import ICityError
@@ -219,5 +219,5 @@ def save_source(
         code = error.status if isinstance(error, ICityError) else 400
         return _source_form(request, session, viewer, system_id, code, errors=problems(error, SOURCE_LABELS), posted=posted)
     # the run reads the source once this transaction is committed, after the answer (as POST …/harvests does)
-    tasks.add_task(harvest.execute_run, run["id"], request.app.state.database_url)
+    after_response(tasks, harvest.execute_run, run["id"], request.app.state.database_url)
     return RedirectResponse(f"/manage/information-systems/{system_id}?done=saved", status_code=303)
