@@ -119,7 +119,7 @@ def test_concurrent_pushes_and_reads_on_few_threads_all_get_an_answer(world, tmp
         assert not failures, failures[:3]
         assert set(answers) <= {200, 503} and answers.count(200) > len(answers) // 2
         assert sum(acknowledged) == stored_since_t0(world["url"])  # every acknowledged observation stored
-        assert httpx.get(f"{base}/api/v1/cities", timeout=10).status_code == 200  # and it serves on
+        assert httpx.get(f"{base}/api/v1/cities", timeout=30).status_code == 200  # and it serves on
     finally:
         stop_server(server)
 
@@ -199,7 +199,7 @@ def test_sigterm_ends_the_server_within_its_shutdown_bound_even_with_a_request_u
     slow_source = feeds.serve("/slow.csv", Feed(csv("Sants"), "text/csv", delay_s=60))
     server, base = start_server(network_copy, tmp_path, shutdown_timeout_s="1", harvest_timeout_s="90")
     try:
-        created = httpx.post(f"{base}/api/v1/cities/alpha/information-systems", json=NEW_SYSTEM, headers=admin, timeout=10)
+        created = httpx.post(f"{base}/api/v1/cities/alpha/information-systems", json=NEW_SYSTEM, headers=admin, timeout=60)
         assert created.status_code == 201, created.text
         preview = {"connector": {**CONNECTOR, "url": slow_source}, "mapping": MAPPING}
 
