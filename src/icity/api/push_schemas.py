@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from icity.api.access_schemas import Body
-from icity.api.schemas import example
+from icity.api.schemas import RowId, example
 
 
 class MeasureIn(Body):
@@ -36,7 +36,7 @@ class PushOut(BaseModel):
 
 
 class ProviderTokenIn(Body):
-    provider: int = Field(description="One of the IS's providers (GET …/providers).", examples=[3])
+    provider: RowId = Field(description="One of the IS's providers (GET …/providers).", examples=[3])
     name: Annotated[str, StringConstraints(max_length=200)] = Field("", examples=["gateway Zona Franca"])
 
 

@@ -1,13 +1,19 @@
 """Response shapes, for the OpenAPI document. Routes render service results
 directly (fast); these models document them, with examples."""
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict, Field
 
 from icity.services.messages import BODY_MAX, RECIPIENTS_MAX, SUBJECT_MAX
 
 T = TypeVar("T")
+
+MAX_ID = 2**63 - 1  # the largest BIGINT: no row has a larger id, and the database drivers refuse one
+RowId = Annotated[int, Interval(ge=1, le=MAX_ID)]
+"""The one type of every integer id the API reads (path, query or body): an id no row can
+have is a 400 naming it, never sent to the database (which would fail on it)."""
 
 
 def example(value: dict[str, Any]) -> ConfigDict:
@@ -381,7 +387,7 @@ class MessageToSend(BaseModel):
             ]
         },
     )
-    to: list[int] | None = Field(
+    to: list[RowId] | None = Field(
         None, min_length=1, max_length=RECIPIENTS_MAX, description="User ids of the recipients."
     )
     toAllDevelopers: bool = Field(False, description="Send to every approved developer (platform admin only).")

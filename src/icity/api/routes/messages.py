@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import AuditEventPublic, Inbox, MessagePublic, MessagesSent, MessageToSend, Page
+from icity.api.schemas import RowId, AuditEventPublic, Inbox, MessagePublic, MessagesSent, MessageToSend, Page
 from icity.services import audit, messages
 
 router = APIRouter(tags=["messages and audit"])
@@ -63,7 +63,7 @@ def list_messages(
     summary="One message of my inbox",
     responses={**NOT_LOGGED_IN, **FORBIDDEN, 404: {"description": "No such message in your inbox"}},
 )
-def get_message(message_id: int, session: SessionDep, principal: PrincipalDep):
+def get_message(message_id: RowId, session: SessionDep, principal: PrincipalDep):
     return JSONResponse(messages.get_message(session, principal, message_id))
 
 
@@ -74,7 +74,7 @@ def get_message(message_id: int, session: SessionDep, principal: PrincipalDep):
     description="Idempotent: marking it again keeps the time it was first read.",
     responses={**NOT_LOGGED_IN, **FORBIDDEN, 404: {"description": "No such message in your inbox"}},
 )
-def mark_message_read(message_id: int, session: TransactionDep, principal: PrincipalDep):
+def mark_message_read(message_id: RowId, session: TransactionDep, principal: PrincipalDep):
     return JSONResponse(messages.mark_read(session, principal, message_id))
 
 
