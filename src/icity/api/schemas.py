@@ -1,11 +1,13 @@
 """Response shapes, for the OpenAPI document. Routes render service results
 directly (fast); these models document them, with examples."""
 
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from annotated_types import Interval
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from icity.services.filters import to_utc
 from icity.services.messages import BODY_MAX, RECIPIENTS_MAX, SUBJECT_MAX
 
 T = TypeVar("T")
@@ -14,6 +16,12 @@ MAX_ID = 2**63 - 1  # the largest BIGINT: no row has a larger id, and the databa
 RowId = Annotated[int, Interval(ge=1, le=MAX_ID)]
 """The one type of every integer id the API reads (path, query or body): an id no row can
 have is a 400 naming it, never sent to the database (which would fail on it)."""
+
+UtcTime = Annotated[AwareDatetime, AfterValidator(to_utc)]
+"""A time read from a request, with its zone, converted to UTC (filters.to_utc: one rule for
+every time on the wire); one that has no UTC equivalent is a 400 naming it."""
+UtcTimeOrNaive = Annotated[datetime, AfterValidator(to_utc)]
+"""The same, a time without a zone taken as UTC."""
 
 
 def example(value: dict[str, Any]) -> ConfigDict:

@@ -1,14 +1,13 @@
 """Routes: messages to developers, and the audit log (read only: it has no update
 or delete, here or anywhere)."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import RowId, AuditEventPublic, Inbox, MessagePublic, MessagesSent, MessageToSend, Page
+from icity.api.schemas import RowId, UtcTimeOrNaive, AuditEventPublic, Inbox, MessagePublic, MessagesSent, MessageToSend, Page
 from icity.services import audit, messages
 
 router = APIRouter(tags=["messages and audit"])
@@ -96,11 +95,11 @@ def list_audit_events(
     ] = None,
     city: Annotated[str | None, Query(description="Only the events of this city.", examples=["alpha"])] = None,
     since: Annotated[
-        datetime | None,
+        UtcTimeOrNaive | None,
         Query(alias="from", description="From this time, included (UTC if no offset).", examples=["2024-05-01T00:00:00Z"]),
     ] = None,
     until: Annotated[
-        datetime | None,
+        UtcTimeOrNaive | None,
         Query(alias="to", description="Until this time, excluded (UTC if no offset).", examples=["2024-06-01T00:00:00Z"]),
     ] = None,
     limit: LimitParam = DEFAULT_LIMIT,
