@@ -119,3 +119,47 @@ def test_an_interval_beyond_ten_years_is_a_400(edge, interval):
 def test_an_interval_of_ten_years_is_answered(edge):
     params = {"attribute": "no2", "aggregate": "avg", "interval": "3650d"}
     assert edge.client.get(HISTORY, params=params).status_code == 200
+
+
+# ---- cursors --------------------------------------------------------------------------
+
+
+def cursor(payload) -> str:
+    return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("sort", "payload"),
+    [
+        ("id", {"o": "id", "v": [{"a": 1}]}),
+        ("id", {"o": "id", "v": [[]]}),
+        ("id", {"o": "id", "v": [True]}),
+        ("id", {"o": "id", "v": [123]}),
+        ("id", {"o": "id", "v": ["urn:\u0000"]}),
+        ("-observedAt", {"o": "-observedAt", "v": [123, S0]}),
+        ("-observedAt", {"o": "-observedAt", "v": ["2024-05-01T00:00:00+00:00", 7]}),
+        ("-observedAt", {"o": "-observedAt", "v": [BEFORE_YEAR_1_IN_UTC, S0]}),
+        ("-observedAt", {"o": "-observedAt", "v": ["2024-05-01", {"a": 1}]}),
+    ],
+)
+def test_a_cursor_that_this_query_did_not_issue_is_a_400_naming_it(edge, sort, payload):
+    refused(edge.client.get(ENTITIES, params={"sort": sort, "cursor": cursor(payload)}), 400, "cursor")
+
+
+@pytest.mark.parametrize(
+    ("path", "payload"),
+    [
+        (HISTORY, {"o": "observedAt", "v": [[], "no2"]}),
+        (HISTORY, {"o": "observedAt", "v": ["2024-04-01T00:00:00+00:00", 5]}),
+        ("/api/v1/audit", {"o": "-at", "v": ["2024-04-01T00:00:00+00:00", 2**70]}),
+        ("/api/v1/audit", {"o": "-at", "v": ["2024-04-01T00:00:00+00:00", "1"]}),
+    ],
+)
+def test_crafted_cursors_of_other_lists_are_refused_too(edge, path, payload):
+    refused(edge.client.get(path, params={"cursor": cursor(payload)}, headers=edge.admin), 400, "cursor")
+
+
+def test_an_issued_cursor_still_pages(edge):
+    first = edge.client.get(ENTITIES, params={"sort": "-observedAt", "limit": 2}).json()
+    second = edge.client.get(ENTITIES, params={"sort": "-observedAt", "limit": 2, "cursor": first["nextCursor"]})
+    assert second.status_code == 200 and second.json()["items"][0]["id"] not in {e["id"] for e in first["items"]}
