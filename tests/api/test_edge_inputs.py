@@ -163,3 +163,63 @@ def test_an_issued_cursor_still_pages(edge):
     first = edge.client.get(ENTITIES, params={"sort": "-observedAt", "limit": 2}).json()
     second = edge.client.get(ENTITIES, params={"sort": "-observedAt", "limit": 2, "cursor": first["nextCursor"]})
     assert second.status_code == 200 and second.json()["items"][0]["id"] not in {e["id"] for e in first["items"]}
+
+
+# ---- text and JSON that cannot be stored ----------------------------------------------
+
+
+def nested(depth: int):
+    value: dict = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("values", "path"),
+    [
+        ({"name": nested(300)}, "measures[0].values.name"),
+        ({"name": "caf\ud800"}, "measures[0].values.name"),
+        ({"name\u0000": "x"}, "measures[0].values.name\u0000"),
+    ],
+)
+def test_a_push_with_json_that_cannot_be_stored_is_a_422_with_its_path(edge, values, path):
+    before = edge.observations()
+    body = {"measures": [{"device": "aq-00", "observedAt": NOW, "values": values}]}
+    raw = json.dumps(body)  # ensure_ascii: a lone surrogate travels as its escape, as a client sends it
+    response = edge.client.post(PUSH, content=raw, headers=edge.token | {"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["path"].startswith(path[: path.index(".name") + 5])
+    assert edge.observations() == before
+
+
+def test_a_nul_in_a_device_name_is_a_422_naming_it(edge):
+    body = {"measures": [{"device": "aq-\u000000", "observedAt": NOW, "values": {"no2": 1.0}}]}
+    response = edge.client.post(PUSH, json=body, headers=edge.token)
+    assert response.status_code == 422, response.text
+    assert response.json()["param"] == "measures[0].device"
+
+
+def test_json_nested_within_the_limit_is_not_refused_for_its_depth(edge):
+    body = {"measures": [{"device": "aq-00", "observedAt": NOW, "values": {"name": nested(20)}}]}
+    response = edge.client.post(PUSH, json=body, headers=edge.token)
+    assert "levels deep" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "param"),
+    [
+        (ENTITIES, {"city": "al\u0000pha"}, "city"),
+        (ENTITIES, {"q": "name==a\u0000b"}, "q"),
+        (ENTITIES, {"type": "\u0000"}, "type"),
+        ("/api/v1/information-systems", {"city": "\u0000"}, "city"),
+        (f"{ENTITIES}/urn:ngsi-ld:x%00y", {}, "entity_id"),
+    ],
+)
+def test_a_nul_in_a_parameter_is_a_400_naming_it(edge, path, params, param):
+    refused(edge.client.get(path, params=params), 400, param)
+
+
+def test_a_nul_in_a_portal_form_is_refused_with_a_page(edge):
+    response = edge.client.post("/sign-in", data={"email": "a\u0000@b.example", "password": "x"}, headers={"Accept": "text/html"})
+    assert response.status_code == 400 and "text/html" in response.headers["content-type"]
