@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 from icity.api.access_schemas import Accepted, CitiesIn, Credentials, EmailIn, NewUser, OptionalReason, ReasonIn, Registration, SessionOut, UserPublic, Verified
 from icity.api.deps import DEFAULT_LIMIT, SESSION_COOKIE, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep, credentials
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import RowId, Page
+from icity.api.schemas import Page, RowId
 from icity.config import get_settings
 from icity.services import accounts
 from icity.services.access import require_user

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 from icity.api.alarm_schemas import AlarmPublic, AlarmRuleIn, AlarmRulePublic
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import RowId, Page, Problem
+from icity.api.schemas import Page, Problem, RowId
 from icity.services import alarms
 
 router = APIRouter(tags=["alarms"])

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep
 from icity.api.middleware import served
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import RowId, CategoryPublic, DevicePublic, InformationSystemDetail, InformationSystemPublic, Page, ProviderPublic
+from icity.api.schemas import CategoryPublic, DevicePublic, InformationSystemDetail, InformationSystemPublic, Page, ProviderPublic, RowId
 from icity.services import catalogue
 
 router = APIRouter(tags=["catalogue"])

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from icity.api.certification_schemas import CertificationOut, PortalApp, QueueItem, ReviewIn, SubmissionIn
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import RowId, Page
+from icity.api.schemas import Page, RowId
 from icity.services import app_portal, certification
 
 router = APIRouter(tags=["app certification"])

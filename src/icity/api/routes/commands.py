@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from icity.api.command_schemas import CommandIn, CommandPublic, DeviceCommandsIn
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import RowId, DevicePublic, Page, Problem
+from icity.api.schemas import DevicePublic, Page, Problem, RowId
 from icity.services import commands
 
 router = APIRouter(tags=["commands"])

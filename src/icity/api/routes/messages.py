@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import RowId, UtcTimeOrNaive, AuditEventPublic, Inbox, MessagePublic, MessagesSent, MessageToSend, Page
+from icity.api.schemas import AuditEventPublic, Inbox, MessagePublic, MessageToSend, MessagesSent, Page, RowId, UtcTimeOrNaive
 from icity.services import audit, messages
 
 router = APIRouter(tags=["messages and audit"])

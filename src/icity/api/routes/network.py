@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.network_schemas import CityIn, EngagementActionIn, LevelChangeIn
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import RowId, CityDetail, CityPublic, EngagementActionPublic, FollowUp, LevelChangePublic, Page, Problem
+from icity.api.schemas import CityDetail, CityPublic, EngagementActionPublic, FollowUp, LevelChangePublic, Page, Problem, RowId
 from icity.db.models import utctoday
 from icity.services import cities
 

@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from icity.api.deps import PrincipalDep, SessionDep, TransactionDep, WriteTransactionDep
 from icity.api.push_schemas import NewProviderTokenOut, ProviderTokenIn, ProviderTokenPublic, PushIn, PushOut
 from icity.api.responses import JSONResponse
-from icity.api.schemas import RowId, Problem
+from icity.api.schemas import Problem, RowId
 from icity.services import ingest, provider_tokens
 
 router = APIRouter(tags=["push"])

@@ -8,7 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import RowId, InformationSystemPublic, Page, Problem
+from icity.api.schemas import InformationSystemPublic, Page, Problem, RowId
 from icity.api.source_schemas import HarvestRunPublic, PreviewIn, PreviewOut, SourceIn, SourcePublic, StatusIn, SystemIn
 from icity.services import catalogue, harvest, sources
 

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import StreamingResponse
 
 from icity.api.deps import get_principal
-from icity.api.schemas import RowId, Problem
+from icity.api.schemas import Problem, RowId
 from icity.db.engine import new_session
 from icity.db.models import Change, Subscription, utcnow
 from icity.errors import authentication_required, bad_parameter, rule_violation

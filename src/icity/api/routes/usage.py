@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep
 from icity.api.responses import json_page
-from icity.api.schemas import RowId, Problem, UsageReport
+from icity.api.schemas import Problem, RowId, UsageReport
 from icity.services import usage
 
 router = APIRouter(tags=["usage"])

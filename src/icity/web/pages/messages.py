@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from icity.api.deps import SessionDep, TransactionDep
-from icity.api.schemas import RowId, MessageToSend
+from icity.api.schemas import MessageToSend, RowId
 from icity.errors import ICityError
 from icity.services import accounts, messages
 from icity.services.access import Principal, require_admin
