@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 from icity import __version__
 from icity.api.deps import get_principal
 from icity.api.middleware import AdmissionMiddleware, BodyLimitMiddleware, UsageMiddleware
+from icity.api.request_checks import check_request_text
 from icity.api.responses import (
     JSONResponse,
     handle_database_error,
@@ -116,6 +117,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
         description=DESCRIPTION,
         default_response_class=JSONResponse,
         generate_unique_id_function=_operation_id,
+        # before every route, the API's and the portal's: no NUL in parameters, JSON within limits
+        dependencies=[Depends(check_request_text)],
     )
     app.state.database_url = database_url or settings.resolved_database_url()
     # one limiter and one usage meter per worker process (create_app runs once in each)

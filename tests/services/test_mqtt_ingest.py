@@ -220,6 +220,9 @@ def test_each_kind_of_bad_payload_gives_its_reason(provider, running):
         b'{"no2": "high"}': "no2",
         b'{"no2": 1, "TimeInstant": "2026-11-25T10:00:00"}': "TimeInstant",
         b'{"no2": 1, "TimeInstant": "2999-01-01T00:00:00Z"}': "TimeInstant",
+        b'{"no2": 1, "TimeInstant": "0001-01-01T00:00:00+14:00"}': "TimeInstant",
+        b'{"name": ' + b'{"a": ' * 300 + b"1" + b"}" * 301: "levels deep",
+        b'{"name": "a\\u0000b"}': "NUL",
     }
     for count, (payload, expected) in enumerate(cases.items(), start=1):
         publisher.send("aq-00", payload, provider["token"])

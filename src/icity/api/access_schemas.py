@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from icity.api.schemas import example
+from icity.api.schemas import RowId, example
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=5000)]
@@ -156,7 +156,7 @@ class AccessRequestIn(Body):
         populate_by_name=True,
         json_schema_extra={"examples": [{"app": 1, "informationSystem": "london/parking", "purpose": "Show free parking spaces near the user."}]},
     )
-    app: int
+    app: RowId
     information_system: Annotated[str, StringConstraints(max_length=140)] = Field(alias="informationSystem")
     purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=2000)]
 

@@ -2,15 +2,15 @@
 
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from icity.api.access_schemas import Body
-from icity.api.schemas import example
+from icity.api.schemas import RowId, UtcTime, example
 
 
 class MeasureIn(Body):
     device: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(examples=["aq-01"])
-    observedAt: AwareDatetime = Field(description="When the device measured, with a time zone.")
+    observedAt: UtcTime = Field(description="When the device measured, with a time zone.")
     values: dict[str, Any] = Field(
         description="Attribute → value, named as the entity's Smart Data Model names them.", examples=[{"no2": 41.2}]
     )
@@ -36,7 +36,7 @@ class PushOut(BaseModel):
 
 
 class ProviderTokenIn(Body):
-    provider: int = Field(description="One of the IS's providers (GET …/providers).", examples=[3])
+    provider: RowId = Field(description="One of the IS's providers (GET …/providers).", examples=[3])
     name: Annotated[str, StringConstraints(max_length=200)] = Field("", examples=["gateway Zona Franca"])
 
 

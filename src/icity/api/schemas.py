@@ -1,13 +1,27 @@
 """Response shapes, for the OpenAPI document. Routes render service results
 directly (fast); these models document them, with examples."""
 
-from typing import Any, Generic, TypeVar
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from annotated_types import Interval
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from icity.services.filters import to_utc
 from icity.services.messages import BODY_MAX, RECIPIENTS_MAX, SUBJECT_MAX
 
 T = TypeVar("T")
+
+MAX_ID = 2**63 - 1  # the largest BIGINT: no row has a larger id, and the database drivers refuse one
+RowId = Annotated[int, Interval(ge=1, le=MAX_ID)]
+"""The one type of every integer id the API reads (path, query or body): an id no row can
+have is a 400 naming it, never sent to the database (which would fail on it)."""
+
+UtcTime = Annotated[AwareDatetime, AfterValidator(to_utc)]
+"""A time read from a request, with its zone, converted to UTC (filters.to_utc: one rule for
+every time on the wire); one that has no UTC equivalent is a 400 naming it."""
+UtcTimeOrNaive = Annotated[datetime, AfterValidator(to_utc)]
+"""The same, a time without a zone taken as UTC."""
 
 
 def example(value: dict[str, Any]) -> ConfigDict:
@@ -381,7 +395,7 @@ class MessageToSend(BaseModel):
             ]
         },
     )
-    to: list[int] | None = Field(
+    to: list[RowId] | None = Field(
         None, min_length=1, max_length=RECIPIENTS_MAX, description="User ids of the recipients."
     )
     toAllDevelopers: bool = Field(False, description="Send to every approved developer (platform admin only).")

@@ -6,10 +6,10 @@ area readable, the IS and city known, the expiry in the future) and name each ba
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from icity.api.access_schemas import Body
-from icity.api.schemas import example
+from icity.api.schemas import UtcTime, example
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 TypeName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -36,7 +36,7 @@ class SelectionFields(Body):
         None, description="Attributes the notifications carry (with id, type, city, IS and times); empty: all."
     )
     throttlingS: int | None = Field(None, description="At least this many seconds between two notifications.")
-    expiresAt: AwareDatetime | None = Field(None, description="Nothing is notified after this time.")
+    expiresAt: UtcTime | None = Field(None, description="Nothing is notified after this time.")
     endpoint: Url | None = Field(None, description="Webhook URL (http or https); absent: read it as a stream only.")
 
 

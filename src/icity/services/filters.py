@@ -21,6 +21,7 @@ TERM = re.compile(r"^(?P<attr>[^=!<>~]+?)\s*(?P<op>==|!=|>=|<=|>|<)\s*(?P<value>
 NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
 INTERVAL = re.compile(r"^(?P<n>\d+)(?P<unit>[mhd])$")
 INTERVAL_SECONDS = {"m": 60, "h": 3600, "d": 86400}
+MAX_INTERVAL_S = 3650 * 86400  # ten years: a longer bucket holds every observation there is
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,21 @@ def parse_interval(text: str) -> int:
     match = INTERVAL.match(text)
     if not match or int(match["n"]) == 0:
         raise bad_parameter("interval", "interval must be a whole number and a unit m, h or d, e.g. 15m, 1h, 1d")
-    return int(match["n"]) * INTERVAL_SECONDS[match["unit"]]
+    seconds = int(match["n"]) * INTERVAL_SECONDS[match["unit"]]
+    if seconds > MAX_INTERVAL_S:
+        raise bad_parameter("interval", f"interval must be at most {MAX_INTERVAL_S // 86400}d")
+    return seconds
+
+
+def to_utc(value: datetime) -> datetime:
+    """The one rule for times on the wire (query, body, MQTT): the same instant in UTC (a time
+    without a zone is taken as UTC); ValueError when it has none, e.g. 0001-01-01T00:00:00+14:00."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    try:
+        return value.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError("is out of range: in UTC it falls before year 1 or after year 9999") from None
 
 
 def parse_time(param: str, text: str) -> datetime:
@@ -145,7 +160,10 @@ def parse_time(param: str, text: str) -> datetime:
         value = None
     if value is None or value.tzinfo is None:
         raise bad_parameter(param, f"{param} must be an ISO 8601 date-time with a time zone, e.g. 2024-05-01T00:00:00Z")
-    return value.astimezone(timezone.utc)
+    try:
+        return to_utc(value)
+    except ValueError as error:
+        raise bad_parameter(param, f"{param} {error}") from None
 
 
 def parse_list(text: str | None) -> list[str]:

@@ -32,7 +32,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import orjson
 import paho.mqtt.client as mqtt
@@ -45,6 +45,8 @@ from icity.realtime.mqtt import BrokerConnection, bearer_token
 from icity.services import ingest
 from icity.services.access import Principal
 from icity.services.authentication import principal_for_provider_token
+from icity.services.filters import to_utc
+from icity.services.wire import json_problems
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +258,9 @@ class MqttIngest:
             return "the payload is not JSON"
         if not isinstance(payload, dict):
             return 'the payload must be a JSON object of attributes, e.g. {"no2": 41.2}'
+        problems = json_problems(payload, limit=1)  # the same limits as an HTTP body's
+        if problems:
+            return f"{problems[0].path}: {problems[0].detail}"
         observed_at = message.received_at
         if TIME_KEY in payload:
             stamp = payload.pop(TIME_KEY)
@@ -265,7 +270,10 @@ class MqttIngest:
                 observed_at = None
             if observed_at is None or observed_at.tzinfo is None:
                 return f"{TIME_KEY} must be an ISO 8601 time with its zone, e.g. 2026-11-25T10:00:00Z"
-            observed_at = observed_at.astimezone(timezone.utc)
+            try:
+                observed_at = to_utc(observed_at)
+            except ValueError as error:
+                return f"{TIME_KEY} {error}"
         message.measure = ingest.Measure(message.device, observed_at, payload)
         return None
 

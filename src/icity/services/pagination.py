@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Callable, Generic, TypeVar
 
 import orjson
@@ -12,6 +12,7 @@ from sqlalchemy import Select, and_, or_
 from sqlalchemy.sql.expression import ColumnElement
 
 from icity.errors import bad_parameter
+from icity.services.filters import to_utc
 
 T = TypeVar("T")
 
@@ -53,12 +54,40 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(type(value))
 
 
+MAX_BIGINT = 2**63 - 1
+
+
+def _checked(key: SortKey, value: Any) -> Any:
+    """The cursor's value for `key`, of the type its column holds; ValueError otherwise (a
+    crafted cursor must not reach the database, which would fail on a wrong type)."""
+    if value is None:
+        return None
+    if isinstance(value, (dict, list, bool)):
+        raise ValueError("not a value of a sort key")
+    value = key.parse(value)
+    try:
+        expected = key.expression.type.python_type
+    except NotImplementedError:
+        expected = object
+    if expected is float and isinstance(value, int):
+        value = float(value)
+    if not isinstance(value, expected) or (expected is date and isinstance(value, datetime)):
+        raise ValueError(f"{value!r} is not a {expected.__name__}")
+    if isinstance(value, int) and not -MAX_BIGINT <= value <= MAX_BIGINT:
+        raise ValueError("integer out of range")
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("NUL in a text value")
+    if isinstance(value, datetime):
+        value = to_utc(value)
+    return value
+
+
 def decode_cursor(cursor: str, order_name: str, keys: list[SortKey]) -> list[Any]:
     try:
         payload = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if payload["o"] != order_name or len(payload["v"]) != len(keys):
             raise ValueError("cursor made for another sort order")
-        return [None if v is None else key.parse(v) for key, v in zip(keys, payload["v"])]
+        return [_checked(key, v) for key, v in zip(keys, payload["v"])]
     except (ValueError, KeyError, TypeError) as exc:
         raise bad_parameter(
             "cursor",

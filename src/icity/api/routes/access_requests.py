@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from icity.api.access_schemas import AccessRequestIn, AccessRequestPublic, ReasonIn
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import Page
+from icity.api.schemas import Page, RowId
 from icity.services import access_requests
 
 router = APIRouter(tags=["access requests"])
@@ -32,7 +32,7 @@ def list_access_requests(
     principal: PrincipalDep,
     status: Annotated[str | None, Query(description="pending, approved, refused, revoked, withdrawn", examples=["pending"])] = None,
     information_system: Annotated[str | None, Query(alias="informationSystem", examples=["london/parking"])] = None,
-    app: Annotated[int | None, Query(examples=[1])] = None,
+    app: Annotated[RowId | None, Query(examples=[1])] = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ):
@@ -43,25 +43,25 @@ def list_access_requests(
 
 
 @router.get("/access-requests/{request_id}", response_model=AccessRequestPublic, summary="One access request")
-def get_access_request(request_id: int, session: SessionDep, principal: PrincipalDep):
+def get_access_request(request_id: RowId, session: SessionDep, principal: PrincipalDep):
     return JSONResponse(access_requests.get_request(session, principal, request_id))
 
 
 @router.post("/access-requests/{request_id}/approve", response_model=AccessRequestPublic, summary="Approve: the app may read the IS from its next request")
-def approve(request_id: int, session: TransactionDep, principal: PrincipalDep):
+def approve(request_id: RowId, session: TransactionDep, principal: PrincipalDep):
     return JSONResponse(access_requests.decide(session, principal, request_id, "approve"))
 
 
 @router.post("/access-requests/{request_id}/refuse", response_model=AccessRequestPublic, summary="Refuse, saying why")
-def refuse(request_id: int, body: ReasonIn, session: TransactionDep, principal: PrincipalDep):
+def refuse(request_id: RowId, body: ReasonIn, session: TransactionDep, principal: PrincipalDep):
     return JSONResponse(access_requests.decide(session, principal, request_id, "refuse", body.reason))
 
 
 @router.post("/access-requests/{request_id}/revoke", response_model=AccessRequestPublic, summary="Revoke a grant, effective on the app's next request")
-def revoke(request_id: int, body: ReasonIn, session: TransactionDep, principal: PrincipalDep):
+def revoke(request_id: RowId, body: ReasonIn, session: TransactionDep, principal: PrincipalDep):
     return JSONResponse(access_requests.decide(session, principal, request_id, "revoke", body.reason))
 
 
 @router.post("/access-requests/{request_id}/withdraw", response_model=AccessRequestPublic, summary="Withdraw your request or give up a grant")
-def withdraw(request_id: int, session: TransactionDep, principal: PrincipalDep):
+def withdraw(request_id: RowId, session: TransactionDep, principal: PrincipalDep):
     return JSONResponse(access_requests.withdraw(session, principal, request_id))

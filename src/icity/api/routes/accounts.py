@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 from icity.api.access_schemas import Accepted, CitiesIn, Credentials, EmailIn, NewUser, OptionalReason, ReasonIn, Registration, SessionOut, UserPublic, Verified
 from icity.api.deps import DEFAULT_LIMIT, SESSION_COOKIE, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep, credentials
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import Page
+from icity.api.schemas import Page, RowId
 from icity.config import get_settings
 from icity.services import accounts
 from icity.services.access import require_user
@@ -109,20 +109,20 @@ def create_user(body: NewUser, session: TransactionDep, principal: PrincipalDep)
 
 
 @router.put("/users/{user_id}/cities", response_model=UserPublic, summary="Set the cities a city admin administers")
-def set_cities(user_id: int, body: CitiesIn, session: TransactionDep, principal: PrincipalDep):
+def set_cities(user_id: RowId, body: CitiesIn, session: TransactionDep, principal: PrincipalDep):
     return JSONResponse(accounts.set_cities(session, principal, user_id, body.cities))
 
 
 @router.post("/users/{user_id}/approve", response_model=UserPublic, summary="Approve a developer account (or reinstate one)")
-def approve_user(user_id: int, session: TransactionDep, principal: PrincipalDep, body: OptionalReason | None = None):
+def approve_user(user_id: RowId, session: TransactionDep, principal: PrincipalDep, body: OptionalReason | None = None):
     return JSONResponse(accounts.decide_user(session, principal, user_id, "approve", body.reason if body else None))
 
 
 @router.post("/users/{user_id}/refuse", response_model=UserPublic, summary="Refuse a developer account, saying why")
-def refuse_user(user_id: int, body: ReasonIn, session: TransactionDep, principal: PrincipalDep):
+def refuse_user(user_id: RowId, body: ReasonIn, session: TransactionDep, principal: PrincipalDep):
     return JSONResponse(accounts.decide_user(session, principal, user_id, "refuse", body.reason))
 
 
 @router.post("/users/{user_id}/suspend", response_model=UserPublic, summary="Suspend an account: its sessions and keys stop working")
-def suspend_user(user_id: int, body: ReasonIn, session: TransactionDep, principal: PrincipalDep):
+def suspend_user(user_id: RowId, body: ReasonIn, session: TransactionDep, principal: PrincipalDep):
     return JSONResponse(accounts.decide_user(session, principal, user_id, "suspend", body.reason))

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 from icity.api.alarm_schemas import AlarmPublic, AlarmRuleIn, AlarmRulePublic
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import Page, Problem
+from icity.api.schemas import Page, Problem, RowId
 from icity.services import alarms
 
 router = APIRouter(tags=["alarms"])
@@ -58,7 +58,7 @@ def list_rules(city_id: str, slug: str, session: SessionDep, principal: Principa
     summary="One alarm rule",
     responses=ADMIN_ONLY,
 )
-def get_rule(city_id: str, slug: str, rule_id: int, session: SessionDep, principal: PrincipalDep):
+def get_rule(city_id: str, slug: str, rule_id: RowId, session: SessionDep, principal: PrincipalDep):
     return JSONResponse(alarms.get_rule(session, principal, _system(city_id, slug), rule_id))
 
 
@@ -68,7 +68,7 @@ def get_rule(city_id: str, slug: str, rule_id: int, session: SessionDep, princip
     summary="Replace an alarm rule (its pending alarms start again under the new condition)",
     responses=RULE_PROBLEMS,
 )
-def replace_rule(city_id: str, slug: str, rule_id: int, body: AlarmRuleIn, session: TransactionDep, principal: PrincipalDep):
+def replace_rule(city_id: str, slug: str, rule_id: RowId, body: AlarmRuleIn, session: TransactionDep, principal: PrincipalDep):
     return JSONResponse(alarms.replace_rule(session, principal, _system(city_id, slug), rule_id, body.model_dump()))
 
 
@@ -78,7 +78,7 @@ def replace_rule(city_id: str, slug: str, rule_id: int, body: AlarmRuleIn, sessi
     summary="Delete an alarm rule and its alarms (those raised are cleared first)",
     responses=ADMIN_ONLY,
 )
-def delete_rule(city_id: str, slug: str, rule_id: int, session: TransactionDep, principal: PrincipalDep):
+def delete_rule(city_id: str, slug: str, rule_id: RowId, session: TransactionDep, principal: PrincipalDep):
     alarms.delete_rule(session, principal, _system(city_id, slug), rule_id)
     return Response(status_code=204)
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep
 from icity.api.middleware import served
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import CategoryPublic, DevicePublic, InformationSystemDetail, InformationSystemPublic, Page, ProviderPublic
+from icity.api.schemas import CategoryPublic, DevicePublic, InformationSystemDetail, InformationSystemPublic, Page, ProviderPublic, RowId
 from icity.services import catalogue
 
 router = APIRouter(tags=["catalogue"])
@@ -79,7 +79,7 @@ def list_devices(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
-    provider: Annotated[int | None, Query(description="Only this provider's devices.")] = None,
+    provider: Annotated[RowId | None, Query(description="Only this provider's devices.")] = None,
     silent: Annotated[
         bool | None, Query(description="Only the devices silent for longer than their reporting period (true), or the others.", examples=[True])
     ] = None,

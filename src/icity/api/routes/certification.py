@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from icity.api.certification_schemas import CertificationOut, PortalApp, QueueItem, ReviewIn, SubmissionIn
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import Page
+from icity.api.schemas import Page, RowId
 from icity.services import app_portal, certification
 
 router = APIRouter(tags=["app certification"])
@@ -22,7 +22,7 @@ NOT_FOUND = {404: {"description": "No such app in your organisation"}}
     summary="Submit an app for certification (a draft or a returned app)",
     responses={**NOT_FOUND, 409: {"description": "Already submitted or certified"}},
 )
-def submit(app_id: int, session: TransactionDep, principal: PrincipalDep, body: SubmissionIn | None = None):
+def submit(app_id: RowId, session: TransactionDep, principal: PrincipalDep, body: SubmissionIn | None = None):
     return JSONResponse(certification.submit(session, principal, app_id, body.note if body else None), status_code=201)
 
 
@@ -33,7 +33,7 @@ def submit(app_id: int, session: TransactionDep, principal: PrincipalDep, body: 
     responses=NOT_FOUND,
 )
 def get_certification(
-    app_id: int,
+    app_id: RowId,
     session: SessionDep,
     principal: PrincipalDep,
     probe: Annotated[bool, Query(description="Also fetch each link to see that it answers (platform admin)", examples=[True])] = False,
@@ -58,7 +58,7 @@ def certification_queue(
     summary="Certify a submitted app or return it with comments (platform admin)",
     responses={**NOT_FOUND, 409: {"description": "Not waiting for review, or a check failed"}},
 )
-def review(app_id: int, body: ReviewIn, session: TransactionDep, principal: PrincipalDep):
+def review(app_id: RowId, body: ReviewIn, session: TransactionDep, principal: PrincipalDep):
     decided = certification.review(
         session, principal, app_id, decision=body.decision, comments=body.comments, checklist=body.verdicts()
     )

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request
 from icity.api.command_schemas import CommandIn, CommandPublic, DeviceCommandsIn
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import DevicePublic, Page, Problem
+from icity.api.schemas import DevicePublic, Page, Problem, RowId
 from icity.services import commands
 
 router = APIRouter(tags=["commands"])
@@ -77,5 +77,5 @@ def list_commands(
     response_model=CommandPublic,
     summary="One command and where it is: pending → sent → acknowledged | failed | expired",
 )
-def get_command(city_id: str, slug: str, device: str, command_id: int, session: SessionDep, principal: PrincipalDep):
+def get_command(city_id: str, slug: str, device: str, command_id: RowId, session: SessionDep, principal: PrincipalDep):
     return JSONResponse(commands.get_command(session, principal, f"{city_id}/{slug}", device, command_id))

@@ -1,14 +1,13 @@
 """Routes: messages to developers, and the audit log (read only: it has no update
 or delete, here or anywhere)."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import AuditEventPublic, Inbox, MessagePublic, MessagesSent, MessageToSend, Page
+from icity.api.schemas import AuditEventPublic, Inbox, MessagePublic, MessageToSend, MessagesSent, Page, RowId, UtcTimeOrNaive
 from icity.services import audit, messages
 
 router = APIRouter(tags=["messages and audit"])
@@ -63,7 +62,7 @@ def list_messages(
     summary="One message of my inbox",
     responses={**NOT_LOGGED_IN, **FORBIDDEN, 404: {"description": "No such message in your inbox"}},
 )
-def get_message(message_id: int, session: SessionDep, principal: PrincipalDep):
+def get_message(message_id: RowId, session: SessionDep, principal: PrincipalDep):
     return JSONResponse(messages.get_message(session, principal, message_id))
 
 
@@ -74,7 +73,7 @@ def get_message(message_id: int, session: SessionDep, principal: PrincipalDep):
     description="Idempotent: marking it again keeps the time it was first read.",
     responses={**NOT_LOGGED_IN, **FORBIDDEN, 404: {"description": "No such message in your inbox"}},
 )
-def mark_message_read(message_id: int, session: TransactionDep, principal: PrincipalDep):
+def mark_message_read(message_id: RowId, session: TransactionDep, principal: PrincipalDep):
     return JSONResponse(messages.mark_read(session, principal, message_id))
 
 
@@ -96,11 +95,11 @@ def list_audit_events(
     ] = None,
     city: Annotated[str | None, Query(description="Only the events of this city.", examples=["alpha"])] = None,
     since: Annotated[
-        datetime | None,
+        UtcTimeOrNaive | None,
         Query(alias="from", description="From this time, included (UTC if no offset).", examples=["2024-05-01T00:00:00Z"]),
     ] = None,
     until: Annotated[
-        datetime | None,
+        UtcTimeOrNaive | None,
         Query(alias="to", description="Until this time, excluded (UTC if no offset).", examples=["2024-06-01T00:00:00Z"]),
     ] = None,
     limit: LimitParam = DEFAULT_LIMIT,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.network_schemas import CityIn, EngagementActionIn, LevelChangeIn
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import CityDetail, CityPublic, EngagementActionPublic, FollowUp, LevelChangePublic, Page, Problem
+from icity.api.schemas import CityDetail, CityPublic, EngagementActionPublic, FollowUp, LevelChangePublic, Page, Problem, RowId
 from icity.db.models import utctoday
 from icity.services import cities
 
@@ -127,7 +127,7 @@ def add_engagement_action(city_id: str, body: EngagementActionIn, session: Trans
         409: {"model": Problem, "description": "The action has no next step."},
     },
 )
-def complete_next_step(city_id: str, action_id: int, session: TransactionDep, principal: PrincipalDep):
+def complete_next_step(city_id: str, action_id: RowId, session: TransactionDep, principal: PrincipalDep):
     action = cities.complete_next_step(session, principal, action_id, city_id=city_id)
     return JSONResponse(cities.action_dict(action))
 

@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from icity.api.deps import PrincipalDep, SessionDep, TransactionDep, WriteTransactionDep
 from icity.api.push_schemas import NewProviderTokenOut, ProviderTokenIn, ProviderTokenPublic, PushIn, PushOut
 from icity.api.responses import JSONResponse
-from icity.api.schemas import Problem
+from icity.api.schemas import Problem, RowId
 from icity.services import ingest, provider_tokens
 
 router = APIRouter(tags=["push"])
@@ -52,5 +52,5 @@ def create_provider_token(city_id: str, slug: str, body: ProviderTokenIn, sessio
     response_model=ProviderTokenPublic,
     summary="Revoke a provider token, effective on its next push",
 )
-def revoke_provider_token(city_id: str, slug: str, token_id: int, session: TransactionDep, principal: PrincipalDep):
+def revoke_provider_token(city_id: str, slug: str, token_id: RowId, session: TransactionDep, principal: PrincipalDep):
     return JSONResponse(provider_tokens.revoke_token(session, principal, f"{city_id}/{slug}", token_id))

@@ -8,7 +8,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 
 from icity.api.deps import DEFAULT_LIMIT, after_response, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import InformationSystemPublic, Page, Problem
+from icity.api.schemas import InformationSystemPublic, Page, Problem, RowId
 from icity.api.source_schemas import HarvestRunPublic, PreviewIn, PreviewOut, SourceIn, SourcePublic, StatusIn, SystemIn
 from icity.services import catalogue, harvest, sources
 
@@ -134,5 +134,5 @@ def list_harvests(
     summary="One harvest run",
     responses=ADMIN_ONLY,
 )
-def get_harvest(city_id: str, slug: str, run_id: int, session: SessionDep, principal: PrincipalDep):
+def get_harvest(city_id: str, slug: str, run_id: RowId, session: SessionDep, principal: PrincipalDep):
     return JSONResponse(harvest.get_run(session, principal, f"{city_id}/{slug}", run_id))

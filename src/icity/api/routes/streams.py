@@ -21,7 +21,7 @@ from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import StreamingResponse
 
 from icity.api.deps import get_principal
-from icity.api.schemas import Problem
+from icity.api.schemas import Problem, RowId
 from icity.db.engine import new_session
 from icity.db.models import Change, Subscription, utcnow
 from icity.errors import authentication_required, bad_parameter, rule_violation
@@ -190,7 +190,7 @@ EVENT_STREAM_EXAMPLE = (
 )
 async def subscription_events(
     request: Request,
-    subscription_id: int,
+    subscription_id: RowId,
     last_event_id: Annotated[
         str | None,
         Header(

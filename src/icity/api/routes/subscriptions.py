@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import Page, Problem
+from icity.api.schemas import Page, Problem, RowId
 from icity.api.subscription_schemas import (
     DeliveryPublic,
     NewSubscriptionOut,
@@ -44,7 +44,7 @@ def list_subscriptions(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
-    app: Annotated[int | None, Query(description="Only this app's", examples=[3])] = None,
+    app: Annotated[RowId | None, Query(description="Only this app's", examples=[3])] = None,
     status: Annotated[str | None, Query(description="active or paused", examples=["active"])] = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
@@ -54,7 +54,7 @@ def list_subscriptions(
 
 
 @router.get("/subscriptions/{subscription_id}", response_model=SubscriptionPublic, summary="One subscription", responses=NOT_FOUND)
-def get_subscription(subscription_id: int, session: SessionDep, principal: PrincipalDep):
+def get_subscription(subscription_id: RowId, session: SessionDep, principal: PrincipalDep):
     return JSONResponse(subscriptions.get_subscription(session, principal, subscription_id))
 
 
@@ -64,7 +64,7 @@ def get_subscription(subscription_id: int, session: SessionDep, principal: Princ
     summary="Pause, resume, or change what a subscription selects and where it is sent",
     responses=NOT_FOUND,
 )
-def update_subscription(subscription_id: int, body: SubscriptionChanges, session: TransactionDep, principal: PrincipalDep):
+def update_subscription(subscription_id: RowId, body: SubscriptionChanges, session: TransactionDep, principal: PrincipalDep):
     return JSONResponse(subscriptions.update_subscription(session, principal, subscription_id, body.model_dump(exclude_unset=True)))
 
 
@@ -74,7 +74,7 @@ def update_subscription(subscription_id: int, body: SubscriptionChanges, session
     summary="Delete a subscription and its delivery log",
     responses=NOT_FOUND,
 )
-def delete_subscription(subscription_id: int, session: TransactionDep, principal: PrincipalDep):
+def delete_subscription(subscription_id: RowId, session: TransactionDep, principal: PrincipalDep):
     subscriptions.delete_subscription(session, principal, subscription_id)
     return Response(status_code=204)
 
@@ -86,7 +86,7 @@ def delete_subscription(subscription_id: int, session: TransactionDep, principal
     responses=NOT_FOUND,
 )
 def list_deliveries(
-    subscription_id: int,
+    subscription_id: RowId,
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
@@ -104,5 +104,5 @@ def list_deliveries(
     summary="Send a dead letter again",
     responses={**NOT_FOUND, 409: {"model": Problem, "description": "The delivery is not a dead letter."}},
 )
-def retry_delivery(subscription_id: int, delivery_id: int, session: TransactionDep, principal: PrincipalDep):
+def retry_delivery(subscription_id: RowId, delivery_id: RowId, session: TransactionDep, principal: PrincipalDep):
     return JSONResponse(subscriptions.retry_delivery(session, principal, subscription_id, delivery_id))

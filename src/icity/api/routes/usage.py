@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep
 from icity.api.responses import json_page
-from icity.api.schemas import Problem, UsageReport
+from icity.api.schemas import Problem, RowId, UsageReport
 from icity.services import usage
 
 router = APIRouter(tags=["usage"])
@@ -32,7 +32,7 @@ def get_usage(
     request: Request,
     session: SessionDep,
     principal: PrincipalDep,
-    app: Annotated[int | None, Query(description="Only this app (its id).", examples=[7])] = None,
+    app: Annotated[RowId | None, Query(description="Only this app (its id).", examples=[7])] = None,
     information_system: Annotated[
         str | None, Query(alias="informationSystem", description="Only this information system.", examples=["barcelona/air-quality"])
     ] = None,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from icity.api.access_schemas import AccessRequestIn
 from icity.api.deps import SessionDep, TransactionDep
+from icity.api.schemas import RowId
 from icity.config import get_settings
 from icity.datamodels import get_registry
 from icity.errors import ICityError
@@ -150,7 +151,7 @@ def request_access(
     slug: str,
     viewer: ViewerDep,
     session: TransactionDep,
-    app: Annotated[int, Form()],
+    app: Annotated[RowId, Form()],
     purpose: Annotated[str, Form()],
 ):
     system_id = f"{city_id}/{slug}"

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from icity.api.certification_schemas import ReviewIn
 from icity.api.deps import SessionDep, TransactionDep
+from icity.api.schemas import RowId
 from icity.errors import ICityError
 from icity.services import apps, certification
 from icity.services.access import Principal, require_admin
@@ -26,7 +27,7 @@ QUEUE_PAGE = 100
 
 @router.get("/admin/certification")
 def queue_page(
-    request: Request, viewer: ViewerDep, session: SessionDep, cursor: str | None = None, decided: int | None = None
+    request: Request, viewer: ViewerDep, session: SessionDep, cursor: str | None = None, decided: RowId | None = None
 ):
     if redirect := sign_in_first(request, viewer):
         return redirect
@@ -58,7 +59,7 @@ def _review_page(
 
 
 @router.get("/admin/certification/{app_id}")
-def review_page(request: Request, app_id: int, viewer: ViewerDep, session: SessionDep, probe: bool = False):
+def review_page(request: Request, app_id: RowId, viewer: ViewerDep, session: SessionDep, probe: bool = False):
     if redirect := sign_in_first(request, viewer):
         return redirect
     return _review_page(request, session, viewer, app_id, probe=probe)
@@ -81,7 +82,7 @@ def _review_body(form: dict[str, str]) -> ReviewIn:
 @router.post("/admin/certification/{app_id}", dependencies=[Depends(web_session.check_csrf)])
 def decide(
     request: Request,
-    app_id: int,
+    app_id: RowId,
     viewer: ViewerDep,
     session: TransactionDep,
     decision: Annotated[str, Form()] = "",

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from icity.api.access_schemas import ReasonIn
 from icity.api.deps import SessionDep, TransactionDep
+from icity.api.schemas import RowId
 from icity.errors import ICityError
 from icity.services import access_requests
 from icity.services.access import Principal, require_any_admin
@@ -63,7 +64,7 @@ def requests_page(request: Request, viewer: ViewerDep, session: SessionDep):
 
 @router.post("/manage/access-requests/{request_id}/{action}", dependencies=[Depends(web_session.check_csrf)])
 def decide(
-    request: Request, request_id: int, action: str, viewer: ViewerDep, session: TransactionDep, reason: Annotated[str, Form()] = ""
+    request: Request, request_id: RowId, action: str, viewer: ViewerDep, session: TransactionDep, reason: Annotated[str, Form()] = ""
 ):
     if action not in DECIDED:
         return _requests_page(request, session, viewer, 404, error="There is no such decision: approve, refuse or revoke.")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from icity.api.access_schemas import AppIn
 from icity.api.deps import SessionDep, TransactionDep
+from icity.api.schemas import RowId
 from icity.errors import ICityError
 from icity.services import access_requests, apps, certification, messages
 from icity.services.access import Principal
@@ -118,7 +119,7 @@ def create_app(
 
 
 @router.post("/dashboard/apps/{app_id}/submission", dependencies=[Depends(web_session.check_csrf)])
-def submit_app(request: Request, app_id: int, viewer: ViewerDep, session: TransactionDep, note: Annotated[str, Form()] = ""):
+def submit_app(request: Request, app_id: RowId, viewer: ViewerDep, session: TransactionDep, note: Annotated[str, Form()] = ""):
     try:
         certification.submit(session, viewer, app_id, note[:2000])
     except ICityError as error:
@@ -127,7 +128,7 @@ def submit_app(request: Request, app_id: int, viewer: ViewerDep, session: Transa
 
 
 @router.post("/dashboard/apps/{app_id}/keys", dependencies=[Depends(web_session.check_csrf)])
-def create_key(request: Request, app_id: int, viewer: ViewerDep, session: TransactionDep, name: Annotated[str, Form()] = ""):
+def create_key(request: Request, app_id: RowId, viewer: ViewerDep, session: TransactionDep, name: Annotated[str, Form()] = ""):
     try:
         key = apps.create_key(session, viewer, app_id, name.strip()[:100])
     except ICityError as error:
@@ -137,7 +138,7 @@ def create_key(request: Request, app_id: int, viewer: ViewerDep, session: Transa
 
 
 @router.post("/dashboard/apps/{app_id}/keys/{key_id}/rotate", dependencies=[Depends(web_session.check_csrf)])
-def rotate_key(request: Request, app_id: int, key_id: int, viewer: ViewerDep, session: TransactionDep):
+def rotate_key(request: Request, app_id: RowId, key_id: RowId, viewer: ViewerDep, session: TransactionDep):
     try:
         key = apps.rotate_key(session, viewer, app_id, key_id, None)
     except ICityError as error:
@@ -146,7 +147,7 @@ def rotate_key(request: Request, app_id: int, key_id: int, viewer: ViewerDep, se
 
 
 @router.post("/dashboard/apps/{app_id}/keys/{key_id}/revoke", dependencies=[Depends(web_session.check_csrf)])
-def revoke_key(request: Request, app_id: int, key_id: int, viewer: ViewerDep, session: TransactionDep):
+def revoke_key(request: Request, app_id: RowId, key_id: RowId, viewer: ViewerDep, session: TransactionDep):
     try:
         apps.revoke_key(session, viewer, app_id, key_id)
     except ICityError as error:

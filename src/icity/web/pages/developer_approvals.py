@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from icity.api.access_schemas import ReasonIn
 from icity.api.deps import SessionDep, TransactionDep
+from icity.api.schemas import RowId
 from icity.errors import ICityError
 from icity.services import accounts
 from icity.services.access import Principal, require_admin
@@ -65,7 +66,7 @@ def approvals_page(request: Request, viewer: ViewerDep, session: SessionDep):
 @router.post("/admin/developers/{user_id}/{decision}", dependencies=[Depends(web_session.check_csrf)])
 def decide(
     request: Request,
-    user_id: int,
+    user_id: RowId,
     decision: Literal["approve", "refuse", "suspend"],
     viewer: ViewerDep,
     session: TransactionDep,

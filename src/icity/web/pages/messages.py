@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from icity.api.deps import SessionDep, TransactionDep
-from icity.api.schemas import MessageToSend
+from icity.api.schemas import MessageToSend, RowId
 from icity.errors import ICityError
 from icity.services import accounts, messages
 from icity.services.access import Principal, require_admin
@@ -44,7 +44,7 @@ def inbox_page(request: Request, viewer: ViewerDep, session: SessionDep, cursor:
 
 
 @router.post("/messages/{message_id}/read", dependencies=[Depends(web_session.check_csrf)])
-def read_message(message_id: int, viewer: ViewerDep, session: TransactionDep, back: Annotated[str, Form()] = ""):
+def read_message(message_id: RowId, viewer: ViewerDep, session: TransactionDep, back: Annotated[str, Form()] = ""):
     """Marks a message read, from the inbox or from the developer dashboard (`back`: where to return)."""
     messages.mark_read(session, viewer, message_id)  # someone else's message is a 404 page
     if back == "dashboard":

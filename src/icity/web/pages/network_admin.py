@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from icity.api.deps import SessionDep, TransactionDep
 from icity.api.network_schemas import EngagementActionIn, LevelChangeIn
+from icity.api.schemas import RowId
 from icity.db.models import utctoday
 from icity.errors import ICityError
 from icity.services import cities
@@ -138,6 +139,6 @@ def add_action(
 
 
 @router.post("/admin/network/actions/{action_id}/next-step-done", dependencies=[Depends(web_session.check_csrf)])
-def complete_next_step(action_id: int, viewer: ViewerDep, session: TransactionDep):
+def complete_next_step(action_id: RowId, viewer: ViewerDep, session: TransactionDep):
     action = cities.complete_next_step(session, viewer, action_id)
     return RedirectResponse(f"/admin/network/{action.city_id}?done=step#action-{action.id}", status_code=303)
