@@ -1,5 +1,6 @@
 """The `icity` command line."""
 
+import os
 import signal
 import threading
 from datetime import date
@@ -36,6 +37,12 @@ def serve(
     """Serve the API (and its docs at /docs)."""
     from icity.server import serve as run_server
 
+    # The options act as ICITY_HOST/ICITY_PORT would: the public URL (mails, the demo's feeds) follows them,
+    # here and in the worker processes, which read the environment again.
+    for name, value in (("ICITY_HOST", host), ("ICITY_PORT", port)):
+        if value is not None:
+            os.environ[name] = str(value)
+    get_settings.cache_clear()
     settings = get_settings()
     code = run_server(
         host or settings.host,
