@@ -33,6 +33,7 @@ from icity.api.routes import (
     usage,
 )
 from icity.config import get_settings
+from icity.api.docs import install_docs
 from icity.demo.feeds import DEMO_FEEDS, DEMO_SOURCES_PATH
 from icity.errors import ICityError
 from icity.services import ratelimit
@@ -107,6 +108,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
         description=DESCRIPTION,
         default_response_class=JSONResponse,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # served from the portal's own copies instead of a CDN: icity/api/docs.py
+        redoc_url=None,
     )
     app.state.database_url = database_url or settings.resolved_database_url()
     # one limiter and one usage meter per worker process (create_app runs once in each)
@@ -136,6 +139,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
     # The web portal: pages over the same services, its static files, and error pages for browsers.
     install_portal(app)
+    install_docs(app)
 
     app.openapi = _openapi_with_problems(app)
 
