@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     )
     session_hours: int = Field(12, description="Lifetime of a login session.")
     verification_hours: int = Field(48, description="How long an email verification link stays valid.")
+    reset_minutes: int = Field(60, description="How long a password reset link stays valid (it works once).")
     key_overlap_hours: int = Field(
         24, description="Default time a rotated API key keeps working beside its replacement."
     )
