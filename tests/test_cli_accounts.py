@@ -25,12 +25,12 @@ def url(network_copy, tmp_path, monkeypatch) -> str:
     get_settings.cache_clear()
 
 
-def icity(*args: str):
-    return runner.invoke(app, list(args))
+def icity(*args: str, input: str | None = None):  # noqa: A002 - CliRunner's name
+    return runner.invoke(app, list(args), input=input)
 
 
 def test_the_first_admin_approves_a_developer_and_decides_an_access_request(url):
-    created = icity("admin", "create", "--email", "Admin@Icity.example", "--name", "Coordinator", "--password", "a long passphrase")
+    created = icity("admin", "create", "--email", "Admin@Icity.example", "--name", "Coordinator", input="a long passphrase\n")
     assert created.exit_code == 0, created.output
     with transaction(url) as session:
         ada = people.person(session, "ada@dev.example", status="pending")
@@ -56,11 +56,52 @@ def test_the_first_admin_approves_a_developer_and_decides_an_access_request(url)
     ("args", "message"),
     [
         (("user", "approve", "nobody@dev.example"), "No user with email"),
-        (("user", "create", "--email", "x@y.example", "--name", "X", "--role", "city_admin", "--password", "a long passphrase"), "at least one city"),
+        (("user", "create", "--email", "x@y.example", "--name", "X", "--role", "city_admin"), "at least one city"),
         (("access", "refuse", "999", "--reason", "no"), "No access request"),
     ],
 )
 def test_refusals_are_explained_and_exit_non_zero(url, args, message):
-    result = icity(*args)
+    result = icity(*args, input="a long passphrase\n")
     assert result.exit_code == 1
     assert message in result.output
+
+
+def _can_log_in(url: str, email: str, password: str) -> bool:
+    from icity.errors import ICityError
+    from icity.services import accounts
+
+    try:
+        with transaction(url) as session:
+            accounts.login(session, email, password)
+    except ICityError:
+        return False
+    return True
+
+
+def test_a_password_is_never_an_argument_but_read_from_stdin_or_icity_password(url, monkeypatch):
+    refused = icity("admin", "create", "--email", "a@icity.example", "--name", "A", "--password", "a long passphrase")
+    assert refused.exit_code == 2 and "--password" in refused.output  # no such option
+    assert icity("admin", "create", "--email", "a@icity.example", "--name", "A", input="stdin passphrase\n").exit_code == 0
+    assert _can_log_in(url, "a@icity.example", "stdin passphrase")
+    monkeypatch.setenv("ICITY_PASSWORD", "env passphrase")
+    created = icity("user", "create", "--email", "b@bcn.example", "--name", "B", "--role", "city_admin", "--city", "alpha")
+    assert created.exit_code == 0, created.output
+    assert _can_log_in(url, "b@bcn.example", "env passphrase")
+
+
+def test_set_password_replaces_the_password_and_ends_the_sessions(url):
+    from icity.db.models import UserSession
+
+    with transaction(url) as session:
+        people.person(session, "ada@dev.example")
+    assert _can_log_in(url, "ada@dev.example", people.PASSWORD)
+    result = icity("user", "set-password", "ada@dev.example", input="a fresh passphrase\n")
+    assert result.exit_code == 0, result.output
+    assert not _can_log_in(url, "ada@dev.example", people.PASSWORD)
+    with new_session(url) as session:
+        assert session.scalar(select(UserSession.user_id)) is None  # the session opened above ended
+    assert _can_log_in(url, "ada@dev.example", "a fresh passphrase")
+    short = icity("user", "set-password", "ada@dev.example", input="short\n")
+    assert short.exit_code == 1 and "10 to 256 characters" in short.output
+    unknown = icity("user", "set-password", "nobody@dev.example", input="a fresh passphrase\n")
+    assert unknown.exit_code == 1 and "No user" in unknown.output

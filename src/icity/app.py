@@ -41,6 +41,7 @@ from icity.api.routes import (
     subscriptions,
     usage,
 )
+from icity.api.docs import install_docs
 from icity.config import get_settings
 from icity.db.engine import Overloaded
 from icity.demo.feeds import DEMO_FEEDS, DEMO_SOURCES_PATH
@@ -119,6 +120,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
         generate_unique_id_function=_operation_id,
         # before every route, the API's and the portal's: no NUL in parameters, JSON within limits
         dependencies=[Depends(check_request_text)],
+        docs_url=None,  # served from the portal's own copies instead of a CDN: icity/api/docs.py
+        redoc_url=None,
     )
     app.state.database_url = database_url or settings.resolved_database_url()
     # one limiter and one usage meter per worker process (create_app runs once in each)
@@ -156,6 +159,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
     # The web portal: pages over the same services, its static files, and error pages for browsers.
     install_portal(app)
+    install_docs(app)
 
     app.openapi = _openapi_with_problems(app)
 

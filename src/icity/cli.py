@@ -1,5 +1,6 @@
 """The `icity` command line."""
 
+import os
 import signal
 import threading
 from datetime import date
@@ -36,6 +37,12 @@ def serve(
     """Serve the API (and its docs at /docs)."""
     from icity.server import serve as run_server
 
+    # The options act as ICITY_HOST/ICITY_PORT would: the public URL (mails, the demo's feeds) follows them,
+    # here and in the worker processes, which read the environment again.
+    for name, value in (("ICITY_HOST", host), ("ICITY_PORT", port)):
+        if value is not None:
+            os.environ[name] = str(value)
+    get_settings.cache_clear()
     settings = get_settings()
     code = run_server(
         host or settings.host,
@@ -226,7 +233,24 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(user_app, name="user")
 app.add_typer(access_app, name="access")
 
-PasswordOption = Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="10 characters or more.")]
+PASSWORD_ENV = "ICITY_PASSWORD"
+
+
+def _new_password() -> str:
+    """A new password, never from the command line (where it would stay in the shell's history):
+    ICITY_PASSWORD when set, else a hidden prompt asked twice at a terminal, else stdin's first line
+    (for scripts: `printf '%s\\n' "$PASSWORD" | icity user set-password …`)."""
+    import sys
+
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    if sys.stdin.isatty():
+        return typer.prompt("Password (10 characters or more)", hide_input=True, confirmation_prompt=True)
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        typer.secho(f"error: give the password at the prompt, on stdin or in {PASSWORD_ENV}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1)
+    return line
 
 
 def _as_cli(action):
@@ -259,13 +283,15 @@ def _user_id(session, email: str) -> int:
 def admin_create(
     email: Annotated[str, typer.Option()],
     name: Annotated[str, typer.Option()],
-    password: PasswordOption,
 ) -> None:
-    """Create a platform admin (the first one too)."""
+    """Create a platform admin (the first one too); the password is asked for (or read from ICITY_PASSWORD or stdin)."""
     from icity.services import accounts
     from icity.services.access import CLI
 
-    _as_cli(lambda s: accounts.create_user(s, CLI, email=email, name=name, password=password, role="admin"))
+    from icity.services.passwords import check_new_password
+
+    password = _new_password()
+    _as_cli(lambda s: check_new_password(password) or accounts.create_user(s, CLI, email=email, name=name, password=password, role="admin"))
     typer.echo(f"platform admin {email} created")
 
 
@@ -274,20 +300,32 @@ def user_create(
     email: Annotated[str, typer.Option()],
     name: Annotated[str, typer.Option()],
     role: Annotated[str, typer.Option(help="developer, city_admin or admin")],
-    password: PasswordOption,
     city: Annotated[list[str] | None, typer.Option(help="A city a city admin administers (repeat for several).")] = None,
     organisation: Annotated[str | None, typer.Option(help="A developer's organisation.")] = None,
 ) -> None:
-    """Create an approved account of any role."""
+    """Create an approved account of any role; the password is asked for (or read from ICITY_PASSWORD or stdin)."""
     from icity.services import accounts
     from icity.services.access import CLI
 
+    from icity.services.passwords import check_new_password
+
+    password = _new_password()
     _as_cli(
-        lambda s: accounts.create_user(
+        lambda s: check_new_password(password) or accounts.create_user(
             s, CLI, email=email, name=name, password=password, role=role, cities=city or [], organisation=organisation
         )
     )
     typer.echo(f"{role} {email} created")
+
+
+@user_app.command("set-password")
+def user_set_password(email: str) -> None:
+    """Set a user's password (asked for, or read from ICITY_PASSWORD or stdin); every session of the user ends."""
+    from icity.services import passwords
+
+    password = _new_password()
+    _as_cli(lambda s: passwords.set_password(s, email, password))
+    typer.echo(f"password of {email} set; their sessions have ended")
 
 
 @user_app.command("list")

@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -49,7 +49,9 @@ class Settings(BaseSettings):
     page_size_default: int = Field(20, description="Items per page when `limit` is not given.")
     page_size_max: int = Field(1000, description="Largest accepted `limit`.")
     public_url: str = Field(
-        "http://127.0.0.1:8000", description="Address users reach the platform at; links in mails start with it."
+        "",
+        description="Address users reach the platform at; links in mails, sample requests and the demo's sources "
+        "start with it. Unset: http://<ICITY_HOST>:<ICITY_PORT> (127.0.0.1 when the host is 0.0.0.0 or ::).",
     )
     secret_key: str | None = Field(
         None,
@@ -70,6 +72,7 @@ class Settings(BaseSettings):
     )
     session_hours: int = Field(12, description="Lifetime of a login session.")
     verification_hours: int = Field(48, description="How long an email verification link stays valid.")
+    reset_minutes: int = Field(60, description="How long a password reset link stays valid (it works once).")
     key_overlap_hours: int = Field(
         24, description="Default time a rotated API key keeps working beside its replacement."
     )
@@ -135,10 +138,27 @@ class Settings(BaseSettings):
         "", description="Attribution the tile server asks for, shown in the corner of the portal's maps."
     )
 
+    @model_validator(mode="after")
+    def _public_url_follows_host_and_port(self) -> "Settings":
+        # Unset, the platform is reached where it listens: mails and the demo's feeds follow ICITY_PORT.
+        if not self.public_url.strip():
+            self.public_url = served_url(self.host, self.port)
+        self.public_url = self.public_url.rstrip("/")
+        return self
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.var_dir / 'icity.db').resolve()}"
+
+
+def served_url(host: str, port: int) -> str:
+    """The URL a server listening on ``host``:``port`` answers at from this machine."""
+    if host in ("", "0.0.0.0", "::"):  # every interface: the loopback one is among them
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def secret_key(settings: Settings) -> str:

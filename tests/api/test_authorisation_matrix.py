@@ -109,6 +109,10 @@ MATRIX = [
     Row("POST", "/api/v1/registrations/resend", (202,) * 7, body={"email": "pending@dev.example"}, writes=True),
     Row("POST", "/api/v1/auth/login", ALL_OK, body={"email": "dev@nogrant.example", "password": people.PASSWORD}, writes=True),
     Row("POST", "/api/v1/auth/logout", (401,) + (204,) * 6, writes=True),
+    Row("POST", "/api/v1/auth/forgot-password", (202,) * 7, body={"email": "dev@nogrant.example"}, writes=True),
+    Row("POST", "/api/v1/auth/reset-password", (400,) * 7, body={"token": "forged", "password": people.PASSWORD}),
+    # the current password given wrong: each user is told so, and nothing changes
+    Row("POST", "/api/v1/me/password", (401,) + (400,) * 6, body={"currentPassword": "not it", "newPassword": people.PASSWORD}),
     Row("GET", "/api/v1/me", EVERY_USER),
     Row("GET", "/api/v1/users", ADMIN_ONLY),
     Row("POST", "/api/v1/users", ADMIN_ONLY_CREATE, body=NEW_USER, writes=True),

@@ -8,7 +8,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -21,11 +26,11 @@ from icalendar import Calendar
 from sqlalchemy import func, select
 
 from icity.config import get_settings
-from icity.db.engine import new_session, transaction
-from icity.db.models import City, Entity, InformationSystem, Observation
+from icity.db.engine import get_engine, new_session, transaction
+from icity.db.models import City, Entity, HarvestRun, InformationSystem, Observation
 from icity.demo import connected, load_demo
 from icity.demo.feeds import DEMO_FEEDS
-from icity.services import harvest
+from icity.services import harvest, sources
 from icity.services.access import CLI
 from tests.demo import make_gtfs
 
@@ -138,20 +143,66 @@ def test_the_connected_systems_get_a_source_and_no_synthetic_entities(harvested,
     assert schedules["barcelona/air-quality"] is None and schedules["london/air-quality"] is None
 
 
-def test_the_feeds_url_defaults_to_the_public_url(monkeypatch):
+def test_the_demo_stores_its_feeds_as_a_path_read_from_the_public_url_when_harvested(monkeypatch):
     monkeypatch.setenv("ICITY_PUBLIC_URL", "https://icity.example.org/")
     get_settings.cache_clear()
     try:
-        assert connected.default_feeds_url() == "https://icity.example.org/demo-sources"
         source = connected.BY_SYSTEM[INCIDENTS]
+        stored = source.connector(connected.default_feeds_url())["url"]
+        assert stored == "/demo-sources/lamia-open311"
         # the Open311 connector reads {url}/requests.json, a file of the feeds folder
-        assert source.connector(connected.default_feeds_url())["url"] + "/requests.json" == (
+        assert sources.platform_url(stored) + "/requests.json" == (
             "https://icity.example.org/demo-sources/lamia-open311/requests.json"
         )
         assert (DEMO_FEEDS / source.path / "requests.json").is_file()
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_demo_loaded_before_icity_serve_on_another_port_harvests_from_that_port(databases, tmp_path):
+    """`icity demo load` then `icity serve --port N` with no ICITY_PUBLIC_URL: the scheduler's first runs
+    of the five connected systems read /demo-sources from port N and succeed."""
+    url = databases.new()
+    with transaction(url) as session:
+        load_demo(session, TODAY)
+    get_engine(url).dispose()  # PostgreSQL: the server gets the connections
+    port = _free_port()
+    env = {**os.environ, "ICITY_DATABASE_URL": url, "ICITY_VAR_DIR": str(tmp_path), "ICITY_BACKGROUND_IN_SERVER": "true"}
+    for name in ("ICITY_PUBLIC_URL", "ICITY_PORT", "ICITY_HOST", "ICITY_MQTT_URL", "ICITY_REDIS_URL"):
+        env.pop(name, None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "icity.cli", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        runs: dict[str, str] = {}
+        while time.monotonic() < deadline:
+            with new_session(url) as session:
+                runs = dict(
+                    session.execute(
+                        select(HarvestRun.information_system_id, HarvestRun.status).where(
+                            HarvestRun.status != "running"
+                        )
+                    ).all()
+                )
+            if len(runs) == len(connected.SOURCES):
+                break
+            time.sleep(0.5)
+        assert runs == {s.system_id: "succeeded" for s in connected.SOURCES}
+        with new_session(url) as session:
+            errors = session.scalars(select(HarvestRun.error).where(HarvestRun.error.is_not(None))).all()
+        assert not errors
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 # ----------------------------------------------------------------------------- the first run

@@ -147,6 +147,22 @@ def test_sign_in_and_out(live_server, page: Page):
     assert not [c for c in page.context.cookies() if c["name"] == "icity_session"]
 
 
+def test_a_developer_awaiting_approval_signs_in_as_the_sign_in_page_says_and_sees_why_nothing_more(
+    live_server, page: Page
+):
+    with transaction(live_server.database_url) as session:
+        people.person(session, "grace@pending.example", status="pending")
+    page.goto(live_server.url + "/sign-in?next=/dashboard")
+    expect(page.get_by_test_id("sign-up-hint")).to_contain_text(
+        "sign in here once you confirmed your email address: your dashboard shows that the account awaits"
+    )
+    page.get_by_label("Email").fill("grace@pending.example")
+    page.get_by_label("Password").fill(people.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(live_server.url + "/dashboard")
+    expect(page.get_by_test_id("awaiting-approval")).to_contain_text("waiting for the network coordinator's approval")
+
+
 def test_a_form_with_a_forged_csrf_token_is_refused_and_changes_nothing(live_server, page: Page):
     _developer(live_server.database_url, "eve@example.org")
     page.goto(live_server.url + "/sign-in")

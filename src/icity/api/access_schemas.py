@@ -99,6 +99,16 @@ class EmailIn(Body):
     email: EmailStr
 
 
+class PasswordReset(Body):
+    token: Annotated[str, StringConstraints(max_length=2000)] = Field(description="The token of the mailed link.")
+    password: Password = Field(description="The new password: 10 to 256 characters.")
+
+
+class PasswordChange(Body):
+    current_password: Annotated[str, StringConstraints(max_length=256)] = Field(alias="currentPassword")
+    new_password: Password = Field(alias="newPassword", description="10 to 256 characters.")
+
+
 class Credentials(Body):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"email": "ada@analytical.example", "password": "a long passphrase"}]}

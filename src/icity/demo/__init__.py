@@ -38,8 +38,8 @@ def load_demo(session: Session, today: date | None = None, feeds_url: str | None
 
     `today` fixes the end of the synthetic history (default: the current date),
     so that a test can reproduce the data exactly. `feeds_url` is where the
-    connected systems read their feeds (default: `icity serve`'s own
-    {ICITY_PUBLIC_URL}/demo-sources); nothing is read while loading.
+    connected systems read their feeds (default: the path /demo-sources, read
+    from the platform's public URL at harvest time); nothing is read while loading.
     """
     if is_loaded(session):
         return {"already_loaded": True}

@@ -36,7 +36,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from icity.config import get_settings
 from icity.demo.feeds import DEMO_SOURCES_PATH
 from icity.services import sources
 from icity.services.access import CLI
@@ -106,8 +105,9 @@ BY_SYSTEM = {source.system_id: source for source in SOURCES}
 
 
 def default_feeds_url() -> str:
-    """Where `icity serve` publishes the feeds: the platform's public URL + /demo-sources."""
-    return get_settings().public_url.rstrip("/") + DEMO_SOURCES_PATH
+    """Where `icity serve` publishes the feeds, as a path on the platform: the sources resolve it against
+    the public URL when they are read, so a demo loaded before `icity serve --port 8123` still reads them."""
+    return DEMO_SOURCES_PATH
 
 
 def configure(session: Session, source: DemoSource, feeds_url: str) -> None:

@@ -90,6 +90,7 @@ def parse_source(system: InformationSystem, served: set[str], connector: Any, ma
             config = validate_config(kind, settings)
         except ICityError as error:
             problems += error.errors or [FieldProblem(error.param or "connector.kind", error.detail)]
+    url = platform_url(url)
     problems += _url_problems(url)
     parsed_mapping = None
     if mapping is None and connector_class is not None and config is not None:
@@ -125,13 +126,26 @@ def stored_source(session: Session, system: InformationSystem) -> Source:
     return parse_source(system, entity_store.served_types(session, system.id), system.connector, system.mapping)
 
 
+def platform_url(url: Any) -> Any:
+    """A source URL given as a path (``/demo-sources/…``) is on this platform: resolved against its
+    public URL each time the source is read, so it follows ICITY_PORT/ICITY_PUBLIC_URL after it was stored."""
+    if isinstance(url, str) and url.startswith("/") and not url.startswith("//"):
+        return get_settings().public_url + url
+    return url
+
+
 def _url_problems(url: Any) -> list[FieldProblem]:
     if not isinstance(url, str) or not url.strip():
         return [FieldProblem("connector.url", "give the URL the city's system answers at")]
     parts = urlsplit(url)
     if parts.scheme.lower() not in SOURCE_SCHEMES or not parts.hostname:
         # Local files are not offered: a URL set through the API must not read the platform's own disk.
-        return [FieldProblem("connector.url", "the URL must start with http:// or https:// and name a host")]
+        return [
+            FieldProblem(
+                "connector.url",
+                "the URL must start with http:// or https:// and name a host (or be a path on this platform, /…)",
+            )
+        ]
     return []
 
 

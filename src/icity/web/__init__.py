@@ -21,6 +21,9 @@ VENDOR = {
     "chart.js": NODE_MODULES / "chart.js" / "dist",
     "topojson-client": NODE_MODULES / "topojson-client" / "dist",
     "world-atlas": NODE_MODULES / "world-atlas",
+    # the API's interactive documentation (/docs, /redoc: icity/api/docs.py)
+    "swagger-ui-dist": NODE_MODULES / "swagger-ui-dist",
+    "redoc": NODE_MODULES / "redoc" / "bundles",
 }
 
 

@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from icity.api.access_schemas import Accepted, CitiesIn, Credentials, EmailIn, NewUser, OptionalReason, ReasonIn, Registration, SessionOut, UserPublic, Verified
+from icity.api.access_schemas import Accepted, CitiesIn, Credentials, EmailIn, NewUser, OptionalReason, PasswordChange, PasswordReset, ReasonIn, Registration, SessionOut, UserPublic, Verified
 from icity.api.deps import DEFAULT_LIMIT, SESSION_COOKIE, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep, credentials
 from icity.api.responses import JSONResponse, json_page
 from icity.api.schemas import Page, RowId
 from icity.config import get_settings
-from icity.services import accounts
+from icity.services import accounts, passwords
 from icity.services.access import require_user
 
 router = APIRouter(tags=["accounts"])
@@ -71,6 +71,40 @@ def logout(request: Request, session: TransactionDep, principal: PrincipalDep):
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+@router.post(
+    "/auth/forgot-password",
+    status_code=202,
+    response_model=Accepted,
+    summary="Mail a password reset link (the same answer whether or not the address has an account)",
+    responses={429: {"description": "Too many reset requests from this client"}},
+)
+def forgot_password(body: EmailIn, request: Request, session: TransactionDep):
+    passwords.request_reset(session, str(body.email), client=request.client.host if request.client else "unknown")
+    return JSONResponse(ACCEPTED, status_code=202)
+
+
+@router.post(
+    "/auth/reset-password",
+    status_code=204,
+    summary="Set a new password with the token of a reset link; every session of the account ends",
+    responses={400: {"description": "The link is not valid, was used, or has expired"}},
+)
+def reset_password(body: PasswordReset, session: TransactionDep):
+    passwords.reset_password(session, body.token, body.password)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/me/password",
+    status_code=204,
+    summary="Change the logged-in user's password; their other sessions end",
+    responses={400: {"description": "The current password is wrong"}},
+)
+def change_password(body: PasswordChange, session: TransactionDep, principal: PrincipalDep):
+    passwords.change_password(session, principal, body.current_password, body.new_password)
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=UserPublic, summary="The logged-in user")

@@ -14,6 +14,7 @@ from icity.web.pages import (
     messages,
     network,
     network_admin,
+    passwords,
     wizard,
 )
 
@@ -21,4 +22,5 @@ PAGE_ROUTERS = [
     network.router, catalogue.router, explorer.router, account.router, app_portal.router, certification.router, developer.router,
     city_admin.router, wizard.router, city_access.router,
     network_admin.router, developer_approvals.router, messages.router, email_verification.router,
+    passwords.router,
 ]
