@@ -5,7 +5,8 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
+from fastapi import routing
+from fastapi.openapi.utils import _get_api_route_for_openapi, get_openapi  # the routes as the document sees them
 from fastapi.routing import APIRoute
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -71,9 +72,49 @@ def _operation_id(route: APIRoute) -> str:
     return f"{route.tags[0].replace(' ', '-')}-{route.name}" if route.tags else route.name
 
 
+# The statuses an operation can answer because of what it depends on, whatever the route
+# itself does: each /api/v1 operation documents those of its dependencies (below), plus
+# those its route declares (`responses=`), so the document lists every status it can answer.
+EVERY_V1_STATUS = {
+    "400": "A parameter or body field is malformed; `param` names it.",
+    "503": "The server is overloaded (no database connection in time): retry after `Retry-After` seconds.",
+}
+AUTHENTICATED_STATUSES = {
+    "401": "Credentials are missing where they are needed, malformed, unknown, revoked or expired.",
+    "403": "The caller is known but may not do this.",
+    "404": "No such resource, or not one this caller may see (iCity does not tell the two apart).",
+    "409": "A platform rule refuses this request as it stands; `detail` says which.",
+    "422": "The request is well-formed but a value is not acceptable; `errors` names each field.",
+    "429": RATE_LIMITED["description"],
+}
+BODY_STATUSES = {
+    "413": "The request body is larger than the server accepts.",
+}
+
+
+def _dependency_calls(route: APIRoute) -> set:
+    calls, pending = set(), [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        calls.add(dependant.call)
+        pending.extend(dependant.dependencies)
+    return calls
+
+
+def statuses_from_dependencies(route: APIRoute) -> dict[str, str]:
+    """The error statuses `route` can answer through its dependencies and the app's middleware."""
+    statuses = dict(EVERY_V1_STATUS)
+    if get_principal in _dependency_calls(route):
+        statuses.update(AUTHENTICATED_STATUSES)
+    if route.body_field is not None:
+        statuses.update(BODY_STATUSES)
+    return statuses
+
+
 def _openapi_with_problems(app: FastAPI):
     """FastAPI documents parameter errors as 422 validation errors; iCity answers
-    them with a 400 problem+json, so the document says that instead."""
+    them with a 400 problem+json, so the document says that instead. Every /api/v1
+    operation documents the statuses its dependencies can answer, all as problem+json."""
 
     def openapi() -> dict:
         if app.openapi_schema:
@@ -82,10 +123,17 @@ def _openapi_with_problems(app: FastAPI):
         problem = {"$ref": "#/components/schemas/Problem"}
         for methods in schema["paths"].values():
             for operation in methods.values():
-                if operation["responses"].pop("422", None) is not None:
-                    operation["responses"].setdefault(
-                        "400", {"description": "A parameter is malformed; `param` names it."}
-                    )
+                if "HTTPValidationError" in str(operation["responses"].get("422")):
+                    del operation["responses"]["422"]  # FastAPI's own: iCity answers those 400
+                    operation["responses"].setdefault("400", {"description": EVERY_V1_STATUS["400"]})
+        for route in map(_get_api_route_for_openapi, routing.iter_route_contexts(app.routes)):
+            if route is not None and route.path.startswith("/api/v1") and route.include_in_schema:
+                for method in route.methods:
+                    operation = schema["paths"][route.path_format][method.lower()]
+                    for status, description in statuses_from_dependencies(route).items():
+                        operation["responses"].setdefault(status, {"description": description})
+        for methods in schema["paths"].values():
+            for operation in methods.values():
                 for status, response in operation["responses"].items():
                     if status.startswith(("4", "5")):
                         response["content"] = {"application/problem+json": {"schema": problem}}

@@ -140,3 +140,15 @@ def test_bad_bodies_name_the_field_and_write_nothing(setup, method, path, body, 
     assert response.json()["param"] == field
     with new_session(url) as session:
         assert [session.scalar(select(func.count()).select_from(m)) for m in (App, ApiKey, AccessRequest)] == before
+
+
+@pytest.mark.parametrize("field", ["name", "description", "functionalities", "advantages", "platforms", "entityTypes"])
+def test_a_null_in_an_app_change_is_refused_and_changes_nothing(setup, field):
+    client, ada, app_id, _ = setup
+    before = client.get(f"/api/v1/apps/{app_id}", headers=ada).json()
+    change = {"advantages": ["changed"]} if field != "advantages" else {"description": "changed"}
+    response = client.patch(f"/api/v1/apps/{app_id}", json={**change, field: None}, headers=ada)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["param"] == field
+    assert client.get(f"/api/v1/apps/{app_id}", headers=ada).json() == before

@@ -62,14 +62,14 @@ class AppIn(AppFields):
 
 
 class AppChanges(AppFields):
-    """Only the fields given change."""
+    """Only the fields given change; a field cannot be null (leave it out to keep it)."""
 
-    name: Name | None = None
-    description: Text | None = None
-    functionalities: Annotated[list[Item], Field(max_length=50)] | None = None
-    advantages: Annotated[list[Item], Field(max_length=50)] | None = None
-    platforms: Annotated[list[Platform], Field(max_length=20)] | None = None
-    entity_types: Annotated[list[Item], Field(max_length=50)] | None = Field(None, alias="entityTypes")
+    name: Name = None  # not `Name | None`: a null is refused (400 naming it), never stored
+    description: Text = None
+    functionalities: Annotated[list[Item], Field(max_length=50)] = None
+    advantages: Annotated[list[Item], Field(max_length=50)] = None
+    platforms: Annotated[list[Platform], Field(max_length=20)] = None
+    entity_types: Annotated[list[Item], Field(max_length=50)] = Field(None, alias="entityTypes")
 
 
 class Registration(Body):

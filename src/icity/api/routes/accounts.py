@@ -48,7 +48,11 @@ def resend(body: EmailIn, session: TransactionDep):
     "/auth/login",
     response_model=SessionOut,
     summary="Log in: a session for the portal and for managing apps and keys",
-    responses={401: {"description": "Wrong email or password"}, 429: {"description": "Too many failed attempts"}},
+    responses={
+        401: {"description": "Wrong email or password"},
+        403: {"description": "The email address is not confirmed yet, or the account may not sign in"},
+        429: {"description": "Too many failed attempts"},
+    },
 )
 def login(body: Credentials, session: TransactionDep):
     result = accounts.login(session, body.email, body.password)
