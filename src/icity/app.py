@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from icity import __version__
 from icity.api.deps import get_principal
+from icity.api.docs import install_docs
 from icity.api.middleware import AdmissionMiddleware, BodyLimitMiddleware, UsageMiddleware
 from icity.api.request_checks import check_request_text
 from icity.api.responses import (
@@ -42,7 +43,6 @@ from icity.api.routes import (
     subscriptions,
     usage,
 )
-from icity.api.docs import install_docs
 from icity.config import get_settings
 from icity.db.engine import Overloaded
 from icity.demo.feeds import DEMO_FEEDS, DEMO_SOURCES_PATH
