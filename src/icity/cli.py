@@ -1,6 +1,7 @@
 """The `icity` command line."""
 
 import signal
+import sys
 import threading
 from datetime import date
 from typing import Annotated
@@ -139,6 +140,9 @@ def worker(
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
     for task in tasks:
         task.start()
+    # said once the SIGTERM handler is in place: a service manager or a test may signal from now on
+    typer.echo(f"worker ready: {len(tasks)} task(s) running; SIGTERM or Ctrl-C stops them")
+    sys.stdout.flush()
     try:
         stopping.wait()
     except KeyboardInterrupt:
