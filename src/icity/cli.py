@@ -168,12 +168,16 @@ def demo_load(
     """Load the demo city network (does nothing if it is already loaded)."""
     from icity.db.engine import analyze, transaction
     from icity.demo import is_loaded, load_demo
+    from icity.services import mail
 
     with transaction() as session:
         if is_loaded(session):
             typer.echo("demo network already loaded")
             return
         counts = load_demo(session, date.fromisoformat(today) if today else None)
+        queued = mail.queued_ids(session)
+    # the mails to the demo's partners are delivered as a request's are, once committed (they stayed pending)
+    mail.deliver(queued)
     analyze()
     typer.echo("demo network loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
