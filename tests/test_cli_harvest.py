@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -59,12 +61,35 @@ def test_worker_once_harvests_what_is_due(configured: str, feeds: FeedServer):
 def test_the_worker_stops_its_tasks_and_exits_on_sigterm(cli_network: str):
     """A service manager stops the worker with SIGTERM: it ends cleanly, not killed mid-work."""
     env = {**os.environ, "ICITY_MQTT_URL": "", "ICITY_REDIS_URL": ""}
-    worker = subprocess.Popen([sys.executable, "-m", "icity.cli", "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "icity.cli", "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
-        time.sleep(2)  # its tasks started
-        assert worker.poll() is None, worker.stdout.read().decode()
+        said = _read_until(worker, "worker ready", timeout_s=60)  # its handler installed, its tasks started
+        assert "worker ready" in said, said
+        assert worker.poll() is None, said
         worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=30) == 0, worker.stdout.read().decode()
+        assert worker.wait(timeout=30) == 0
     finally:
         if worker.poll() is None:
             worker.kill()  # only the process this test started
+
+
+def _read_until(process: subprocess.Popen, marker: str, timeout_s: float) -> str:
+    """What the process printed up to the line holding `marker` (or all it printed within the timeout)."""
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        for line in process.stdout:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    said = ""
+    deadline = time.monotonic() + timeout_s
+    while marker not in said and time.monotonic() < deadline:
+        try:
+            said += lines.get(timeout=0.2)
+        except queue.Empty:
+            if process.poll() is not None:
+                break
+    return said

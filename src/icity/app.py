@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.staticfiles import StaticFiles
 
 from icity import __version__
-from icity.api.deps import get_principal
+from icity.api.deps import get_principal, refuse_unknown_query_params
 from icity.api.docs import install_docs
 from icity.api.middleware import AdmissionMiddleware, BodyLimitMiddleware, UsageMiddleware
 from icity.api.request_checks import check_request_text
@@ -191,7 +191,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, handle_request_validation)
     app.add_exception_handler(HTTPException, handle_http_error)
 
-    v1 = APIRouter(prefix="/api/v1", responses={429: RATE_LIMITED})
+    v1 = APIRouter(prefix="/api/v1", responses={429: RATE_LIMITED}, dependencies=[Depends(refuse_unknown_query_params)])
     # Data routes authenticate every call, even those that need no principal
     # (cities, categories): a key's calls there are rate-limited and metered too.
     authenticated = [Depends(get_principal)]

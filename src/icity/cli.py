@@ -2,6 +2,7 @@
 
 import os
 import signal
+import sys
 import threading
 from datetime import date
 from typing import Annotated
@@ -146,6 +147,9 @@ def worker(
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stopping.set())
     for task in tasks:
         task.start()
+    # said once the SIGTERM handler is in place: a service manager or a test may signal from now on
+    typer.echo(f"worker ready: {len(tasks)} task(s) running; SIGTERM or Ctrl-C stops them")
+    sys.stdout.flush()
     try:
         stopping.wait()
     except KeyboardInterrupt:
@@ -171,12 +175,16 @@ def demo_load(
     """Load the demo city network (does nothing if it is already loaded)."""
     from icity.db.engine import analyze, transaction
     from icity.demo import is_loaded, load_demo
+    from icity.services import mail
 
     with transaction() as session:
         if is_loaded(session):
             typer.echo("demo network already loaded")
             return
         counts = load_demo(session, date.fromisoformat(today) if today else None)
+        queued = mail.queued_ids(session)
+    # the mails to the demo's partners are delivered as a request's are, once committed (they stayed pending)
+    mail.deliver(queued)
     analyze()
     typer.echo("demo network loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 

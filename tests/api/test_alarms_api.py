@@ -148,5 +148,7 @@ def test_the_alarms_of_an_is_are_read_by_whoever_reads_its_data(alpha):
     assert client.get(f"{BASE}/alarms", params={"state": "cleared"}).json()["items"] == []
     bad = client.get(f"{BASE}/alarms", params={"state": "ringing"})
     assert bad.status_code == 400 and bad.json()["param"] == "state"
-    hidden = client.get("/api/v1/information-systems/alpha/parking/alarms")  # approval IS: as if it did not exist
-    assert hidden.status_code == 404 and hidden.headers["content-type"] == "application/problem+json"
+    # the approval IS is listed in the catalogue: its alarms are said not readable, not missing
+    hidden = client.get("/api/v1/information-systems/alpha/parking/alarms")
+    assert hidden.status_code == 401 and hidden.headers["content-type"] == "application/problem+json"
+    assert "not readable to you" in hidden.json()["detail"]

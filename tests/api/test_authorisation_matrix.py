@@ -44,6 +44,8 @@ EVERY_USER = (401,) + (200,) * 6
 ADMIN_ONLY = (401, 403, 403, 403, 403, 403, 200)
 ADMIN_ONLY_CREATE = (401, 403, 403, 403, 403, 403, 201)
 READERS_OF_APPROVAL_IS = (404, 404, 404, 200, 404, 200, 200)  # granted key, owning city, platform
+# the IS is listed in the catalogue: the others are told its data are not readable to them
+DATA_OF_LISTED_APPROVAL_IS = (401, 403, 403, 200, 403, 200, 200)
 OWN_APP_N = (401, 404, 200, 404, 404, 404, 200)  # the developer's organisation, or the platform admin
 CHANGE_APP_N = (401, 404, 200, 404, 404, 404, 403)  # only the developers of the organisation
 DECIDE = (401, 404, 404, 403, 404, 200, 200)  # the owning city decides; the requester sees but may not
@@ -97,8 +99,8 @@ MATRIX = [
     Row("GET", "/api/v1/information-systems", ALL_OK, via="key"),
     Row("GET", "/api/v1/information-systems/{city_id}/{slug}", ALL_OK, via="key"),
     # data of the approval IS
-    Row("GET", "/api/v1/information-systems/{city_id}/{slug}/providers", READERS_OF_APPROVAL_IS, via="key"),
-    Row("GET", "/api/v1/information-systems/{city_id}/{slug}/devices", READERS_OF_APPROVAL_IS, via="key"),
+    Row("GET", "/api/v1/information-systems/{city_id}/{slug}/providers", DATA_OF_LISTED_APPROVAL_IS, via="key"),
+    Row("GET", "/api/v1/information-systems/{city_id}/{slug}/devices", DATA_OF_LISTED_APPROVAL_IS, via="key"),
     Row("GET", "/api/v1/entities", ALL_OK, via="key", params={"informationSystem": APPROVAL_IS}),
     Row("GET", "/api/v1/entities/{entity_id}", READERS_OF_APPROVAL_IS, via="key"),
     Row("GET", "/api/v1/entities/{entity_id}/history", READERS_OF_APPROVAL_IS, via="key"),
@@ -198,7 +200,7 @@ MATRIX = [
     Row("GET", f"{ALARM_RULES}/{{rule_id}}", CITY_ADMINS),
     Row("PUT", f"{ALARM_RULES}/{{rule_id}}", CITY_ADMINS, body={**FEW_SPACES, "threshold": 3}, writes=True),
     Row("DELETE", f"{ALARM_RULES}/{{rule_id}}", (401, 403, 403, 403, 403, 204, 204), writes=True),
-    Row("GET", "/api/v1/information-systems/{city_id}/{slug}/alarms", READERS_OF_APPROVAL_IS, via="key"),
+    Row("GET", "/api/v1/information-systems/{city_id}/{slug}/alarms", DATA_OF_LISTED_APPROVAL_IS, via="key"),
     # device commands: the city's admins declare them; apps with a grant (and the city's admins) send them
     Row("PUT", f"{GATE}/commands", CITY_ADMINS, body={"commands": [GATE_OPEN], "commandUrl": None}, writes=True),
     Row("POST", f"{GATE}/commands", COMMANDERS, via="key", body={"command": "open", "parameters": {"seconds": 5}}, writes=True),

@@ -79,6 +79,9 @@ def test_nothing_of_an_approval_is_reaches_a_caller_without_a_grant(world, path,
         if response.status_code == 404:  # it may echo the id the caller sent, nothing more
             assert response.json()["title"] == "Not found"
             text = text.replace(PARKING, "").replace(APPROVAL_IS, "")
+        elif response.status_code in (401, 403):  # the IS is listed: its data are said to be not readable
+            assert path.endswith("/devices") and "are not readable to you" in response.json()["detail"], text
+            text = text.replace(APPROVAL_IS, "")
         else:
             assert response.status_code == 200, role
         assert MARK not in text and APPROVAL_IS not in text, (role, text[:300])
@@ -110,3 +113,15 @@ def test_the_catalogue_lists_the_approval_is_without_its_data(world):
         assert body["canRead"] is False and body["providers"] == []
     for role in READERS:
         assert call(world, role, "/api/v1/information-systems/alpha/parking", {}, {}).json()["canRead"] is True
+
+
+def test_the_devices_of_a_listed_is_are_said_not_readable_rather_than_missing(world):
+    """The catalogue lists the approval IS to everyone: its devices are refused with the reason, not a 404."""
+    path = "/api/v1/information-systems/alpha/parking/devices"
+    anonymous = call(world, "anonymous", path, {}, {})
+    assert anonymous.status_code == 401 and anonymous.headers["content-type"].startswith("application/problem+json")
+    assert "The data of alpha/parking are not readable to you" in anonymous.json()["detail"]
+    developer = call(world, "developer", path, {}, {})
+    assert developer.status_code == 403
+    assert "access request the city approved" in developer.json()["detail"]
+    assert call(world, "anonymous", "/api/v1/information-systems/alpha/nowhere/devices", {}, {}).status_code == 404

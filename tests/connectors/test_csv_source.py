@@ -81,8 +81,21 @@ def test_a_header_repeating_a_column_fails_the_run():
 
 
 def test_a_broken_quote_fails_the_run_naming_the_line():
-    with pytest.raises(SourceError, match="malformed at line 3"):
+    with pytest.raises(SourceError, match="row starting at line 3"):
         read_bytes([b'a,b\n1,2\n3,"x"y\n4,5\n'])
+
+
+def test_an_unclosed_quote_is_reported_at_the_line_where_its_row_starts():
+    with pytest.raises(SourceError, match=r"row starting at line 3: unexpected end of data \(a quoted field opened in that row is not closed"):
+        read_bytes([b'a,b\n1,2\n3,"x\n4,5\n6,7\n8,9\n'])
+
+
+def test_a_wrong_delimiter_is_named_with_the_likely_one():
+    records = read_bytes([b"station;date;no2\nSants;2026-11-24;12,5\n"])
+    assert records[0].problem == (
+        "row has 2 fields, the header 1 — the delimiter may be wrong: the header is one field with ',' "
+        "but 3 columns with ';' (set connector.delimiter)"
+    )
 
 
 def test_an_empty_source_fails_the_run():

@@ -1,5 +1,6 @@
 """Typed dependencies shared by the routes."""
 
+import difflib
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -7,12 +8,15 @@ from typing import Annotated
 
 import anyio
 from fastapi import BackgroundTasks, Depends, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from icity.config import get_settings
 from icity.db.engine import as_background, begin_immediate, new_session, sqlite_writer_lock
-from icity.errors import invalid_credentials, overloaded
+from icity.errors import bad_parameter, invalid_credentials, overloaded
 from icity.services import authentication, mail, ratelimit
 from icity.services.access import Principal
 
@@ -124,3 +128,38 @@ CursorParam = Annotated[
     Query(description="Opaque cursor: the `nextCursor` of the previous page, unchanged."),
 ]
 DEFAULT_LIMIT = _settings.page_size_default
+
+
+def refuse_unknown_query_params(request: Request) -> None:
+    """One rule for every /api/v1 route: a query parameter the route does not declare is a 400
+    naming it (with the closest declared one), not silently ignored (`?typ=…` returned everything)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    declared = getattr(route, "icity_query_params", None)
+    if declared is None:  # worked out once per route, kept on it
+        declared = route.icity_query_params = _declared_query_params(route.dependant)
+    for name in request.query_params:
+        if name not in declared:
+            close = difflib.get_close_matches(name, sorted(declared), n=1, cutoff=0.6)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            accepted = ", ".join(sorted(declared)) or "none"
+            raise bad_parameter(name, f"Unknown query parameter '{name}'.{hint} This path accepts: {accepted}.")
+
+
+def _declared_query_params(dependant: Dependant) -> frozenset[str]:
+    """The query parameters a route reads, with those of its dependencies (by their public alias)."""
+    names: set[str] = set()
+    for param in _query_params(dependant):
+        annotation = param.field_info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):  # a query-parameter model
+            names.update(f.alias or n for n, f in annotation.model_fields.items())
+        else:
+            names.add(param.alias)
+    return frozenset(names)
+
+
+def _query_params(dependant: Dependant) -> Iterator:
+    yield from dependant.query_params
+    for dependency in dependant.dependencies:
+        yield from _query_params(dependency)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from pydantic import Field, field_validator
 
@@ -47,28 +47,64 @@ class CsvConnector(DocumentConnector):
         lines = _decoded_lines(refuse_html(body, "The CSV source"), config.encoding)
         # csv.reader pulls line by line, so quoted fields spanning lines still work.
         reader = csv.reader(lines, delimiter=config.delimiter, strict=True)
-        rows = (row for row in reader if row)
+        row_start = 1  # the line the row being read starts on: an unclosed quote is reported there, not at the end
+
+        def rows() -> Iterator[list[str]]:
+            nonlocal row_start
+            while True:
+                row_start = reader.line_num + 1
+                row = next(reader, None)
+                if row is None:
+                    return
+                if row:
+                    yield row
+
         try:
+            remaining = rows()
             for _ in range(config.skip_rows):
-                next(rows, None)
-            yield from header_records(rows, "The CSV source")
+                next(remaining, None)
+            yield from header_records(remaining, "The CSV source", lambda header: _delimiter_hint(header, config.delimiter))
         except csv.Error as error:
             # Past a broken quote the reader cannot tell where the next row starts: fail the run.
-            raise SourceError(f"The CSV source is malformed at line {reader.line_num}: {error}.") from None
+            raise SourceError(
+                f"The CSV source is malformed in the row starting at line {row_start}: {error}"
+                f"{' (a quoted field opened in that row is not closed)' if 'unexpected end of data' in str(error) else ''}."
+            ) from None
 
 
-def header_records(rows: Iterator[list[str]], source: str) -> Iterator[Record]:
+DELIMITER_CANDIDATES = (",", ";", "\t", "|")
+
+
+def _delimiter_hint(header: list[str], delimiter: str) -> str:
+    """When the header is one field that another common delimiter splits into several, say so."""
+    if len(header) != 1:
+        return ""
+    splits = {candidate: len(header[0].split(candidate)) for candidate in DELIMITER_CANDIDATES if candidate != delimiter}
+    likely = max(splits, key=lambda candidate: splits[candidate])
+    if splits[likely] < 2:
+        return ""
+    return (
+        f" — the delimiter may be wrong: the header is one field with {delimiter!r} "
+        f"but {splits[likely]} columns with {likely!r} (set connector.delimiter)"
+    )
+
+
+def header_records(
+    rows: Iterator[list[str]], source: str, hint: Callable[[list[str]], str] | None = None
+) -> Iterator[Record]:
     """The rows after the first (the header) as records keyed by its names; a row with
-    another number of fields is flagged. Also reads the tables of a GTFS zip."""
+    another number of fields is flagged, with what `hint` says of the header (a likely wrong
+    delimiter). Also reads the tables of a GTFS zip."""
     header = next(rows, None)
     if header is None:
         raise SourceError(f"{source} is empty: no header row.")
     names = _field_names(header, source)
+    header_hint = hint(header) if hint else ""
     for number, row in enumerate(rows, start=1):
         data = {name: value for name, value in zip(names, row, strict=False) if name}
         problem = None
         if len(row) != len(names):
-            problem = f"row has {_fields(len(row))}, the header {len(names)}"
+            problem = f"row has {_fields(len(row))}, the header {len(names)}{header_hint}"
         yield Record(number, data, problem)
 
 

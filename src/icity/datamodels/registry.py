@@ -7,6 +7,8 @@ registry is built once per process, on first use.
 
 from __future__ import annotations
 
+import difflib
+
 import gzip
 import json
 import threading
@@ -108,6 +110,15 @@ def _is_datetime(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def closest(name: str, candidates: list[str]) -> str | None:
+    """The candidate `name` was most likely meant to be: the same but for case, else the closest spelling."""
+    same = [c for c in candidates if c.lower() == name.lower()]
+    if same:
+        return same[0]
+    matches = difflib.get_close_matches(name, candidates, n=1, cutoff=0.8)
+    return matches[0] if matches else None
 
 
 def _suggestion(name: str, model: DataModel) -> str:

@@ -18,7 +18,17 @@ from icity.db.models import (
     Provider,
     utcnow,
 )
-from icity.errors import FieldProblem, bad_parameter, conflict, forbidden, invalid, not_found, rule_violation
+from icity.errors import (
+    FieldProblem,
+    ICityError,
+    authentication_required,
+    bad_parameter,
+    conflict,
+    forbidden,
+    invalid,
+    not_found,
+    rule_violation,
+)
 from icity.services import audit
 from icity.services.access import (
     Principal,
@@ -294,13 +304,31 @@ def offered_entity_types(session: Session, principal: Principal) -> list[str]:
 
 
 def get_readable_system(session: Session, principal: Principal, system_id: str) -> InformationSystem:
-    """The IS if this principal may read it; otherwise 404, never revealing that it exists."""
-    system = session.scalar(
-        select(InformationSystem).where(InformationSystem.id == system_id, readable_systems(principal))
-    )
-    if system is None:
+    """The IS if this principal may read it. One the catalogue lists to this principal but whose data
+    it may not read is a 401 (anonymous) or 403 saying why; any other is a 404, never revealing it."""
+    row = session.execute(
+        select(InformationSystem, readable_systems(principal).label("can_read")).where(
+            InformationSystem.id == system_id, discoverable_systems(principal)
+        )
+    ).first()
+    if row is None:
         raise not_found("information system", system_id)
+    system, can_read = row[0], bool(row[1])
+    if not can_read:
+        raise _not_readable(system, principal)
     return system
+
+
+def _not_readable(system: InformationSystem, principal: Principal) -> ICityError:
+    """Why a listed IS's data are not readable to this caller, and what to do about it."""
+    if system.access_policy == "approval":
+        need = "only apps whose access request the city approved read them: ask with POST /api/v1/access-requests"
+    else:
+        need = "any approved developer's API key reads them"
+    detail = f"The data of {system.id} are not readable to you: {need}."
+    if principal.kind == "anonymous":
+        return authentication_required(detail)
+    return forbidden(detail, code="not-readable")
 
 
 def get_system(session: Session, principal: Principal, system_id: str) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from icity.datamodels import get_registry
-from icity.db.models import Entity, InformationSystem, Observation
+from icity.datamodels.registry import closest
+from icity.db.models import City, Entity, InformationSystem, Observation
 from icity.db.types import bucket_start, json_value
 from icity.errors import bad_parameter, not_found
 from icity.services.access import Principal, readable_systems
@@ -155,6 +156,7 @@ def _filtered(query: EntityQuery, systems: Select[Any]) -> tuple[Select[Any], Co
 def query_entities(session: Session, principal: Principal, query: EntityQuery) -> Page[dict[str, Any]]:
     if query.sort not in SORTS:
         raise bad_parameter("sort", f"sort must be one of {', '.join(SORTS)}")
+    _refuse_unknown_names(session, query)
     systems = _readable_systems(principal, query)
     statement, squared_distance = _filtered(query, systems)
     keys = _sort_keys(query, squared_distance)
@@ -170,6 +172,16 @@ def query_entities(session: Session, principal: Principal, query: EntityQuery) -
         counted = select(func.count()).select_from(_filtered(query, systems)[0].subquery())
         page.total = session.scalar(counted)
     return page
+
+
+def _refuse_unknown_names(session: Session, query: EntityQuery) -> None:
+    """A misspelt type or an unknown city is an error, not an empty list that looks like no data."""
+    if query.type is not None and query.type not in get_registry():
+        hint = closest(query.type, get_registry().names())
+        suggestion = f" Did you mean '{hint}'?" if hint else ""
+        raise bad_parameter("type", f"'{query.type}' is not a Smart Data Models entity type.{suggestion}")
+    if query.city is not None and session.get(City, query.city) is None:
+        raise not_found("city", query.city, param="city")
 
 
 def _readable_entity(session: Session, principal: Principal, entity_id: str) -> Any:
@@ -202,6 +214,11 @@ def entity_history(
 ) -> dict[str, Any]:
     """Raw values of the time-varying attributes, or one attribute aggregated per interval."""
     entity = _readable_entity(session, principal, entity_id)
+    model = get_registry().get(entity.type)
+    if attribute is not None and model is not None and attribute not in model.attributes:
+        hint = closest(attribute, sorted(model.attributes))
+        suggestion = f" Did you mean '{hint}'?" if hint else ""
+        raise bad_parameter("attribute", f"'{attribute}' is not an attribute of {entity.type}.{suggestion}")
     if start and end and start >= end:
         raise bad_parameter("from", "from must be before to")
     window = [Observation.entity_id == entity_id]
