@@ -254,3 +254,10 @@ def test_a_record_read_again_with_a_corrected_value_replaces_its_history_row(air
             select(Observation.value_number).where(Observation.entity_id == sants.id, Observation.attribute == "no2")
         ).all()
     assert values == [pytest.approx(99.9)] and sants.attributes["no2"] == pytest.approx(99.9)
+
+
+def test_a_harvest_keeps_the_models_own_time_in_step(aire: str, feeds: FeedServer):
+    set_source(aire, feeds.serve("/aire-time.csv", Feed(csv("Sants"), "text/csv")))
+    run(aire)
+    sants = entities(aire)["Sants"]
+    assert sants.attributes["dateObserved"] == sants.observed_at.isoformat() == "2026-11-24T09:00:00+00:00"

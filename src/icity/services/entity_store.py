@@ -130,7 +130,13 @@ def _check_entity(
         problems += model.validate(attributes, prefix=prefix)
     if problems:
         return None, problems
+    # the model's own time of observation follows observedAt unless the record gives it; the
+    # history keeps observedAt already, so these copies are not written there
+    derived = tuple(name for name in model.observation_times if name not in attributes) if observed_at else ()
+    for name in derived:
+        attributes[name] = observed_at.isoformat()
     return {
+        "derived": derived,
         "id": entity_id,
         "type": entity_type,
         "location": payload.get("location"),
@@ -253,7 +259,7 @@ def write_checked(session: Session, system_id: str, city_id: str, checked: list[
                 if isinstance(value, (int, float)) and not isinstance(value, bool)
                 else observation_row(entity_id, name, observed_at, value)
                 for name, value in item["attributes"].items()
-                if _historised(name, value, previous)
+                if name not in item.get("derived", ()) and _historised(name, value, previous)
             ]
         previous = previous or {}
         if entity is None:
