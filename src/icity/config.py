@@ -129,6 +129,14 @@ class Settings(BaseSettings):
         "production it lets developers make the platform call its own network.",
     )
 
+    observed_since: str = Field(
+        "1970-01-01T00:00:00Z",
+        description="Earliest observation time a push or harvest accepts (ISO 8601); older ones are refused with a reason.",
+    )
+    observed_ahead_min: int = Field(
+        5, ge=0, description="Minutes an observation time may be ahead of the platform's clock (devices' clock skew).",
+    )
+
     map_tiles_url: str | None = Field(
         None,
         description="Tile server of the portal's maps, e.g. https://tile.example.org/{z}/{x}/{y}.png. Unset: the "

@@ -41,6 +41,7 @@ def test_entity_shape_is_ngsi_ld_key_values(api):
         "no2": 40.0,
         "airQualityLevel": "moderate",
         "name": "Station s3",
+        "dateObserved": "2024-05-01T03:00:00+00:00",  # the model's own time, in step with observedAt
         "location": {"type": "Point", "coordinates": [2.13, 41.38]},
         "observedAt": "2024-05-01T03:00:00+00:00",
         "modifiedAt": station["modifiedAt"],

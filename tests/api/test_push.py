@@ -151,3 +151,98 @@ def test_a_device_that_stops_reporting_is_silent(pushed):
     assert "aq-00" not in {d["id"] for d in client.get(devices, params={"silent": "true"}).json()["items"]}
     client.post(PUSH, json={"measures": [measure({"no2": 1.0}, NOW - timedelta(hours=3))]}, headers=token)  # older: no change
     assert {d["id"] for d in client.get(devices, params={"silent": "false"}).json()["items"]} >= {"aq-00", "aq-orphan"}
+
+
+@pytest.mark.parametrize(
+    ("raw_value", "path"),
+    [
+        ("NaN", "measures[0].values.no2"),
+        ("Infinity", "measures[0].values.no2"),
+        ("-Infinity", "measures[0].values.no2"),
+        ("1e999", "measures[0].values.no2"),
+        (str(2**70), "measures[0].values.no2"),
+        ('"ok\\u0000"', "measures[0].values.airQualityLevel"),
+        ('"bell\\u0007"', "measures[0].values.airQualityLevel"),
+    ],
+    ids=["nan", "infinity", "minus-infinity", "beyond-double", "beyond-2**53", "nul", "bell"],
+)
+def test_a_value_a_city_cannot_use_is_refused_with_its_path(pushed, raw_value, path):
+    client, token, url = pushed
+    before = stored(url)
+    name = path.rsplit(".", 1)[1]
+    body = f'{{"measures": [{{"device": "aq-00", "observedAt": "{NOW.isoformat()}", "values": {{"{name}": {raw_value}}}}}]}}'
+    response = client.post(PUSH, content=body, headers={**token, "Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [error["path"] for error in response.json()["errors"]] == [path]
+    assert stored(url) == before
+
+
+def test_tabs_and_line_breaks_in_text_are_usable(pushed):
+    client, token, _ = pushed
+    response = client.post(PUSH, json={"measures": [measure({"airQualityLevel": "good\tnow\r\n"})]}, headers=token)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00Z", "1000-01-01T00:00:00Z", "1969-12-31T23:59:59Z"])
+def test_an_observation_before_1970_is_refused_with_a_reason(pushed, at):
+    client, token, url = pushed
+    before = stored(url)
+    response = client.post(PUSH, json={"measures": [{"device": "aq-00", "observedAt": at, "values": {"no2": 1.0}}]}, headers=token)
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["path"] == "measures[0].observedAt" and "1970-01-01" in error["detail"]
+    assert stored(url) == before
+
+
+def test_the_accepted_window_is_a_setting(pushed, monkeypatch):
+    from icity.config import get_settings
+
+    client, token, url = pushed
+    monkeypatch.setenv("ICITY_OBSERVED_SINCE", "2000-01-01T00:00:00Z")
+    monkeypatch.setenv("ICITY_OBSERVED_AHEAD_MIN", "120")
+    get_settings.cache_clear()
+    try:
+        old = {"device": "aq-00", "observedAt": "1999-12-31T23:00:00Z", "values": {"no2": 1.0}}
+        assert client.post(PUSH, json={"measures": [old]}, headers=token).status_code == 422
+        ahead = measure({"no2": 2.0}, NOW + timedelta(minutes=90))
+        assert client.post(PUSH, json={"measures": [ahead]}, headers=token).status_code == 200
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+
+def test_the_first_observation_accepted_in_the_window_is_stored_and_read_back(pushed):
+    client, token, url = pushed
+    at = "1970-01-01T00:00:00Z"
+    assert client.post(PUSH, json={"measures": [{"device": "aq-00", "observedAt": at, "values": {"no2": 7.5}}]}, headers=token).status_code == 200
+    history = client.get(f"/api/v1/entities/{S0}/history", params={"attribute": "no2", "from": at, "to": "1970-01-02T00:00:00Z"})
+    assert history.status_code == 200, history.text
+    assert "7.5" in history.text
+
+
+def test_a_corrected_measurement_replaces_the_history_row(pushed):
+    client, token, url = pushed
+    at = NOW - timedelta(minutes=1)
+    assert client.post(PUSH, json={"measures": [measure({"no2": 41.2}, at)]}, headers=token).status_code == 200
+    history, _, _ = stored(url)
+    corrected = client.post(PUSH, json={"measures": [measure({"no2": 99.9}, at)]}, headers=token)
+    assert corrected.status_code == 200, corrected.text
+    after, attributes, _ = stored(url)
+    assert attributes["no2"] == 99.9 and after == history
+    with transaction(url) as session:
+        values = session.scalars(
+            select(Observation.value_number).where(Observation.entity_id == S0, Observation.attribute == "no2", Observation.observed_at == at)
+        ).all()
+    assert values == [99.9]
+
+
+def test_a_push_keeps_the_models_own_time_in_step(pushed):
+    client, token, _ = pushed
+    assert client.post(PUSH, json={"measures": [measure({"no2": 41.2})]}, headers=token).status_code == 200
+    entity = client.get(f"/api/v1/entities/{S0}").json()
+    assert entity["dateObserved"] == entity["observedAt"]
+    given = "2020-01-01T00:00:00Z"
+    later = measure({"no2": 40.0, "dateObserved": given}, NOW + timedelta(seconds=1))
+    assert client.post(PUSH, json={"measures": [later]}, headers=token).status_code == 200
+    assert client.get(f"/api/v1/entities/{S0}").json()["dateObserved"] == given

@@ -233,3 +233,26 @@ def test_disabling_a_rule_clears_its_raised_alarms(air):
         alarms.replace_rule(session, CLI, SYSTEM, rule, {**NO2_ABOVE_40, "enabled": False})
     assert air.alarm(rule).state == "cleared"
     assert air.alerts()[-1].entity["description"] == "the rule was disabled"
+
+
+def test_an_alert_is_read_like_the_other_entities_of_its_is(air):
+    from fastapi.testclient import TestClient
+
+    from icity.app import create_app
+
+    rule = air.rule(**NO2_ABOVE_40, severity="high")
+    air.push(T0, no2=50.0)
+    air.evaluator.run_once()
+    alert_id = f"urn:ngsi-ld:Alert:alpha:{rule}-s0"
+    client = TestClient(create_app(air.url))
+    raised = client.get(f"/api/v1/entities/{alert_id}")
+    assert raised.status_code == 200, raised.text
+    assert (raised.json()["alarmState"], raised.json()["informationSystem"]) == ("raised", SYSTEM)
+    listed = client.get("/api/v1/entities", params={"type": "Alert"})
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    items = body if isinstance(body, list) else next(value for value in body.values() if isinstance(value, list))
+    assert [entity["id"] for entity in items] == [alert_id]
+    air.push(T0 + timedelta(minutes=1), no2=20.0)
+    air.evaluator.run_once()
+    assert client.get(f"/api/v1/entities/{alert_id}").json()["alarmState"] == "cleared"

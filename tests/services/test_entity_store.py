@@ -41,7 +41,7 @@ def test_create_then_update_appends_history(session, air):
     assert entity_store.upsert_entities(session, air, [later])["updated"] == 1
     session.commit()
     entity = session.get(Entity, URN)
-    assert entity.attributes == {"no2": 52.5, "airQualityLevel": "unhealthy"}
+    assert entity.attributes == {"no2": 52.5, "airQualityLevel": "unhealthy", "dateObserved": "2024-05-01T11:00:00+00:00"}
     assert (entity.lon, entity.lat) == (8.93, 44.41)
     assert entity.observed_at.isoformat() == "2024-05-01T11:00:00+00:00"
     rows = session.execute(select(Observation.attribute, Observation.value_number, Observation.value).order_by(Observation.observed_at, Observation.attribute)).all()

@@ -227,3 +227,37 @@ def test_a_system_may_not_take_over_the_entities_of_another(aire: str, feeds: Fe
     assert result["status"] == "failed"
     assert "2 entity id(s) already belong to alpha/aire" in result["error"]
     assert set(entities(aire)) == {"Sants", "Gr%C3%A0cia"} and entities(aire, other) == {}
+
+
+def test_a_record_with_a_value_or_time_a_city_cannot_use_is_rejected_with_its_reason(aire: str, feeds: FeedServer):
+    bell = ROWS["Gràcia"].replace("Gràcia;", "Grà\x07cia;")
+    old = ROWS["Poblenou"].replace("24/11/2026", "01/01/1000")
+    set_source(aire, feeds.serve("/aire-values.csv", Feed(csv("Sants") + (bell + old).encode("latin-1"), "text/csv")))
+    result = run(aire)
+    assert (result["created"], result["rejected"]) == (1, 2)
+    reasons = " | ".join(rejection["reason"] for rejection in result["rejections"])
+    assert "U+0007" in reasons and "1970-01-01" in reasons, reasons
+    assert set(entities(aire)) == {"Sants"}
+
+
+def test_a_record_read_again_with_a_corrected_value_replaces_its_history_row(aire: str, feeds: FeedServer):
+    from icity.db.models import Observation
+
+    feed = Feed(csv("Sants"), "text/csv")
+    set_source(aire, feeds.serve("/aire-corrected.csv", feed))
+    run(aire)
+    feed.body = (HEADER + ROWS["Sants"].replace("0,0125", "0,0999")).encode("latin-1")
+    assert run(aire)["updated"] == 1
+    sants = entities(aire)["Sants"]
+    with transaction(aire) as session:
+        values = session.scalars(
+            select(Observation.value_number).where(Observation.entity_id == sants.id, Observation.attribute == "no2")
+        ).all()
+    assert values == [pytest.approx(99.9)] and sants.attributes["no2"] == pytest.approx(99.9)
+
+
+def test_a_harvest_keeps_the_models_own_time_in_step(aire: str, feeds: FeedServer):
+    set_source(aire, feeds.serve("/aire-time.csv", Feed(csv("Sants"), "text/csv")))
+    run(aire)
+    sants = entities(aire)["Sants"]
+    assert sants.attributes["dateObserved"] == sants.observed_at.isoformat() == "2026-11-24T09:00:00+00:00"

@@ -290,3 +290,19 @@ def test_a_burst_from_twenty_devices_is_stored_whole(provider, running):
     assert consumer.stats["stored"] == 20 * per_device and consumer.stats["rejected"] == 0
     assert consumer.tokens.lookups == 1  # one lookup of the token for the whole burst
     assert all(entity(url, entity_id).attributes["no2"] == per_device - 1 for entity_id in entities)
+
+
+def test_a_value_or_time_a_city_cannot_use_is_a_rejected_message_with_its_reason(provider, running):
+    url = provider["url"]
+    consumer, publisher = running()
+    cases = {
+        b'{"no2": NaN}': "not JSON",
+        b'{"no2": 1e999}': "not JSON",  # orjson refuses non-finite numbers as it reads
+        b'{"airQualityLevel": "good\\u0000"}': "airQualityLevel",
+        b'{"no2": 1, "TimeInstant": "1000-01-01T00:00:00Z"}': "TimeInstant",
+    }
+    for count, (payload, expected) in enumerate(cases.items(), start=1):
+        publisher.send("aq-00", payload, provider["token"])
+        wait_until(lambda: device(url, "aq-00").rejected_messages == count)
+        assert expected in device(url, "aq-00").last_rejection, (payload, device(url, "aq-00").last_rejection)
+    assert consumer.stats["stored"] == 0

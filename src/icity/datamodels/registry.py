@@ -11,6 +11,8 @@ import difflib
 
 import gzip
 import json
+import math
+import re
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +36,47 @@ _JSON_TYPES = {
     "object": lambda cls: issubclass(cls, dict),
     "null": lambda cls: cls is type(None),
 }
+
+
+# Attributes Smart Data Models use for the time of an observation or of a device's last
+# report (AirQualityObserved.dateObserved, Device.dateLastReported, …); dateModified and
+# dateCreated are the record's, not the observation's.
+OBSERVATION_TIME_ATTRIBUTES = ("dateObserved", "dateLastReported", "dateLastValueReported")
+
+# A value a city can use: a number is finite and, when whole, exact in the double every
+# number is stored as (history's value_number); text holds no control character but
+# tab, line feed and carriage return (no Smart Data Model attribute allows them).
+# One rule for HTTP and MQTT pushes, harvests and entity writes: all pass validate().
+MAX_EXACT_INTEGER = 2**53
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def unusable_value(value: Any, path: str) -> tuple[str, str] | None:
+    """(path, reason) of the first number or text within value a city cannot use; None if all are usable."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        if abs(value) > MAX_EXACT_INTEGER:
+            return path, f"integer beyond ±2**53 ({MAX_EXACT_INTEGER:,}): not kept exactly"
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path, "must be a finite number (not NaN or ±Infinity)")
+    if isinstance(value, str):
+        found = _CONTROL_CHARACTERS.search(value)
+        if found:
+            return path, f"contains the control character U+{ord(found.group()):04X} at position {found.start()}"
+        return None
+    if isinstance(value, dict):
+        items = ((f"{path}.{key}", item) for key, item in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{index}]", item) for index, item in enumerate(value))
+    else:
+        return None
+    for item_path, item in items:
+        found = unusable_value(item, item_path)
+        if found:
+            return found
+    return None
 
 
 @lru_cache(maxsize=4096)
@@ -68,6 +111,12 @@ class DataModel:
     subject: str
     attributes: dict[str, AttributeSpec] = field(default_factory=dict)
 
+    @property
+    def observation_times(self) -> tuple[str, ...]:
+        """The model's own attributes for when its values were observed or last reported: kept
+        in step with observedAt by pushes and harvests unless a record gives them."""
+        return tuple(name for name in OBSERVATION_TIME_ATTRIBUTES if name in self.attributes)
+
     def validate(self, attributes: dict[str, Any], prefix: str = "") -> list[FieldProblem]:
         """Every problem with these attributes, each with its path; [] when valid."""
         problems: list[FieldProblem] = []
@@ -80,6 +129,10 @@ class DataModel:
             problem = spec.problem_with(value)
             if problem:
                 problems.append(FieldProblem(f"{prefix}{name}", problem))
+                continue
+            unusable = unusable_value(value, f"{prefix}{name}")
+            if unusable:
+                problems.append(FieldProblem(*unusable))
         return problems
 
 

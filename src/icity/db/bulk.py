@@ -1,5 +1,5 @@
 """Batched inserts: many rows in one statement, optionally skipping rows whose
-primary key is already stored."""
+primary key is already stored, or replacing them."""
 
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,25 @@ _INSERTS = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
 def insert_ignoring_duplicates(session: Session, table: Table, rows: list[dict[str, Any]], batch: int = 5000) -> None:
     dialect = session.get_bind().dialect.name
     statement = _INSERTS[dialect](table).on_conflict_do_nothing()
+    for start in range(0, len(rows), batch):
+        session.execute(statement, rows[start : start + batch])
+
+
+def upsert_many(session: Session, table: Table, rows: list[dict[str, Any]], batch: int = 5000) -> None:
+    """Insert rows that all have the same keys; a row whose primary key is stored replaces the
+    stored one's other columns. Of rows with the same key in one call, the last one counts."""
+    if not rows:
+        return
+    keys = [column.name for column in table.primary_key.columns]
+    latest = {tuple(row[key] for key in keys): row for row in rows}  # one statement may not touch a row twice
+    rows = list(latest.values()) if len(latest) < len(rows) else rows
+    if session.get_bind().dialect.name == "sqlite":
+        _sqlite_executemany(session, table, rows, ignore_duplicates=False, replace_keys=keys)
+        return
+    statement = postgresql_insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys, set_={name: statement.excluded[name] for name in rows[0] if name not in keys}
+    )
     for start in range(0, len(rows), batch):
         session.execute(statement, rows[start : start + batch])
 
@@ -60,7 +79,9 @@ def _columns(table: Table, dialect: Any, rows: list[dict[str, Any]], names: list
     return [_convert(table.c[name].type, dialect, [row[name] for row in rows]) for name in names]
 
 
-def _sqlite_executemany(session: Session, table: Table, rows: list[dict[str, Any]], ignore_duplicates: bool) -> None:
+def _sqlite_executemany(
+    session: Session, table: Table, rows: list[dict[str, Any]], ignore_duplicates: bool, replace_keys: list[str] | None = None
+) -> None:
     """One DB-API executemany, the values converted by the columns' own bind processors
     (so they are stored exactly as through SQLAlchemy), without SQLAlchemy's per-row work,
     which costs more than SQLite's insert itself when a harvest writes 100,000 entities."""
@@ -71,6 +92,12 @@ def _sqlite_executemany(session: Session, table: Table, rows: list[dict[str, Any
         f"INSERT INTO {quote(table.name)} ({', '.join(quote(name) for name in names)}) "
         f"VALUES ({', '.join('?' for _ in names)})" + (" ON CONFLICT DO NOTHING" if ignore_duplicates else "")
     )
+    if replace_keys:
+        others = [name for name in names if name not in replace_keys]
+        sql += (
+            f" ON CONFLICT ({', '.join(quote(key) for key in replace_keys)}) DO UPDATE SET "
+            + ", ".join(f"{quote(name)} = excluded.{quote(name)}" for name in others)
+        )
     session.connection().exec_driver_sql(sql, list(zip(*_columns(table, dialect, rows, names))))
 
 

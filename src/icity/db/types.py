@@ -42,7 +42,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             raise ValueError("naive datetime given; iCity stores UTC and needs an aware datetime")
         naive = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return naive.strftime(SQLITE_DATETIME) if dialect.name == "sqlite" else naive
+        # isoformat, not strftime(SQLITE_DATETIME): the same text, but glibc's %Y writes year 1
+        # as "1", which neither sorts as a time nor reads back
+        return naive.isoformat(sep=" ", timespec="microseconds") if dialect.name == "sqlite" else naive
 
     def process_result_value(self, value: datetime | str | None, dialect) -> datetime | None:
         if value is None:

@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from icity.datamodels import get_registry
+from icity.datamodels.registry import CORE_KEYS
 from icity.datamodels.identifiers import entity_urn
 from icity.db.models import Alarm, AlarmRule, Device, Entity, InformationSystem, utcnow
 from icity.errors import FieldProblem, bad_parameter, invalid, not_found
@@ -231,9 +232,23 @@ def _description(rule: AlarmRule, alarm: Alarm, value: Any) -> str:
 
 
 def _tell(session: Session, rule: AlarmRule, system: InformationSystem, alarm: Alarm, place: Place, description: str) -> None:
-    """Write the raise or clear to the change log, as the alarm's Alert entity."""
+    """Store the alarm's Alert entity in the rule's IS (read as its other entities are: by
+    whoever may read the IS) and write the raise or clear to the change log."""
     body = alert_body(rule, system, alarm, place, description)
+    _store_alert(session, body, place)
     changes.record(session, [changes.change_row(body, place.lon, place.lat, kind="alarm")])
+
+
+def _store_alert(session: Session, body: dict[str, Any], place: Place) -> None:
+    attributes = {key: value for key, value in body.items() if key not in CORE_KEYS}
+    observed_at = datetime.fromisoformat(body["observedAt"]) if body["observedAt"] else None
+    entity = session.get(Entity, body["id"])
+    if entity is None:
+        entity = Entity(id=body["id"], type="Alert", city_id=body["city"], information_system_id=body["informationSystem"])
+        session.add(entity)
+    entity.attributes, entity.observed_at = attributes, observed_at
+    entity.location, entity.lon, entity.lat = place.location, place.lon, place.lat
+    entity.modified_at, entity.retired_at = utcnow(), None
 
 
 def alert_body(rule: AlarmRule, system: InformationSystem, alarm: Alarm, place: Place, description: str) -> dict[str, Any]:

@@ -8,17 +8,19 @@ valid location and a URN of the form urn:ngsi-ld:<Type>:<city>:<local-id>.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Iterable
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from icity.config import get_settings
 from icity.datamodels import get_registry
 from icity.datamodels.identifiers import entity_urn  # noqa: F401 - callers make ids through this module too
 from icity.datamodels.registry import CORE_KEYS
-from icity.db.bulk import insert_many
+from icity.db.bulk import insert_many, upsert_many
 from icity.db.models import Entity, InformationSystemEntityType, Observation, utcnow
 from icity.errors import FieldProblem, ICityError, conflict, invalid
 from icity.services import changes
@@ -59,8 +61,41 @@ def representative_point(geometry: dict[str, Any], path: str) -> tuple[tuple[flo
     return ((min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2), []
 
 
+@dataclass(frozen=True, slots=True)
+class ObservationWindow:
+    """The observation times a push or a harvest accepts: from ICITY_OBSERVED_SINCE (1970 by
+    default: older times are typing errors or unset clocks, and time buckets count from 1970)
+    to ICITY_OBSERVED_AHEAD_MIN minutes ahead of the platform's clock (devices' clock skew)."""
+
+    earliest: datetime
+    ahead_min: int
+    latest: datetime
+
+    def problem_with(self, observed_at: datetime) -> str | None:
+        if observed_at < self.earliest:
+            return f"is before {self.earliest.isoformat()}, the earliest observation time accepted"
+        if observed_at > self.latest:
+            return f"is more than {self.ahead_min} min in the future: check the device's clock"
+        return None
+
+
+def observation_window() -> ObservationWindow:
+    settings = get_settings()
+    ahead = settings.observed_ahead_min
+    return ObservationWindow(_earliest(settings.observed_since), ahead, utcnow() + timedelta(minutes=ahead))
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@lru_cache(maxsize=4)
+def _earliest(text: str) -> datetime:
+    # never before 1970: time buckets and SQLite's stored times count from it
+    return max(parse_time("ICITY_OBSERVED_SINCE", text), EPOCH)
+
+
 def _check_entity(
-    payload: dict[str, Any], index: int, city_id: str, served_types: set[str]
+    payload: dict[str, Any], index: int, city_id: str, served_types: set[str], window: ObservationWindow | None = None
 ) -> tuple[dict[str, Any] | None, list[FieldProblem]]:
     prefix = f"[{index}]."
     problems: list[FieldProblem] = []
@@ -86,12 +121,22 @@ def _check_entity(
             observed_at = _observed_at(str(payload["observedAt"]))
         except ICityError:
             problems.append(FieldProblem(f"{prefix}observedAt", "observedAt must be an ISO 8601 date-time with a time zone"))
+        else:
+            outside = (window or observation_window()).problem_with(observed_at)
+            if outside:
+                problems.append(FieldProblem(f"{prefix}observedAt", outside))
     attributes = {k: v for k, v in payload.items() if k not in CORE_KEYS}
     if model is not None:
         problems += model.validate(attributes, prefix=prefix)
     if problems:
         return None, problems
+    # the model's own time of observation follows observedAt unless the record gives it; the
+    # history keeps observedAt already, so these copies are not written there
+    derived = tuple(name for name in model.observation_times if name not in attributes) if observed_at else ()
+    for name in derived:
+        attributes[name] = observed_at.isoformat()
     return {
+        "derived": derived,
         "id": entity_id,
         "type": entity_type,
         "location": payload.get("location"),
@@ -214,7 +259,7 @@ def write_checked(session: Session, system_id: str, city_id: str, checked: list[
                 if isinstance(value, (int, float)) and not isinstance(value, bool)
                 else observation_row(entity_id, name, observed_at, value)
                 for name, value in item["attributes"].items()
-                if _historised(name, value, previous)
+                if name not in item.get("derived", ()) and _historised(name, value, previous)
             ]
         previous = previous or {}
         if entity is None:
@@ -287,6 +332,7 @@ def observation_row(entity_id: str, attribute: str, observed_at: datetime, value
 
 
 def add_observations(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Append history rows (see observation_row); re-sending the same
-    (entity, attribute, time) is idempotent."""
-    insert_many(session, Observation.__table__, rows, ignore_duplicates=True)
+    """Append history rows (see observation_row). One row per (entity, attribute, time): a
+    value sent again for the same time is a correction and replaces the stored one (re-sending
+    the same value changes nothing), as the entity's current state takes the later value."""
+    upsert_many(session, Observation.__table__, rows)

@@ -3,7 +3,8 @@
 A batch is checked whole first — every device known, every attribute one of its
 entity type's, every value of the right type — and refused with every problem's
 path, writing nothing; then, in one transaction, the history rows are appended
-(one per device attribute and time: sending the same again writes nothing) and
+(one per device attribute and time: a different value for the same time replaces it, as a
+correction) and
 each entity's current state moves to its latest observation. The caller commits
 before acknowledging, so an acknowledged observation is stored.
 """
@@ -11,7 +12,7 @@ before acknowledging, so an acknowledged observation is stored.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -19,16 +20,15 @@ from sqlalchemy.orm import Session
 
 from icity.datamodels import get_registry
 from icity.datamodels.registry import CORE_KEYS
-from icity.db.bulk import insert_many, update_many
-from icity.db.models import Device, Entity, InformationSystem, Observation, ProviderToken, utcnow
+from icity.db.bulk import update_many
+from icity.db.models import Device, Entity, InformationSystem, ProviderToken, utcnow
 from icity.errors import FieldProblem, authentication_required, forbidden, invalid, not_found
 from icity.services import changes
 from icity.services.access import Principal
 from icity.services.entities import entity_body
-from icity.services.entity_store import observation_row
+from icity.services.entity_store import add_observations, observation_row, observation_window
 
 MAX_OBSERVATIONS = 10_000  # per request: one value of one attribute at one time is one observation
-CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of the platform's clock a device's time may be
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ def push(session: Session, principal: Principal, system_id: str, measures: list[
         for measure in measures
         for name, value in measure.values.items()
     ]
-    insert_many(session, Observation.__table__, history, ignore_duplicates=True)
+    add_observations(session, history)
     updated = _move_current_state(session, system_id, city_id, measures, targets, now)
     _mark_seen(session, measures, targets)
     session.execute(update(ProviderToken).where(ProviderToken.id == principal.key_id).values(last_used_at=now))
@@ -92,7 +92,7 @@ def _check(session: Session, system_id: str, measures: list[Measure]) -> dict[st
         if row.type is not None:
             types[row.entity_id] = row.type
     registry = get_registry()
-    latest = utcnow() + CLOCK_SKEW
+    window = observation_window()
     problems: list[FieldProblem] = []
     for index, measure in enumerate(measures):
         path = f"measures[{index}]"
@@ -104,8 +104,9 @@ def _check(session: Session, system_id: str, measures: list[Measure]) -> dict[st
         if entity_type is None:
             problems.append(FieldProblem(f"{path}.device", f"device '{measure.device}' reports into no entity"))
             continue
-        if measure.observed_at > latest:
-            problems.append(FieldProblem(f"{path}.observedAt", "is in the future: check the device's clock"))
+        outside = window.problem_with(measure.observed_at)
+        if outside:
+            problems.append(FieldProblem(f"{path}.observedAt", outside))
         if not measure.values:
             problems.append(FieldProblem(f"{path}.values", "give at least one attribute"))
         reserved = sorted(set(measure.values) & CORE_KEYS)
@@ -131,12 +132,18 @@ def _move_current_state(
     rows, logged = [], []
     log_changes = changes.listening(session, system_id, city_id)
     current = session.execute(_CURRENT_TO_LOG if log_changes else _CURRENT, {"ids": list(by_entity)}).all()
+    registry = get_registry()
     for entity in current:
         merged, latest = dict(entity.attributes), entity.observed_at
-        for measure in sorted(by_entity[entity.id], key=lambda m: m.observed_at):
+        measures_of = by_entity[entity.id]
+        time_names = registry.get(targets[measures_of[0].device].type).observation_times
+        for measure in sorted(measures_of, key=lambda m: m.observed_at):
             if latest is None or measure.observed_at >= latest:
                 merged.update(measure.values)
                 latest = measure.observed_at
+                for name in time_names:  # the model's own time moves with observedAt unless given
+                    if name not in measure.values:
+                        merged[name] = measure.observed_at.isoformat()
         if merged != entity.attributes or latest != entity.observed_at or entity.retired_at is not None:
             rows.append({"id": entity.id, "attributes": merged, "observed_at": latest, "modified_at": now, "retired_at": None})
             if log_changes:
