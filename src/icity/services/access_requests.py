@@ -17,7 +17,7 @@ from icity.db.models import AccessRequest, App, CityAdmin, InformationSystem, Or
 from icity.errors import bad_parameter, conflict, forbidden, not_found
 from icity.services import audit, messages
 from icity.services.access import Principal, discoverable_systems, require_approved_developer, require_user
-from icity.services.apps import managed_app
+from icity.services.app_access import managed_app
 from icity.services.pagination import Page, SortKey, keyset_page
 
 REQUEST_STATUSES = ("pending", "approved", "refused", "revoked", "withdrawn")

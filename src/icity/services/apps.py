@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 from icity.config import get_settings
 from icity.db.models import AccessRequest, ApiKey, App, User, utcnow
 from icity.errors import bad_parameter, conflict, not_found
-from icity.services import audit
+from icity.services import audit, recertification
 from icity.services.access import Principal, require_admin, require_approved_developer, require_user
+from icity.services.app_access import managed_app, visible_app
 from icity.services.pagination import Page, SortKey, keyset_page
 from icity.services.ratelimit import PLANS
 from icity.services.secrets import new_api_key
@@ -72,24 +73,6 @@ def create_app(session: Session, principal: Principal, fields: dict[str, Any]) -
     return app_dict(app)
 
 
-def visible_app(session: Session, principal: Principal, app_id: int) -> App:
-    """The app if the caller's organisation owns it (or the caller is the platform admin); else 404."""
-    require_user(principal)
-    app = session.get(App, app_id)
-    if app is None or not (principal.is_admin or (principal.is_developer and app.organisation_id == principal.organisation_id)):
-        raise not_found("app", str(app_id))
-    return app
-
-
-def managed_app(session: Session, principal: Principal, app_id: int) -> App:
-    """An active app the caller (an approved developer of its organisation) may change."""
-    app = visible_app(session, principal, app_id)
-    require_approved_developer(principal)
-    if app.status != "active":
-        raise conflict(f"App {app_id} was withdrawn; create a new app instead.")
-    return app
-
-
 def list_apps(session: Session, principal: Principal, *, status: str | None, limit: int, cursor: str | None) -> Page[dict[str, Any]]:
     require_user(principal)
     statement = select(App)
@@ -113,15 +96,13 @@ def get_app(session: Session, principal: Principal, app_id: int) -> dict[str, An
 
 def update_app(session: Session, principal: Principal, app_id: int, changes: dict[str, Any]) -> dict[str, Any]:
     """Change the given fields. A certified app whose entity types change is reviewed again."""
-    from icity.services import certification  # it builds on this module
-
     app = managed_app(session, principal, app_id)
     entity_types_before = list(app.entity_types)
     for field, value in changes.items():
         if field in APP_FIELDS:
             setattr(app, field, value)
     app.updated_at = utcnow()
-    certification.entity_types_changed(session, principal, app, entity_types_before)
+    recertification.entity_types_changed(session, principal, app, entity_types_before)
     session.flush()
     return app_dict(app)
 

@@ -40,8 +40,9 @@ from icity.db.models import (
 )
 from icity.errors import bad_parameter, rule_violation
 from icity.services import audit, messages
+from icity.services.recertification import approved_developers, open_review
 from icity.services.access import Principal, readable_systems, require_admin
-from icity.services.apps import managed_app, visible_app
+from icity.services.app_access import managed_app, visible_app
 from icity.services.authentication import principal_of_app
 from icity.services.pagination import Page, SortKey, keyset_page, parse_datetime
 
@@ -219,22 +220,6 @@ def get_certification(session: Session, principal: Principal, app_id: int, probe
     return _certification_dict(session, app, probe_links)
 
 
-def _developers(session: Session, app: App) -> list[User]:
-    return list(
-        session.scalars(
-            select(User).where(User.organisation_id == app.organisation_id, User.role == "developer", User.status == "approved")
-        )
-    )
-
-
-def _open_review(session: Session, principal: Principal, app: App, trigger: str, note: str | None) -> AppReview:
-    review = AppReview(app_id=app.id, trigger=trigger, submitted_by=principal.user_id, note=note)
-    session.add(review)
-    app.certification = "submitted"
-    session.flush()
-    return review
-
-
 def submit(session: Session, principal: Principal, app_id: int, note: str | None = None) -> dict[str, Any]:
     """A developer of the app's organisation asks for certification (a draft or a returned app)."""
     app = managed_app(session, principal, app_id)  # an approved developer of its organisation
@@ -243,26 +228,9 @@ def submit(session: Session, principal: Principal, app_id: int, note: str | None
     if app.certification == "certified":
         raise rule_violation(f"{app.name} is already certified.", code="already-certified")
     note = (note or "").strip() or None
-    review = _open_review(session, principal, app, "developer", note)
+    review = open_review(session, principal, app, "developer", note)
     audit.record(session, principal, "app.submitted", "app", app.id, details={"review": review.id})
     return _certification_dict(session, app)
-
-
-def entity_types_changed(session: Session, principal: Principal, app: App, before: list[str]) -> None:
-    """Called by apps.update_app: a certified app that changes the data it needs is reviewed again."""
-    if app.certification != "certified" or list(before) == list(app.entity_types):
-        return
-    note = (
-        f"The entity types changed from {', '.join(before) or 'none'} to {', '.join(app.entity_types) or 'none'}: "
-        "the app is out of the app portal until it is reviewed again."
-    )
-    review = _open_review(session, principal, app, "entity_types_changed", note)
-    audit.record(
-        session, principal, "app.recertification_required", "app", app.id,
-        details={"review": review.id, "from": list(before), "to": list(app.entity_types)},
-    )  # fmt: skip
-    for developer in _developers(session, app):
-        messages.notify(session, developer, f"{app.name} is being reviewed again", note)
 
 
 def _verdicts(computed: list[dict[str, Any]], given: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -326,7 +294,7 @@ def review(
         [comments or ("Your app passed every check." if decision == "certified" else "")]
         + [f"- {v['label']}: {v['note'] or '; '.join(v['findings'])}" for v in verdicts if not v["passed"]]
     ).strip()
-    for developer in _developers(session, app):
+    for developer in approved_developers(session, app):
         messages.notify(session, developer, subject, body or subject, sender_id=principal.user_id)
     session.flush()
     return _certification_dict(session, app)
