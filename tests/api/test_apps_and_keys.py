@@ -140,3 +140,22 @@ def test_bad_bodies_name_the_field_and_write_nothing(setup, method, path, body, 
     assert response.json()["param"] == field
     with new_session(url) as session:
         assert [session.scalar(select(func.count()).select_from(m)) for m in (App, ApiKey, AccessRequest)] == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/api/v1/apps"), ("PATCH", "/api/v1/apps/{app}")],
+)
+def test_an_entity_type_that_is_no_smart_data_model_is_refused_with_a_suggestion(setup, method, path):
+    client, ada, app_id, url = setup
+    with new_session(url) as session:
+        before = [session.scalar(select(func.count()).select_from(App)), session.get(App, app_id).entity_types]
+    body = {"name": "Parking finder", "entityTypes": ["OffStreetParking", "OffStreetParkin"]}
+    response = client.request(method, path.format(app=app_id), json=body, headers=ada)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["param"] == "entityTypes[1]"
+    assert "'OffStreetParkin'" in problem["detail"] and "Did you mean 'OffStreetParking'?" in problem["detail"]
+    with new_session(url) as session:
+        assert [session.scalar(select(func.count()).select_from(App)), session.get(App, app_id).entity_types] == before

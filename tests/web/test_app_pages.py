@@ -158,6 +158,9 @@ def test_a_developer_creates_an_app_and_submits_it(site):
     bad = ada.post("/dashboard/apps", data={"csrf_token": token, "name": "Parking", "url": "ftp://parking.example"})
     assert bad.status_code == 400 and "Download or launch link" in bad.text
     assert site.count(App, App.name == "Parking") == 0
+    misspelt = ada.post("/dashboard/apps", data={"csrf_token": token, "name": "Parking", "entity_types": "OffStreetParkin"})
+    assert misspelt.status_code == 422 and "Did you mean &#39;OffStreetParking&#39;?" in misspelt.text
+    assert site.count(App, App.name == "Parking") == 0
     created = ada.post(
         "/dashboard/apps",
         data={"csrf_token": token, "name": "Parking", "entity_types": "OffStreetParking", "functionalities": "free spaces\nroute"},

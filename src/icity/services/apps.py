@@ -8,6 +8,7 @@ for an overlap period, so a deployed app can switch without downtime.
 
 from __future__ import annotations
 
+import difflib
 from datetime import timedelta
 from typing import Any
 
@@ -15,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from icity.config import get_settings
+from icity.datamodels import get_registry
 from icity.db.models import AccessRequest, ApiKey, App, User, utcnow
-from icity.errors import bad_parameter, conflict, not_found
+from icity.errors import FieldProblem, bad_parameter, conflict, invalid, not_found
 from icity.services import audit, recertification
 from icity.services.access import Principal, require_admin, require_approved_developer, require_user
 from icity.services.app_access import managed_app, visible_app
@@ -58,7 +60,21 @@ def key_dict(key: ApiKey) -> dict[str, Any]:
     }
 
 
+def check_entity_types(entity_types: list[str]) -> None:
+    """Every declared type is a Smart Data Model the platform knows (certification reads them against grants)."""
+    registry = get_registry()
+    problems = []
+    for index, name in enumerate(entity_types):
+        if name not in registry:
+            hint = difflib.get_close_matches(name, registry.names(), n=1)
+            suggestion = f" Did you mean '{hint[0]}'?" if hint else ""
+            problems.append(FieldProblem(f"entityTypes[{index}]", f"'{name}' is not a Smart Data Model the platform knows.{suggestion}"))
+    if problems:
+        raise invalid(problems)
+
+
 def new_app(session: Session, owner: User, fields: dict[str, Any]) -> App:
+    check_entity_types(fields.get("entity_types") or [])
     app = App(organisation_id=owner.organisation_id, created_by=owner.id, **{f: fields[f] for f in APP_FIELDS if f in fields})
     session.add(app)
     session.flush()
@@ -97,6 +113,8 @@ def get_app(session: Session, principal: Principal, app_id: int) -> dict[str, An
 def update_app(session: Session, principal: Principal, app_id: int, changes: dict[str, Any]) -> dict[str, Any]:
     """Change the given fields. A certified app whose entity types change is reviewed again."""
     app = managed_app(session, principal, app_id)
+    if changes.get("entity_types") is not None:
+        check_entity_types(changes["entity_types"])
     entity_types_before = list(app.entity_types)
     for field, value in changes.items():
         if field in APP_FIELDS:
