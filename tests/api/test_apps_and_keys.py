@@ -159,3 +159,20 @@ def test_an_entity_type_that_is_no_smart_data_model_is_refused_with_a_suggestion
     assert "'OffStreetParkin'" in problem["detail"] and "Did you mean 'OffStreetParking'?" in problem["detail"]
     with new_session(url) as session:
         assert [session.scalar(select(func.count()).select_from(App)), session.get(App, app_id).entity_types] == before
+
+
+def test_an_app_holds_at_most_five_live_keys_and_is_told_to_revoke_one(setup):
+    client, ada, app_id, url = setup  # the app has one key already
+    created = [new_key(client, ada, app_id) for _ in range(4)]
+    refused = client.post(f"/api/v1/apps/{app_id}/keys", json={"name": "sixth"}, headers=ada)
+    assert refused.status_code == 409
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "5 live API keys" in refused.json()["detail"] and "revoke one" in refused.json()["detail"]
+    with new_session(url) as session:
+        assert session.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.app_id == app_id)) == 5
+    rotated = client.post(f"/api/v1/apps/{app_id}/keys/{created[0]['id']}/rotate", json={"overlapHours": 1}, headers=ada)
+    assert rotated.status_code == 201, rotated.text  # a rotation replaces a key: not refused
+    again = client.post(f"/api/v1/apps/{app_id}/keys/{created[0]['id']}/rotate", json={"overlapHours": 1}, headers=ada)
+    assert again.status_code == 409
+    assert client.delete(f"/api/v1/apps/{app_id}/keys/{created[1]['id']}", headers=ada).status_code == 200
+    new_key(client, ada, app_id, name="after a revocation")

@@ -12,7 +12,7 @@ import difflib
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from icity.config import get_settings
@@ -172,6 +172,22 @@ def _issue_key(session: Session, principal: Principal, app: App, name: str) -> d
 def create_key(session: Session, principal: Principal, app_id: int, name: str = "") -> dict[str, Any]:
     """A new key; the only time its secret is shown."""
     app = managed_app(session, principal, app_id)
+    most = get_settings().max_keys_per_app
+    live = session.scalar(
+        select(func.count())
+        .select_from(ApiKey)
+        .where(
+            ApiKey.app_id == app.id,
+            ApiKey.revoked_at.is_(None),
+            ApiKey.replaced_by.is_(None),
+            or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > utcnow()),
+        )
+    )
+    if live >= most:
+        raise conflict(
+            f"{app.name} already has {live} live API keys, the most an app may hold ({most}): "
+            "revoke one it no longer uses, or rotate a key to replace it."
+        )
     body = _issue_key(session, principal, app, name)
     audit.record(session, principal, "key.created", "api_key", body["id"], details={"app": app.id, "prefix": body["prefix"]})
     return body
@@ -204,6 +220,8 @@ def rotate_key(session: Session, principal: Principal, app_id: int, key_id: int,
     now = utcnow()
     if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
         raise conflict("This key was revoked or has expired: create a new key instead of rotating it.")
+    if old.replaced_by is not None:  # else rotating one key again and again would multiply the live keys past the cap
+        raise conflict("This key was already rotated: rotate or revoke its replacement instead.")
     hours = get_settings().key_overlap_hours if overlap_hours is None else overlap_hours
     if not 0 <= hours <= 24 * 30:
         raise bad_parameter("overlapHours", "overlapHours must be between 0 and 720.")
