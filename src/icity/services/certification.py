@@ -217,7 +217,26 @@ def get_certification(session: Session, principal: Principal, app_id: int, probe
     app = visible_app(session, principal, app_id)
     if probe_links:
         require_admin(principal)
-    return _certification_dict(session, app, probe_links)
+    body = _certification_dict(session, app, probe_links)
+    pending = _pending_review(session, app)
+    if probe_links and pending is not None:
+        # what the probe found stays with the review: a link seen dead cannot be certified without a note
+        links = next(c for c in body["checklist"] if c["check"] == "links")
+        pending.checklist = [{**links, "urls": _link_urls(app)}]
+        session.flush()
+    return body
+
+
+def _link_urls(app: App) -> list[str]:
+    return [str(p.get("url") or "") for p in app.platforms]
+
+
+def _recorded_probe(pending: AppReview, app: App) -> dict[str, Any] | None:
+    """The links check of the last probe of this review, while the app's links are still those probed."""
+    for check in pending.checklist or []:
+        if check.get("check") == "links" and check.get("probed") and check.get("urls") == _link_urls(app):
+            return {k: v for k, v in check.items() if k != "urls"}
+    return None
 
 
 def submit(session: Session, principal: Principal, app_id: int, note: str | None = None) -> dict[str, Any]:
@@ -275,7 +294,10 @@ def review(
             code="not-submitted",
         )
     comments = (comments or "").strip() or None
-    verdicts = _verdicts(compute_checklist(session, app), checklist or {})
+    computed = compute_checklist(session, app)
+    if (probed := _recorded_probe(pending, app)) is not None and not probed["passed"]:
+        computed = [probed if c["check"] == "links" else c for c in computed]
+    verdicts = _verdicts(computed, checklist or {})
     failed = [v["label"] for v in verdicts if not v["passed"]]
     if decision == "certified" and failed:
         raise rule_violation(
@@ -288,7 +310,13 @@ def review(
     pending.reviewer_id, pending.decided_at, pending.decision = principal.user_id, utcnow(), decision
     pending.checklist, pending.comments = verdicts, comments
     app.certification = decision
-    audit.record(session, principal, f"app.{decision}", "app", app.id, details={"review": pending.id, "failedChecks": failed})
+    audit.record(
+        session, principal, f"app.{decision}", "app", app.id, details={
+            "review": pending.id,
+            "failedChecks": failed,
+            "overruled": {v["check"]: v["note"] for v in verdicts if v["passed"] != v["computed"]},
+        },
+    )
     subject = f"{app.name} is certified: it is in the app portal" if decision == "certified" else f"{app.name} was returned"
     body = "\n".join(
         [comments or ("Your app passed every check." if decision == "certified" else "")]
