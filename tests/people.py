@@ -76,6 +76,14 @@ def app_with_key(session: Session, owner: Person, name: str = "App", plan: str =
     return app, key.key
 
 
+def another_key(session: Session, app: App) -> str:
+    """One more working API key of `app`."""
+    key = new_api_key()
+    session.add(ApiKey(app_id=app.id, prefix=key.prefix, secret_digest=key.digest, created_by=app.created_by))
+    session.flush()
+    return key.key
+
+
 def grant(session: Session, app: App, system_id: str, status: str = "approved") -> AccessRequest:
     request = AccessRequest(
         app_id=app.id,

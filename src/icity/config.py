@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     key_overlap_hours: int = Field(
         24, description="Default time a rotated API key keeps working beside its replacement."
     )
+    max_keys_per_app: int = Field(
+        5, ge=1, description="Most live (not revoked, not expired, not being replaced) API keys an app may hold."
+    )
     max_body_bytes: int = Field(1_048_576, description="Largest accepted request body; larger ones get 413.")
     harvest_timeout_s: float = Field(
         30, description="Seconds a source may take to answer or to send the next bytes before a harvest run fails."

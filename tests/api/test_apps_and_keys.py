@@ -152,3 +152,39 @@ def test_a_null_in_an_app_change_is_refused_and_changes_nothing(setup, field):
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["param"] == field
     assert client.get(f"/api/v1/apps/{app_id}", headers=ada).json() == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/api/v1/apps"), ("PATCH", "/api/v1/apps/{app}")],
+)
+def test_an_entity_type_that_is_no_smart_data_model_is_refused_with_a_suggestion(setup, method, path):
+    client, ada, app_id, url = setup
+    with new_session(url) as session:
+        before = [session.scalar(select(func.count()).select_from(App)), session.get(App, app_id).entity_types]
+    body = {"name": "Parking finder", "entityTypes": ["OffStreetParking", "OffStreetParkin"]}
+    response = client.request(method, path.format(app=app_id), json=body, headers=ada)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["param"] == "entityTypes[1]"
+    assert "'OffStreetParkin'" in problem["detail"] and "Did you mean 'OffStreetParking'?" in problem["detail"]
+    with new_session(url) as session:
+        assert [session.scalar(select(func.count()).select_from(App)), session.get(App, app_id).entity_types] == before
+
+
+def test_an_app_holds_at_most_five_live_keys_and_is_told_to_revoke_one(setup):
+    client, ada, app_id, url = setup  # the app has one key already
+    created = [new_key(client, ada, app_id) for _ in range(4)]
+    refused = client.post(f"/api/v1/apps/{app_id}/keys", json={"name": "sixth"}, headers=ada)
+    assert refused.status_code == 409
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "5 live API keys" in refused.json()["detail"] and "revoke one" in refused.json()["detail"]
+    with new_session(url) as session:
+        assert session.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.app_id == app_id)) == 5
+    rotated = client.post(f"/api/v1/apps/{app_id}/keys/{created[0]['id']}/rotate", json={"overlapHours": 1}, headers=ada)
+    assert rotated.status_code == 201, rotated.text  # a rotation replaces a key: not refused
+    again = client.post(f"/api/v1/apps/{app_id}/keys/{created[0]['id']}/rotate", json={"overlapHours": 1}, headers=ada)
+    assert again.status_code == 409
+    assert client.delete(f"/api/v1/apps/{app_id}/keys/{created[1]['id']}", headers=ada).status_code == 200
+    new_key(client, ada, app_id, name="after a revocation")

@@ -251,3 +251,26 @@ def test_the_platform_admin_probes_links_and_sees_those_that_do_not_answer(setup
     assert links["findings"] == [f"The android link {dead} answered 404."]
     # the server fetches what a developer typed only for the platform admin
     problem(setup.client.get(path, params={"probe": "true"}, headers=setup.ada), 403)
+
+
+def test_a_link_the_probe_found_dead_fails_the_check_unless_the_reviewer_overrules_it_with_a_note(setup, feeds):
+    works = feeds.serve("/store/app", Feed(b"<html>BreatheEasy</html>", "text/html"))
+    dead = works.replace("/store/app", "/store/gone")
+    app_id = setup.new_app("BreatheEasy", ["AirQualityObserved"], platforms=[{"platform": "web", "url": dead}])
+    assert setup.submit(app_id).status_code == 201
+    probed = setup.client.get(f"/api/v1/apps/{app_id}/certification", params={"probe": "true"}, headers=setup.admin)
+    assert not next(c for c in probed.json()["checklist"] if c["check"] == "links")["passed"]
+
+    refused = problem(setup.review(app_id, decision="certified"), 409, "checklist")
+    assert "Working links" in refused["detail"]
+    assert setup.count(App, App.certification == "certified") == 0
+    problem(setup.review(app_id, decision="certified", checklist={"links": {"passed": True}}), 400, "checklist.links.note")
+
+    note = "The store page is behind a login; checked by hand."
+    certified = setup.review(app_id, decision="certified", checklist={"links": {"passed": True, "note": note}})
+    assert certified.status_code == 200, certified.text
+    links = next(c for c in certified.json()["reviews"][0]["checklist"] if c["check"] == "links")
+    assert (links["passed"], links["computed"], links["note"]) == (True, False, note)
+    with new_session(setup.url) as session:
+        entry = session.scalar(select(AuditEvent).where(AuditEvent.action == "app.certified"))
+        assert entry.details["overruled"] == {"links": note}

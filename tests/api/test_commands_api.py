@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from icity.app import create_app
 from icity.db.engine import new_session, transaction
-from icity.db.models import Command, InformationSystem
+from icity.db.models import Command, Device, InformationSystem
 from icity.services.command_dispatcher import CommandDispatcher
 from tests.services.test_commands import DeviceEndpoint
 from tests.world import GATE_OPEN, World, build_world
@@ -165,3 +165,34 @@ def test_a_running_dispatcher_is_woken_by_the_new_command(world, private_network
     finally:
         dispatcher.stop()
         device.close()
+
+
+@pytest.mark.parametrize("policy", ["registered", "public"])
+def test_an_app_asks_for_the_commands_of_an_open_system_and_sends_them_once_approved(world, policy):
+    client, built, url = world
+    with transaction(url) as session:
+        session.get(InformationSystem, "alpha/parking").access_policy = policy
+    assert send(client, built.keys["developer"], OPEN).json()["type"].endswith("/no-grant")
+    asked = client.post(
+        "/api/v1/access-requests",
+        json={"app": built.ids["app_n"], "informationSystem": "alpha/parking", "purpose": "Open the gate for our members."},
+        headers=built.sessions["developer"],
+    )
+    assert asked.status_code == 201, asked.text
+    approved = client.post(f"/api/v1/access-requests/{asked.json()['id']}/approve", headers=built.sessions["owning_city_admin"])
+    assert approved.status_code == 200, approved.text
+    assert send(client, built.keys["developer"], OPEN).status_code == 202
+
+
+def test_a_request_for_an_open_system_without_commands_is_still_refused(world):
+    client, built, url = world
+    with transaction(url) as session:
+        session.get(InformationSystem, "alpha/parking").access_policy = "registered"
+        for device in session.scalars(select(Device).where(Device.information_system_id == "alpha/parking")):
+            device.commands = []
+    refused = client.post(
+        "/api/v1/access-requests",
+        json={"app": built.ids["app_n"], "informationSystem": "alpha/parking", "purpose": "Free spaces near you."},
+        headers=built.sessions["developer"],
+    )
+    assert refused.status_code == 409 and "none of its devices accepts commands" in refused.json()["detail"]

@@ -1,4 +1,4 @@
-"""Per-key rate limits and daily quotas: 429 with Retry-After and RateLimit-*
+"""Per-app rate limits (all its keys together) and daily quotas: 429 with Retry-After and RateLimit-*
 headers, through the real application and the in-memory storage."""
 
 import time
@@ -42,8 +42,9 @@ def setup(db_url):
         developer = people.person(session, "dev@limits.example")
         other = people.person(session, "other@limits.example")
         for plan in ("free", "minute-5", "day-3"):
-            _, key = people.app_with_key(session, developer, f"{plan} app", plan=plan)
+            app, key = people.app_with_key(session, developer, f"{plan} app", plan=plan)
             keys[plan] = {"X-API-Key": key}
+            keys[f"{plan} second key"] = {"X-API-Key": people.another_key(session, app)}
         _, key = people.app_with_key(session, other, "other app", plan="minute-5")
         keys["other minute-5"] = {"Authorization": f"Bearer {key}"}
         keys["session"] = developer.headers
@@ -133,7 +134,16 @@ def test_the_daily_quota_renews_at_midnight_utc():
     assert next_day.allowed and next_day.remaining == 2
 
 
-def test_limits_are_per_key(setup):
+@pytest.mark.parametrize(("plan", "limit", "code"), [("minute-5", 5, "rate-limited"), ("day-3", 3, "quota-exceeded")])
+def test_an_apps_keys_share_its_limits_and_quota(setup, plan, limit, code):
+    client, keys = setup
+    statuses = [client.get(ENTITIES, headers=keys[plan if i % 2 else f"{plan} second key"]).status_code for i in range(limit)]
+    assert statuses == [200] * limit
+    for headers in (keys[plan], keys[f"{plan} second key"]):
+        assert "all its API keys together" in assert_problem(client.get(ENTITIES, headers=headers), 429, code)["detail"]
+
+
+def test_limits_are_per_app(setup):
     client, keys = setup
     for _ in range(5):
         assert client.get(ENTITIES, headers=keys["minute-5"]).status_code == 200

@@ -103,3 +103,23 @@ def test_two_api_workers_on_redis_refuse_a_key_over_its_limit_together(db_url, n
     assert [r.headers["RateLimit-Remaining"] for r in responses[:5]] == ["4", "3", "2", "1", "0"]
     assert responses[-1].json()["type"].endswith("/rate-limited")
     assert "Retry-After" in responses[-1].headers
+
+
+def test_two_api_workers_on_redis_count_an_apps_keys_together(db_url, namespace):
+    with transaction(db_url) as session:
+        build_network(session)
+        developer = people.person(session, "dev@redis.example")
+        app, first_key = people.app_with_key(session, developer, plan="minute-5")
+        keys = [first_key, people.another_key(session, app), people.another_key(session, app)]
+    clients = []
+    for _ in range(2):
+        api = create_app(db_url)
+        api.state.rate_limiter = RateLimiter(REDIS_URL, namespace=namespace, plans=TEST_PLANS)
+        clients.append(TestClient(api))
+    if time.time() % 60 > 58:
+        time.sleep(2.1)
+
+    responses = [clients[i % 2].get("/api/v1/entities?limit=1", headers={"X-API-Key": keys[i % 3]}) for i in range(6)]
+
+    assert [r.status_code for r in responses] == [200] * 5 + [429]
+    assert "all its API keys together" in responses[-1].json()["detail"]

@@ -143,6 +143,16 @@ def test_rotating_and_revoking_keys(site):
     assert ada.get("/api/v1/entities", headers={"X-API-Key": new_secret}).status_code == 401
 
 
+def test_the_portal_refuses_a_key_past_the_cap_and_says_to_revoke_one(site):
+    ada = site.client("ada")
+    token = csrf(ada.get("/dashboard").text)
+    for _ in range(5):
+        assert ada.post(f"/dashboard/apps/{site.ids['air']}/keys", data={"csrf_token": token}).status_code == 200
+    refused = ada.post(f"/dashboard/apps/{site.ids['air']}/keys", data={"csrf_token": token})
+    assert refused.status_code == 409 and "5 live API keys" in refused.text and "revoke one" in refused.text
+    assert site.count(ApiKey) == 5
+
+
 def test_another_organisation_cannot_touch_the_apps_and_writes_nothing(site):
     bob = site.client("other")
     token = csrf(bob.get("/dashboard").text)
@@ -157,6 +167,9 @@ def test_a_developer_creates_an_app_and_submits_it(site):
     token = csrf(ada.get("/dashboard").text)
     bad = ada.post("/dashboard/apps", data={"csrf_token": token, "name": "Parking", "url": "ftp://parking.example"})
     assert bad.status_code == 400 and "Download or launch link" in bad.text
+    assert site.count(App, App.name == "Parking") == 0
+    misspelt = ada.post("/dashboard/apps", data={"csrf_token": token, "name": "Parking", "entity_types": "OffStreetParkin"})
+    assert misspelt.status_code == 422 and "Did you mean &#39;OffStreetParking&#39;?" in misspelt.text
     assert site.count(App, App.name == "Parking") == 0
     created = ada.post(
         "/dashboard/apps",

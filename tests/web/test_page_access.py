@@ -96,7 +96,13 @@ def test_a_registered_systems_entities_need_an_approved_account(site):
 
 def test_the_catalogue_lists_an_approval_system_to_anyone_with_its_data_behind_a_request(site):
     page = site.client().get("/catalogue?accessPolicy=approval&city=london")
-    assert f'data-system="{APPROVAL_IS}"' in page.text and "(request needed)" in page.text
+    assert f'data-system="{APPROVAL_IS}"' in page.text and "(request needed to read)" in page.text
+
+
+def test_the_catalogue_says_what_a_registered_system_needs_instead_of_a_request(site):
+    page = site.client().get("/catalogue?accessPolicy=registered")
+    assert f'data-system="{REGISTERED_IS}"' in page.text
+    assert "(an approved developer's key reads it)" in page.text and "(request needed" not in page.text
 
 
 def test_a_developer_requests_access_from_the_page_with_the_forms_token_only(site):

@@ -110,7 +110,7 @@ def get_principal(request: Request, session: Annotated[Session, Depends(get_sess
     principal = authentication.principal_for(session, credentials(request))
     request.state.principal = principal
     if principal.kind == "app":
-        request.state.rate_limit = ratelimit.enforce(request.app.state.rate_limiter, principal.key_id, principal.plan)
+        request.state.rate_limit = ratelimit.enforce(request.app.state.rate_limiter, principal.app_id, principal.plan)
     return principal
 
 

@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from icity.db.models import AccessRequest, App, CityAdmin, InformationSystem, Organisation, User, utcnow
+from icity.db.models import AccessRequest, App, CityAdmin, Device, InformationSystem, Organisation, User, utcnow
 from icity.errors import bad_parameter, conflict, forbidden, not_found
 from icity.services import audit, messages
 from icity.services.access import Principal, discoverable_systems, require_approved_developer, require_user
-from icity.services.apps import managed_app
+from icity.services.app_access import managed_app
 from icity.services.pagination import Page, SortKey, keyset_page
 
 REQUEST_STATUSES = ("pending", "approved", "refused", "revoked", "withdrawn")
@@ -49,6 +49,11 @@ def _city_admins(session: Session, city_id: str) -> list[User]:
     )
 
 
+def _accepts_commands(session: Session, system_id: str) -> bool:
+    declarations = session.scalars(select(Device.commands).where(Device.information_system_id == system_id))
+    return any(bool(commands) for commands in declarations)  # JSON lists: compared here, alike on SQLite and PostgreSQL
+
+
 def request_access(session: Session, principal: Principal, *, app_id: int, system_id: str, purpose: str) -> dict[str, Any]:
     require_approved_developer(principal)
     app = managed_app(session, principal, app_id)
@@ -57,11 +62,12 @@ def request_access(session: Session, principal: Principal, *, app_id: int, syste
     )
     if system is None:
         raise not_found("information system", system_id)
-    if system.access_policy != "approval":
+    if system.access_policy != "approval" and not _accepts_commands(session, system_id):
+        # a request on an open IS can only be for its commands, which act on the physical world
         raise conflict(
             f"{system_id} is {system.access_policy}: any "
             + ("caller" if system.access_policy == "public" else "approved developer's key")
-            + " reads it without a request.",
+            + " reads it without a request, and none of its devices accepts commands.",
             param="informationSystem",
         )
     existing = session.scalar(

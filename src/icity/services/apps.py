@@ -8,17 +8,20 @@ for an overlap period, so a deployed app can switch without downtime.
 
 from __future__ import annotations
 
+import difflib
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from icity.config import get_settings
+from icity.datamodels import get_registry
 from icity.db.models import AccessRequest, ApiKey, App, User, utcnow
-from icity.errors import bad_parameter, conflict, not_found
-from icity.services import audit
+from icity.errors import FieldProblem, bad_parameter, conflict, invalid, not_found
+from icity.services import audit, recertification
 from icity.services.access import Principal, require_admin, require_approved_developer, require_user
+from icity.services.app_access import managed_app, visible_app
 from icity.services.pagination import Page, SortKey, keyset_page
 from icity.services.ratelimit import PLANS
 from icity.services.secrets import new_api_key
@@ -57,7 +60,21 @@ def key_dict(key: ApiKey) -> dict[str, Any]:
     }
 
 
+def check_entity_types(entity_types: list[str]) -> None:
+    """Every declared type is a Smart Data Model the platform knows (certification reads them against grants)."""
+    registry = get_registry()
+    problems = []
+    for index, name in enumerate(entity_types):
+        if name not in registry:
+            hint = difflib.get_close_matches(name, registry.names(), n=1)
+            suggestion = f" Did you mean '{hint[0]}'?" if hint else ""
+            problems.append(FieldProblem(f"entityTypes[{index}]", f"'{name}' is not a Smart Data Model the platform knows.{suggestion}"))
+    if problems:
+        raise invalid(problems)
+
+
 def new_app(session: Session, owner: User, fields: dict[str, Any]) -> App:
+    check_entity_types(fields.get("entity_types") or [])
     app = App(organisation_id=owner.organisation_id, created_by=owner.id, **{f: fields[f] for f in APP_FIELDS if f in fields})
     session.add(app)
     session.flush()
@@ -70,24 +87,6 @@ def create_app(session: Session, principal: Principal, fields: dict[str, Any]) -
     app = new_app(session, owner, fields)
     audit.record(session, principal, "app.created", "app", app.id, details={"name": app.name})
     return app_dict(app)
-
-
-def visible_app(session: Session, principal: Principal, app_id: int) -> App:
-    """The app if the caller's organisation owns it (or the caller is the platform admin); else 404."""
-    require_user(principal)
-    app = session.get(App, app_id)
-    if app is None or not (principal.is_admin or (principal.is_developer and app.organisation_id == principal.organisation_id)):
-        raise not_found("app", str(app_id))
-    return app
-
-
-def managed_app(session: Session, principal: Principal, app_id: int) -> App:
-    """An active app the caller (an approved developer of its organisation) may change."""
-    app = visible_app(session, principal, app_id)
-    require_approved_developer(principal)
-    if app.status != "active":
-        raise conflict(f"App {app_id} was withdrawn; create a new app instead.")
-    return app
 
 
 def list_apps(session: Session, principal: Principal, *, status: str | None, limit: int, cursor: str | None) -> Page[dict[str, Any]]:
@@ -113,15 +112,15 @@ def get_app(session: Session, principal: Principal, app_id: int) -> dict[str, An
 
 def update_app(session: Session, principal: Principal, app_id: int, changes: dict[str, Any]) -> dict[str, Any]:
     """Change the given fields. A certified app whose entity types change is reviewed again."""
-    from icity.services import certification  # it builds on this module
-
     app = managed_app(session, principal, app_id)
+    if changes.get("entity_types") is not None:
+        check_entity_types(changes["entity_types"])
     entity_types_before = list(app.entity_types)
     for field, value in changes.items():
         if field in APP_FIELDS:
             setattr(app, field, value)
     app.updated_at = utcnow()
-    certification.entity_types_changed(session, principal, app, entity_types_before)
+    recertification.entity_types_changed(session, principal, app, entity_types_before)
     session.flush()
     return app_dict(app)
 
@@ -173,6 +172,22 @@ def _issue_key(session: Session, principal: Principal, app: App, name: str) -> d
 def create_key(session: Session, principal: Principal, app_id: int, name: str = "") -> dict[str, Any]:
     """A new key; the only time its secret is shown."""
     app = managed_app(session, principal, app_id)
+    most = get_settings().max_keys_per_app
+    live = session.scalar(
+        select(func.count())
+        .select_from(ApiKey)
+        .where(
+            ApiKey.app_id == app.id,
+            ApiKey.revoked_at.is_(None),
+            ApiKey.replaced_by.is_(None),
+            or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > utcnow()),
+        )
+    )
+    if live >= most:
+        raise conflict(
+            f"{app.name} already has {live} live API keys, the most an app may hold ({most}): "
+            "revoke one it no longer uses, or rotate a key to replace it."
+        )
     body = _issue_key(session, principal, app, name)
     audit.record(session, principal, "key.created", "api_key", body["id"], details={"app": app.id, "prefix": body["prefix"]})
     return body
@@ -205,6 +220,8 @@ def rotate_key(session: Session, principal: Principal, app_id: int, key_id: int,
     now = utcnow()
     if old.revoked_at is not None or (old.expires_at is not None and old.expires_at <= now):
         raise conflict("This key was revoked or has expired: create a new key instead of rotating it.")
+    if old.replaced_by is not None:  # else rotating one key again and again would multiply the live keys past the cap
+        raise conflict("This key was already rotated: rotate or revoke its replacement instead.")
     hours = get_settings().key_overlap_hours if overlap_hours is None else overlap_hours
     if not 0 <= hours <= 24 * 30:
         raise bad_parameter("overlapHours", "overlapHours must be between 0 and 720.")

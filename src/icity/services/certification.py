@@ -40,8 +40,9 @@ from icity.db.models import (
 )
 from icity.errors import bad_parameter, rule_violation
 from icity.services import audit, messages
+from icity.services.recertification import approved_developers, open_review
 from icity.services.access import Principal, readable_systems, require_admin
-from icity.services.apps import managed_app, visible_app
+from icity.services.app_access import managed_app, visible_app
 from icity.services.authentication import principal_of_app
 from icity.services.pagination import Page, SortKey, keyset_page, parse_datetime
 
@@ -216,23 +217,26 @@ def get_certification(session: Session, principal: Principal, app_id: int, probe
     app = visible_app(session, principal, app_id)
     if probe_links:
         require_admin(principal)
-    return _certification_dict(session, app, probe_links)
+    body = _certification_dict(session, app, probe_links)
+    pending = _pending_review(session, app)
+    if probe_links and pending is not None:
+        # what the probe found stays with the review: a link seen dead cannot be certified without a note
+        links = next(c for c in body["checklist"] if c["check"] == "links")
+        pending.checklist = [{**links, "urls": _link_urls(app)}]
+        session.flush()
+    return body
 
 
-def _developers(session: Session, app: App) -> list[User]:
-    return list(
-        session.scalars(
-            select(User).where(User.organisation_id == app.organisation_id, User.role == "developer", User.status == "approved")
-        )
-    )
+def _link_urls(app: App) -> list[str]:
+    return [str(p.get("url") or "") for p in app.platforms]
 
 
-def _open_review(session: Session, principal: Principal, app: App, trigger: str, note: str | None) -> AppReview:
-    review = AppReview(app_id=app.id, trigger=trigger, submitted_by=principal.user_id, note=note)
-    session.add(review)
-    app.certification = "submitted"
-    session.flush()
-    return review
+def _recorded_probe(pending: AppReview, app: App) -> dict[str, Any] | None:
+    """The links check of the last probe of this review, while the app's links are still those probed."""
+    for check in pending.checklist or []:
+        if check.get("check") == "links" and check.get("probed") and check.get("urls") == _link_urls(app):
+            return {k: v for k, v in check.items() if k != "urls"}
+    return None
 
 
 def submit(session: Session, principal: Principal, app_id: int, note: str | None = None) -> dict[str, Any]:
@@ -243,26 +247,9 @@ def submit(session: Session, principal: Principal, app_id: int, note: str | None
     if app.certification == "certified":
         raise rule_violation(f"{app.name} is already certified.", code="already-certified")
     note = (note or "").strip() or None
-    review = _open_review(session, principal, app, "developer", note)
+    review = open_review(session, principal, app, "developer", note)
     audit.record(session, principal, "app.submitted", "app", app.id, details={"review": review.id})
     return _certification_dict(session, app)
-
-
-def entity_types_changed(session: Session, principal: Principal, app: App, before: list[str]) -> None:
-    """Called by apps.update_app: a certified app that changes the data it needs is reviewed again."""
-    if app.certification != "certified" or list(before) == list(app.entity_types):
-        return
-    note = (
-        f"The entity types changed from {', '.join(before) or 'none'} to {', '.join(app.entity_types) or 'none'}: "
-        "the app is out of the app portal until it is reviewed again."
-    )
-    review = _open_review(session, principal, app, "entity_types_changed", note)
-    audit.record(
-        session, principal, "app.recertification_required", "app", app.id,
-        details={"review": review.id, "from": list(before), "to": list(app.entity_types)},
-    )  # fmt: skip
-    for developer in _developers(session, app):
-        messages.notify(session, developer, f"{app.name} is being reviewed again", note)
 
 
 def _verdicts(computed: list[dict[str, Any]], given: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -307,7 +294,10 @@ def review(
             code="not-submitted",
         )
     comments = (comments or "").strip() or None
-    verdicts = _verdicts(compute_checklist(session, app), checklist or {})
+    computed = compute_checklist(session, app)
+    if (probed := _recorded_probe(pending, app)) is not None and not probed["passed"]:
+        computed = [probed if c["check"] == "links" else c for c in computed]
+    verdicts = _verdicts(computed, checklist or {})
     failed = [v["label"] for v in verdicts if not v["passed"]]
     if decision == "certified" and failed:
         raise rule_violation(
@@ -320,13 +310,19 @@ def review(
     pending.reviewer_id, pending.decided_at, pending.decision = principal.user_id, utcnow(), decision
     pending.checklist, pending.comments = verdicts, comments
     app.certification = decision
-    audit.record(session, principal, f"app.{decision}", "app", app.id, details={"review": pending.id, "failedChecks": failed})
+    audit.record(
+        session, principal, f"app.{decision}", "app", app.id, details={
+            "review": pending.id,
+            "failedChecks": failed,
+            "overruled": {v["check"]: v["note"] for v in verdicts if v["passed"] != v["computed"]},
+        },
+    )
     subject = f"{app.name} is certified: it is in the app portal" if decision == "certified" else f"{app.name} was returned"
     body = "\n".join(
         [comments or ("Your app passed every check." if decision == "certified" else "")]
         + [f"- {v['label']}: {v['note'] or '; '.join(v['findings'])}" for v in verdicts if not v["passed"]]
     ).strip()
-    for developer in _developers(session, app):
+    for developer in approved_developers(session, app):
         messages.notify(session, developer, subject, body or subject, sender_id=principal.user_id)
     session.flush()
     return _certification_dict(session, app)

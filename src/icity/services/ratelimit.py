@@ -1,10 +1,11 @@
-"""Rate limits and daily quotas of API keys, set by the plan of the key's app.
+"""Rate limits and daily quotas of apps, set by the app's plan and counted over all
+its keys together (a second key must not double an app's allowance).
 
-Three limits per key, checked in this order so that a refused request does not
+Three limits per app, checked in this order so that a refused request does not
 eat into the longer ones:
 - burst: requests per second (fixed one-second window);
 - rate: requests per minute (sliding-window counter: no doubled burst at a
-  window edge, constant memory per key);
+  window edge, constant memory per app);
 - quota: requests per UTC calendar day (fixed window whose identifier carries
   the date, so it resets at midnight UTC whatever time the first call came).
 
@@ -147,7 +148,7 @@ def _seconds_to_midnight(now: datetime) -> int:
 
 
 class RateLimiter:
-    """Checks API keys against their plan's limits. One per process (and per
+    """Checks apps (all their keys together) against their plan's limits. One per process (and per
     storage): it holds the storage's connections, or the counts themselves."""
 
     def __init__(
@@ -187,25 +188,25 @@ class RateLimiter:
     def healthy(self) -> bool:
         return bool(self.storage.check())
 
-    def check(self, key_id: int, plan_name: str | None, now: datetime | None = None) -> Verdict:
-        """Count one request of key `key_id`. `now` only decides the UTC day of the quota."""
+    def check(self, app_id: int, plan_name: str | None, now: datetime | None = None) -> Verdict:
+        """Count one request of app `app_id` (whichever of its keys made it). `now` only decides the UTC day of the quota."""
         plan = self.plan(plan_name)
         burst, minute, day = self._items.get(plan.name) or self._items[DEFAULT_PLAN]
         now = now or datetime.now(timezone.utc)
-        key = str(key_id)
+        app = str(app_id)
         try:
-            burst_count = self._burst.hit_count(burst, "key", key)
+            burst_count = self._burst.hit_count(burst, "app", app)
             if burst_count > plan.per_second:
-                reset = math.ceil(self.storage.get_expiry(burst.key_for("key", key)) - time.time())
+                reset = math.ceil(self.storage.get_expiry(burst.key_for("app", app)) - time.time())
                 return Verdict(False, plan.per_second, 0, max(1, reset), plan.policy, "burst")
-            if not self._minute.hit(minute, "key", key):
-                stats = self._minute.get_window_stats(minute, "key", key)
+            if not self._minute.hit(minute, "app", app):
+                stats = self._minute.get_window_stats(minute, "app", app)
                 reset = math.ceil(stats.reset_time - time.time())
                 return Verdict(False, plan.per_minute, 0, max(1, reset), plan.policy, "minute")
-            day_count = self._day.hit_count(day, "key", key, now.date().isoformat())
+            day_count = self._day.hit_count(day, "app", app, now.date().isoformat())
             if day_count > plan.per_day:
                 return Verdict(False, plan.per_day, 0, _seconds_to_midnight(now), plan.policy, "day")
-            stats = self._minute.get_window_stats(minute, "key", key)
+            stats = self._minute.get_window_stats(minute, "app", app)
         except StorageError as exc:
             return self._storage_down(plan, exc)
         self._storage_failing_since = None
@@ -235,7 +236,7 @@ def refusal(verdict: Verdict) -> ICityError:
     retry = max(1, verdict.reset_s)
     if verdict.refused_by == "day":
         return ICityError(
-            detail=f"This API key used its daily quota of {verdict.limit:,} requests (UTC day). It renews at "
+            detail=f"This app (all its API keys together) used its daily quota of {verdict.limit:,} requests (UTC day). It renews at "
             f"midnight UTC, in {retry} s; for a larger quota, ask the platform admin for another plan.",
             status=429,
             code="quota-exceeded",
@@ -244,7 +245,7 @@ def refusal(verdict: Verdict) -> ICityError:
         )
     window = "second" if verdict.refused_by == "burst" else "minute"
     return ICityError(
-        detail=f"Too many requests: this API key may make {verdict.limit} per {window}. Retry after {retry} s "
+        detail=f"Too many requests: this app (all its API keys together) may make {verdict.limit} per {window}. Retry after {retry} s "
         "(Retry-After), and pace requests using the RateLimit-* headers.",
         status=429,
         code="rate-limited",
@@ -253,9 +254,9 @@ def refusal(verdict: Verdict) -> ICityError:
     )
 
 
-def enforce(limiter: RateLimiter, key_id: int, plan_name: str | None) -> Verdict:
-    """Count one request of a key; raise the 429 problem when it is over a limit."""
-    verdict = limiter.check(key_id, plan_name)
+def enforce(limiter: RateLimiter, app_id: int, plan_name: str | None) -> Verdict:
+    """Count one request of an app; raise the 429 problem when it is over a limit."""
+    verdict = limiter.check(app_id, plan_name)
     if not verdict.allowed:
         raise refusal(verdict)
     return verdict

@@ -13,7 +13,7 @@ from icity.services import access_requests
 router = APIRouter(tags=["access requests"])
 
 
-@router.post("/access-requests", status_code=201, response_model=AccessRequestPublic, summary="Ask for an app's access to an `approval` IS")
+@router.post("/access-requests", status_code=201, response_model=AccessRequestPublic, summary="Ask for an app's access to an `approval` IS, or to the device commands of any IS")
 def request_access(body: AccessRequestIn, session: TransactionDep, principal: PrincipalDep):
     created = access_requests.request_access(
         session, principal, app_id=body.app, system_id=body.information_system, purpose=body.purpose

@@ -34,7 +34,7 @@ def submit(app_id: RowId, session: TransactionDep, principal: PrincipalDep, body
 )
 def get_certification(
     app_id: RowId,
-    session: SessionDep,
+    session: TransactionDep,  # a probe's findings are kept with the pending review
     principal: PrincipalDep,
     probe: Annotated[bool, Query(description="Also fetch each link to see that it answers (platform admin)", examples=[True])] = False,
 ):

@@ -59,7 +59,7 @@ def _review_page(
 
 
 @router.get("/admin/certification/{app_id}")
-def review_page(request: Request, app_id: RowId, viewer: ViewerDep, session: SessionDep, probe: bool = False):
+def review_page(request: Request, app_id: RowId, viewer: ViewerDep, session: TransactionDep, probe: bool = False):
     if redirect := sign_in_first(request, viewer):
         return redirect
     return _review_page(request, session, viewer, app_id, probe=probe)
