@@ -5,7 +5,7 @@ STAMP    := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTHON   ?= python3
 PG_URL   ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install chromium run test test-postgres bench bench-smoke clean
+.PHONY: install chromium tools run test test-postgres bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +26,16 @@ install: $(STAMP) $(ASSETS)/node_modules/.installed
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
+# The README's walk-throughs (run by the tests) use curl and jq; installed with apt when missing.
+tools:
+	@command -v jq >/dev/null && command -v curl >/dev/null || (apt-get update -qq && apt-get install -y -qq jq curl)
+
 run: install  ## migrate, load the demo network the first time, serve on http://127.0.0.1:8000
 	$(BIN)/icity db upgrade
 	$(BIN)/icity demo load
 	$(BIN)/icity serve
 
-test: install chromium  ## the whole suite on the embedded SQLite database (with the portal's browser tests)
+test: install chromium tools  ## the whole suite on the embedded SQLite database (with the portal's browser tests)
 	$(BIN)/pytest -q
 
 test-postgres: install  ## storage, service and API tests again on PostgreSQL
