@@ -185,3 +185,10 @@ def test_a_malformed_form_is_an_html_page_and_the_api_keeps_its_problem_json(sit
     assert answer.status_code == 400 and answer.headers["content-type"].startswith("text/html")
     api = client.get("/api/v1/entities?limit=0", headers={"Accept": "application/json"})
     assert api.status_code == 400 and api.headers["content-type"] == "application/problem+json"
+
+
+def test_a_registered_system_whose_devices_take_commands_offers_a_request_for_commands(site):
+    """Reading needs no request there, commanding its devices does: the page says what the request is for."""
+    page = site.client("waiting").get(f"/information-systems/{REGISTERED_IS}")
+    assert 'data-testid="commands-need-request"' in page.text
+    assert 'data-testid="request-access"' in page.text and "Request access to send commands" in page.text

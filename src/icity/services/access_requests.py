@@ -49,7 +49,8 @@ def _city_admins(session: Session, city_id: str) -> list[User]:
     )
 
 
-def _accepts_commands(session: Session, system_id: str) -> bool:
+def accepts_commands(session: Session, system_id: str) -> bool:
+    """Does a device of the IS accept commands? Then sending them needs an approved request, whatever its read policy."""
     declarations = session.scalars(select(Device.commands).where(Device.information_system_id == system_id))
     return any(bool(commands) for commands in declarations)  # JSON lists: compared here, alike on SQLite and PostgreSQL
 
@@ -62,7 +63,7 @@ def request_access(session: Session, principal: Principal, *, app_id: int, syste
     )
     if system is None:
         raise not_found("information system", system_id)
-    if system.access_policy != "approval" and not _accepts_commands(session, system_id):
+    if system.access_policy != "approval" and not accepts_commands(session, system_id):
         # a request on an open IS can only be for its commands, which act on the physical world
         raise conflict(
             f"{system_id} is {system.access_policy}: any "

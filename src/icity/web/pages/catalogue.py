@@ -134,6 +134,8 @@ def _system_page(request: Request, session: Session, viewer: Principal, system_i
         own_apps=own_apps,
         keys=keys,
         access_requests=requests,
+        # on an open IS a request is only for commands (they act on the physical world)
+        commands_need_request=system["accessPolicy"] != "approval" and access_requests.accepts_commands(session, system_id),
         public_url=get_settings().public_url.rstrip("/"),
         **extra,
     )
