@@ -101,7 +101,7 @@ def test_information_system_detail(api):
     # a registered IS is in the catalogue, but its providers and devices are not shown anonymously
     noise = api.get("/api/v1/information-systems/alpha/noise").json()
     assert noise["canRead"] is False and noise["providers"] == []
-    assert api.get("/api/v1/information-systems/alpha/noise/devices").status_code == 404
+    assert api.get("/api/v1/information-systems/alpha/noise/devices").status_code == 401  # listed, its devices not readable to you: says why
     assert api.get("/api/v1/information-systems/gamma/wifi").status_code == 404  # a draft
 
 
