@@ -79,6 +79,18 @@ def test_an_id_no_row_can_have_is_a_400_naming_it(world, method, path, where, na
         assert name in {problem["path"] for problem in response.json()["errors"]}
 
 
+@pytest.mark.parametrize(("method", "path", "where", "name"), CASES, ids=[f"{m} {p} {n}" for m, p, _, n in CASES])
+def test_an_id_beyond_the_databases_integer_never_reaches_it(world, method, path, where, name):
+    """Row ids are INTEGER on PostgreSQL: 2**31 made it fail ('integer out of range', a 500)."""
+    client, people = world
+    beyond = 2**31
+    concrete = re.sub(r"\{(\w+)\}", lambda m: str(beyond) if m[1] == name else _filler(m[1]), path)
+    params = {name: str(beyond)} if where == "query" else {}
+    body = {"data": {name: str(beyond)}} if where == "form" else {"json": {}}
+    response = client.request(method, concrete, params=params, headers=people.admin.headers | {"Accept": "application/json"}, **body)
+    assert response.status_code < 500, response.text
+
+
 def _filler(name: str) -> str:
     return {"city_id": "alpha", "slug": "parking"}.get(name, "1")
 

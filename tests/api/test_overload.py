@@ -86,8 +86,9 @@ def assert_busy(response: httpx.Response) -> None:
 
 @pytest.mark.postgres_ok
 def test_concurrent_pushes_and_reads_on_few_threads_all_get_an_answer(world, tmp_path):
-    """Pushes once waited for the write lock on the request threads while holding them, and
-    the push holding the lock waited for a thread: with 2 threads, 3 pushes at once hung the server."""
+    """Pushes once waited on the request threads for the SQLite write lock, or for the rows another
+    push had locked (PostgreSQL), while the push holding them waited for a thread to commit: with
+    2 threads, 3 pushes at once hung the server."""
     server, base = start_server(world["url"], tmp_path, threads="2")
     acknowledged, answers, failures = [], [], []
     seconds = iter(range(1_000_000))

@@ -12,10 +12,13 @@ from icity.services.messages import BODY_MAX, RECIPIENTS_MAX, SUBJECT_MAX
 
 T = TypeVar("T")
 
-MAX_ID = 2**63 - 1  # the largest BIGINT: no row has a larger id, and the database drivers refuse one
+MAX_ID = 2**31 - 1  # the largest INTEGER, the type of row ids on PostgreSQL
+MAX_BIG_ID = 2**63 - 1  # the largest BIGINT: ids of the change log and of webhook deliveries
 RowId = Annotated[int, Interval(ge=1, le=MAX_ID)]
 """The one type of every integer id the API reads (path, query or body): an id no row can
-have is a 400 naming it, never sent to the database (which would fail on it)."""
+have is a 400 naming it, never sent to the database (PostgreSQL fails on an INTEGER out of range)."""
+BigRowId = Annotated[int, Interval(ge=1, le=MAX_BIG_ID)]
+"""The same for the rows counted in BIGINT (changes, deliveries)."""
 
 UtcTime = Annotated[AwareDatetime, AfterValidator(to_utc)]
 """A time read from a request, with its zone, converted to UTC (filters.to_utc: one rule for

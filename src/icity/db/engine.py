@@ -142,7 +142,12 @@ def _create_engine(url: str, background: bool) -> Engine:
         engine = create_engine(url, **pool, **JSON_CODEC)
         event.listen(engine, "connect", _tune_sqlite)
         return engine
-    return create_engine(url, **pool, pool_pre_ping=True, **JSON_CODEC)
+    # a request waits for a row another transaction locked at most as long as a push waits for
+    # SQLite's write lock; then it is answered 503 (is_overload), never left hanging
+    wait_ms = int((BACKGROUND_WAIT_S if background else settings.db_lock_timeout_s) * 1000)
+    return create_engine(
+        url, **pool, pool_pre_ping=True, connect_args={"options": f"-c lock_timeout={wait_ms}"}, **JSON_CODEC
+    )
 
 
 def is_overload(error: BaseException) -> bool:
@@ -152,7 +157,7 @@ def is_overload(error: BaseException) -> bool:
         return True
     if isinstance(error, OperationalError):
         text = str(error.orig).lower()
-        return "database is locked" in text or "database is busy" in text or "too many clients" in text
+        return any(sign in text for sign in ("database is locked", "database is busy", "too many clients", "lock timeout"))
     return False
 
 

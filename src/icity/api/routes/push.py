@@ -24,7 +24,12 @@ router = APIRouter(tags=["push"])
 def push_observations(city_id: str, slug: str, body: PushIn, principal: PrincipalDep, session: WriteTransactionDep):
     # the principal first: authentication is not done while holding the write lock
     measures = [ingest.Measure(m.device, m.observedAt, m.values) for m in body.measures]
-    return JSONResponse(ingest.push(session, principal, f"{city_id}/{slug}", measures))
+    stored = ingest.push(session, principal, f"{city_id}/{slug}", measures)
+    # committed in this thread, not in a later one: the rows it locked (PostgreSQL) or the write lock
+    # it holds (SQLite) are never held while waiting for one of the few request threads, which
+    # pushes waiting for those same rows or that lock could all hold (the server hung)
+    session.commit()
+    return JSONResponse(stored)
 
 
 @router.get(

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
-from icity.api.schemas import Page, Problem, RowId
+from icity.api.schemas import BigRowId, Page, Problem, RowId
 from icity.api.subscription_schemas import (
     DeliveryPublic,
     NewSubscriptionOut,
@@ -104,5 +104,5 @@ def list_deliveries(
     summary="Send a dead letter again",
     responses={**NOT_FOUND, 409: {"model": Problem, "description": "The delivery is not a dead letter."}},
 )
-def retry_delivery(subscription_id: RowId, delivery_id: RowId, session: TransactionDep, principal: PrincipalDep):
+def retry_delivery(subscription_id: RowId, delivery_id: BigRowId, session: TransactionDep, principal: PrincipalDep):
     return JSONResponse(subscriptions.retry_delivery(session, principal, subscription_id, delivery_id))
