@@ -94,6 +94,7 @@ def set_policy(db_path: Path, app_id: int, policy: str, system_id: str = APPROVA
     from icity.db.engine import get_engine, transaction
     from icity.db.models import AccessRequest, App, InformationSystem
 
+    url = f"sqlite:///{db_path}"
     try:
         with transaction(url) as session:
             session.get(InformationSystem, system_id).access_policy = policy
