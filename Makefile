@@ -39,7 +39,7 @@ test: install chromium tools  ## the whole suite on the embedded SQLite database
 	$(BIN)/pytest -q
 
 test-postgres: install  ## storage, service and API tests again on PostgreSQL
-	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q tests/db tests/services tests/api tests/demo
+	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q tests/db tests/services tests/api tests/demo tests/ngsi_ld
 
 bench: install  ## query benchmark (API beside hand-written SQL), harvest benchmark (rows/s, peak memory), then HTTP ingest (obs/s beside a raw insert), then real time (MQTT messages/s beside a bare subscriber, SSE latency p50/p99 with 100 subscribers), then load (50 clients, 10 pushing, on SQLite and PostgreSQL)
 	$(BIN)/python bench/query.py
