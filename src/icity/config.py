@@ -132,6 +132,17 @@ class Settings(BaseSettings):
         "production it lets developers make the platform call its own network.",
     )
 
+    ld_context_timeout_s: float = Field(
+        3, gt=0, description="NGSI-LD: how long fetching a client's JSON-LD @context may take before the request is "
+        "answered 503 LdContextNotAvailable."
+    )
+    ld_context_max_bytes: int = Field(
+        1_000_000, gt=0, description="NGSI-LD: the largest client @context document fetched."
+    )
+    ld_context_cache_s: float = Field(
+        3600, ge=0, description="NGSI-LD: seconds a fetched client @context is kept before it is fetched again."
+    )
+
     observed_since: str = Field(
         "1970-01-01T00:00:00Z",
         description="Earliest observation time a push or harvest accepts (ISO 8601); older ones are refused with a reason.",

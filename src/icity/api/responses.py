@@ -11,9 +11,11 @@ from starlette.responses import Response
 
 from icity.db.engine import Overloaded, is_overload
 from icity.errors import FieldProblem, ICityError, overloaded
+from icity.ngsi_ld import errors as ngsi_ld_errors
 
 PROBLEM_JSON = "application/problem+json"
 GEO_JSON = "application/geo+json"
+NGSI_LD_PREFIX = "/ngsi-ld/"
 
 
 class JSONResponse(StarletteJSONResponse):
@@ -33,6 +35,8 @@ def json_page(page_body: dict[str, Any], request: Request, media_type: str = "ap
 
 
 def problem_response(error: ICityError, request: Request) -> JSONResponse:
+    if request.url.path.startswith(NGSI_LD_PREFIX):  # the standard's own error types on its paths
+        error = ngsi_ld_errors.translate(error)
     return JSONResponse(
         error.problem(instance=request.url.path),
         status_code=error.status,

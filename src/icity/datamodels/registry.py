@@ -92,6 +92,7 @@ class AttributeSpec:
     units: str | None = None
     format: str | None = None
     ngsi_type: str = "Property"
+    iri: str | None = None  # its IRI in the Smart Data Models' JSON-LD context
 
     @property
     def numeric(self) -> bool:
@@ -208,6 +209,7 @@ def _build() -> Registry:
             units=row.get("units") or (known.units if known else None),
             format=row.get("format"),
             ngsi_type=row.get("typeNGSI") or "Property",
+            iri=(known.iri if known else None) or row.get("context"),
         )
     return Registry(models)
 

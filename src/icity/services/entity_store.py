@@ -8,6 +8,7 @@ valid location and a URN of the form urn:ngsi-ld:<Type>:<city>:<local-id>.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from icity.config import get_settings
 from icity.datamodels import get_registry
 from icity.datamodels.identifiers import entity_urn  # noqa: F401 - callers make ids through this module too
-from icity.datamodels.registry import CORE_KEYS
+from icity.datamodels.registry import CORE_KEYS, unusable_value
 from icity.db.bulk import insert_many, upsert_many
 from icity.db.models import Entity, InformationSystemEntityType, Observation, utcnow
 from icity.errors import FieldProblem, ICityError, conflict, invalid
@@ -27,6 +28,11 @@ from icity.services import changes
 from icity.services.catalogue import get_system_row
 from icity.services.entities import entity_body
 from icity.services.filters import parse_time
+
+SMART_DATA_MODELS, OPEN = "smart-data-models", "open"  # an IS's validation (InformationSystem.validation)
+VALIDATIONS = (SMART_DATA_MODELS, OPEN)
+ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
+MAX_ID_LENGTH, MAX_TYPE_LENGTH = 300, 100  # the entities table's columns
 
 GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
 
@@ -59,6 +65,16 @@ def representative_point(geometry: dict[str, Any], path: str) -> tuple[tuple[flo
         return None, [FieldProblem(f"{path}.coordinates", "coordinates must be [lon, lat] positions in WGS84 degrees")]
     lons, lats = [p[0] for p in points], [p[1] for p in points]
     return ((min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2), []
+
+
+def half_extent(geometry: dict[str, Any]) -> float:
+    """Half the larger side of a valid geometry's bounding box, in degrees (0 for a point): with the
+    representative point, a box every point of the geometry lies in, for geo-queries to prefilter on."""
+    if geometry["type"] == "Point":
+        return 0.0
+    points = list(_positions(geometry["coordinates"]))
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    return max(max(lons) - min(lons), max(lats) - min(lats)) / 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,22 +111,34 @@ def _earliest(text: str) -> datetime:
 
 
 def _check_entity(
-    payload: dict[str, Any], index: int, city_id: str, served_types: set[str], window: ObservationWindow | None = None
+    payload: dict[str, Any],
+    index: int,
+    city_id: str,
+    served_types: set[str],
+    window: ObservationWindow | None = None,
+    validation: str = SMART_DATA_MODELS,
 ) -> tuple[dict[str, Any] | None, list[FieldProblem]]:
     prefix = f"[{index}]."
     problems: list[FieldProblem] = []
     entity_type = payload.get("type")
-    model = get_registry().get(entity_type) if isinstance(entity_type, str) else None
-    if model is None:
-        problems.append(FieldProblem(f"{prefix}type", f"'{entity_type}' is not a Smart Data Model entity type"))
-    elif entity_type not in served_types:
-        problems.append(
-            FieldProblem(f"{prefix}type", f"this information system serves {', '.join(sorted(served_types))}, not {entity_type}")
-        )
     entity_id = payload.get("id")
-    expected_prefix = f"urn:ngsi-ld:{entity_type}:{city_id}:"
-    if not isinstance(entity_id, str) or not entity_id.startswith(expected_prefix) or entity_id == expected_prefix:
-        problems.append(FieldProblem(f"{prefix}id", f"id must be {expected_prefix}<local-id>"))
+    if validation == OPEN:
+        model = None
+        if not isinstance(entity_type, str) or not entity_type.strip() or len(entity_type) > MAX_TYPE_LENGTH:
+            problems.append(FieldProblem(f"{prefix}type", f"type must be a name of 1 to {MAX_TYPE_LENGTH} characters"))
+        if not isinstance(entity_id, str) or not ABSOLUTE_URI.match(entity_id) or len(entity_id) > MAX_ID_LENGTH:
+            problems.append(FieldProblem(f"{prefix}id", f"id must be a URI of at most {MAX_ID_LENGTH} characters, e.g. urn:ngsi-ld:<Type>:<local-id>"))
+    else:
+        model = get_registry().get(entity_type) if isinstance(entity_type, str) else None
+        if model is None:
+            problems.append(FieldProblem(f"{prefix}type", f"'{entity_type}' is not a Smart Data Model entity type"))
+        elif entity_type not in served_types:
+            problems.append(
+                FieldProblem(f"{prefix}type", f"this information system serves {', '.join(sorted(served_types))}, not {entity_type}")
+            )
+        expected_prefix = f"urn:ngsi-ld:{entity_type}:{city_id}:"
+        if not isinstance(entity_id, str) or not entity_id.startswith(expected_prefix) or entity_id == expected_prefix:
+            problems.append(FieldProblem(f"{prefix}id", f"id must be {expected_prefix}<local-id>"))
     point = None
     if payload.get("location") is not None:
         point, location_problems = representative_point(payload["location"], f"{prefix}location")
@@ -128,11 +156,13 @@ def _check_entity(
     attributes = {k: v for k, v in payload.items() if k not in CORE_KEYS}
     if model is not None:
         problems += model.validate(attributes, prefix=prefix)
+    else:
+        problems += [FieldProblem(*found) for name, value in attributes.items() if (found := unusable_value(value, f"{prefix}{name}"))]
     if problems:
         return None, problems
     # the model's own time of observation follows observedAt unless the record gives it; the
     # history keeps observedAt already, so these copies are not written there
-    derived = tuple(name for name in model.observation_times if name not in attributes) if observed_at else ()
+    derived = tuple(name for name in model.observation_times if name not in attributes) if observed_at and model else ()
     for name in derived:
         attributes[name] = observed_at.isoformat()
     return {
@@ -141,6 +171,7 @@ def _check_entity(
         "type": entity_type,
         "location": payload.get("location"),
         "point": point,
+        "extent": half_extent(payload["location"]) if point else None,
         "observed_at": observed_at,
         "attributes": attributes,
     }, []
@@ -174,12 +205,12 @@ def served_types(session: Session, system_id: str) -> set[str]:
 
 
 def check_entity(
-    payload: Any, city_id: str, served: set[str], index: int = 0
+    payload: Any, city_id: str, served: set[str], index: int = 0, validation: str = SMART_DATA_MODELS
 ) -> tuple[dict[str, Any] | None, list[FieldProblem]]:
     """One entity checked against its data model and its IS: (the entity ready to write, []) or (None, problems)."""
     if not isinstance(payload, dict):
         return None, [FieldProblem(f"[{index}]", "each entity must be a JSON object")]
-    return _check_entity(payload, index, city_id, served)
+    return _check_entity(payload, index, city_id, served, validation=validation)
 
 
 def upsert_entities(session: Session, system_id: str, payloads: list[dict[str, Any]]) -> dict[str, int]:
@@ -191,7 +222,7 @@ def upsert_entities(session: Session, system_id: str, payloads: list[dict[str, A
     served = served_types(session, system_id)
     checked, problems = [], []
     for index, payload in enumerate(payloads):
-        entity, entity_problems = check_entity(payload, system.city_id, served, index)
+        entity, entity_problems = check_entity(payload, system.city_id, served, index, system.validation)
         problems += entity_problems
         if entity:
             checked.append(entity)
@@ -201,34 +232,43 @@ def upsert_entities(session: Session, system_id: str, payloads: list[dict[str, A
 
 
 _ENTITY_FIELDS = ("id", "type", "city_id", "information_system_id", "location", "lon", "lat", "attributes",
-                  "observed_at", "modified_at", "retired_at")  # fmt: skip
-_CHANGING = ("attributes", "location", "lon", "lat", "observed_at", "modified_at", "retired_at")
-_ENTITY_FIELDS_BUT_LOCATION = tuple(name for name in _ENTITY_FIELDS if name not in ("location", "lon", "lat"))
-_CHANGING_BUT_LOCATION = tuple(name for name in _CHANGING if name not in ("location", "lon", "lat"))
+                  "observed_at", "modified_at", "retired_at", "created_at", "details", "extent")  # fmt: skip
+_CHANGING = ("attributes", "location", "lon", "lat", "extent", "observed_at", "modified_at", "retired_at", "created_at", "details")
+_LOCATION = ("location", "lon", "lat", "extent")
+_ENTITY_FIELDS_BUT_LOCATION = tuple(name for name in _ENTITY_FIELDS if name not in _LOCATION)
+_CHANGING_BUT_LOCATION = tuple(name for name in _CHANGING if name not in _LOCATION)
 
 
 class _EntityState:
     """An entity's stored (or about to be created) fields, which the update rules read and set.
     Plain objects rather than ORM instances: a harvest compares and writes thousands per batch."""
 
-    __slots__ = _ENTITY_FIELDS + ("changed",)
+    __slots__ = _ENTITY_FIELDS + ("changed", "cleared_location")
 
     def __init__(self, **fields: Any) -> None:
         for name in _ENTITY_FIELDS:
             setattr(self, name, fields.get(name))
-        self.changed = False
+        self.changed: bool | None = False
+        self.cleared_location = False
 
     def row(self, names: tuple[str, ...] = _ENTITY_FIELDS) -> dict[str, Any]:
         return {name: getattr(self, name) for name in names}
 
 
-def write_checked(session: Session, system_id: str, city_id: str, checked: list[dict[str, Any]]) -> dict[str, int]:
+def write_checked(
+    session: Session, system_id: str, city_id: str, checked: list[dict[str, Any]], *, replace: bool = False
+) -> dict[str, int]:
     """Create or update entities that `check_entity` accepted, and append their history.
 
     An entity whose values did not change is not written and adds no history, so
     reading an unchanged source twice changes nothing. Entities are read, inserted
     and updated a batch at a time with bulk statements, not through the ORM's unit
     of work: a harvest writes thousands per batch.
+
+    By default the given attributes are merged into the stored ones; `replace` makes them the
+    entity's only attributes (a retired entity written again is always new: it starts empty).
+    An item may also carry `details` (see Entity.details; a name mapped to None drops its
+    details) and `remove` (names of attributes to drop).
     """
     table = Entity.__table__
     stored = session.execute(
@@ -249,6 +289,8 @@ def write_checked(session: Session, system_id: str, city_id: str, checked: list[
     created: list[_EntityState] = []
     for item in checked:
         entity = existing.get(item["id"])
+        if entity is not None and entity.retired_at is not None and (replace or "details" in item):
+            entity.attributes, entity.details, entity.created_at, entity.location = {}, None, None, None
         previous = dict(entity.attributes) if entity else None
         observed_at = item["observed_at"]
         if observed_at:
@@ -266,12 +308,20 @@ def write_checked(session: Session, system_id: str, city_id: str, checked: list[
             entity = _EntityState(
                 id=item["id"], type=item["type"], city_id=city_id, information_system_id=system_id, attributes={}
             )
+            entity.changed = None
             created.append(entity)
             existing[item["id"]] = entity
             counts["created"] += 1
+        attributes = _next_attributes(previous, item, replace)
+        details = _next_details(entity, item, attributes) if (entity.details or "details" in item) else entity.details
+        if entity.created_at is None:
+            entity.created_at = now
+        if entity.changed is None:  # just created
+            entity.changed = False
         elif (
             entity.retired_at is None
-            and {**previous, **item["attributes"]} == previous
+            and attributes == previous
+            and details == entity.details
             and (item["location"] is None or item["location"] == entity.location)
             and (item["observed_at"] is None or item["observed_at"] == entity.observed_at)
         ):
@@ -280,10 +330,15 @@ def write_checked(session: Session, system_id: str, city_id: str, checked: list[
         else:
             counts["updated"] += 1
             entity.changed = True
-        entity.attributes = {**previous, **item["attributes"]}
+        entity.attributes = attributes
+        entity.details = details
+        if replace and item["location"] is None and entity.location is not None:
+            entity.location, entity.lon, entity.lat, entity.extent = None, None, None, None
+            entity.cleared_location = True
         if item["location"] is not None:
             entity.location = item["location"]
             entity.lon, entity.lat = item["point"]
+            entity.extent = item["extent"]
         if item["observed_at"] and (entity.observed_at is None or item["observed_at"] >= entity.observed_at):
             entity.observed_at = item["observed_at"]
         entity.modified_at = now
@@ -293,7 +348,11 @@ def write_checked(session: Session, system_id: str, city_id: str, checked: list[
     # Without a location, the location columns are left out (as the ORM did): NULL stays NULL,
     # where the JSON type would write the JSON text 'null'.
     for with_location, names in ((True, _CHANGING), (False, _CHANGING_BUT_LOCATION)):
-        rows = [entity.row(("id",) + names) for entity in updated if (entity.location is not None) == with_location]
+        rows = [
+            entity.row(("id",) + names)
+            for entity in updated
+            if (entity.location is not None or entity.cleared_location) == with_location
+        ]
         if rows:
             # UPDATE … WHERE id = ? for each, through the ORM's bulk update by primary key
             session.execute(update(Entity), rows)
@@ -310,6 +369,32 @@ def write_checked(session: Session, system_id: str, city_id: str, checked: list[
     if (created or updated) and changes.listening(session, system_id, city_id):
         changes.record(session, [_change(entity) for entity in (*created, *updated)])
     return counts
+
+
+def _next_attributes(previous: dict[str, Any] | None, item: dict[str, Any], replace: bool) -> dict[str, Any]:
+    attributes = dict(item["attributes"]) if replace else {**(previous or {}), **item["attributes"]}
+    for name in item.get("remove", ()):
+        attributes.pop(name, None)
+    return attributes
+
+
+def _next_details(entity: _EntityState, item: dict[str, Any], attributes: dict[str, Any]) -> dict[str, Any] | None:
+    """The entity's details after this write: those given replace an attribute's; an attribute
+    written without details loses its stale observation time (the write has its own)."""
+    given = item.get("details") or {}
+    details = {name: value for name, value in (entity.details or {}).items() if name in attributes}
+    for name in item["attributes"]:
+        if name in given:
+            continue
+        if name in details and "observedAt" in details[name]:
+            details[name] = {key: value for key, value in details[name].items() if key != "observedAt"}
+    for name, value in given.items():
+        if value:
+            details[name] = value
+        else:
+            details.pop(name, None)
+    details = {name: value for name, value in details.items() if value}
+    return details or None
 
 
 def _change(entity: _EntityState) -> dict[str, Any]:

@@ -84,6 +84,9 @@ class InformationSystem(Base):
     mapping: Mapped[dict[str, Any] | None] = mapped_column()  # None: the connector kind's standard mapping
     schedule: Mapped[str | None] = mapped_column(String(100))  # "15m", "1h", "1d" or a cron expression
     retire_missing: Mapped[bool] = mapped_column(Boolean, default=True)  # entities gone from the source
+    # smart-data-models: types and attributes must be the models' (ids urn:ngsi-ld:<Type>:<city>:<local>);
+    # open: any type, attribute and URI id, for cities bringing their own models through their own context
+    validation: Mapped[str] = mapped_column(String(24), default="smart-data-models", server_default="smart-data-models")
     opened_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -165,10 +168,17 @@ class Entity(Base):
     # bounding box), indexed so that bbox and near queries need no spatial extension.
     lon: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)
+    # half the larger side of `location`'s bounding box in degrees (0: a point), so that geo-queries
+    # prefilter polygons as well as points on the indexed columns
+    extent: Mapped[float | None] = mapped_column(Float)
     attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     observed_at: Mapped[datetime | None] = mapped_column()
     modified_at: Mapped[datetime] = mapped_column(default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime | None] = mapped_column(default=utcnow)
+    # What an attribute carries beyond its value, by attribute name (None: nothing): its kind when
+    # not a plain property, its own observedAt, unitCode, sub-attributes, further instances (datasetId)
+    details: Mapped[dict[str, Any] | None] = mapped_column()
 
     __table_args__ = (
         Index("ix_entities_type_city_lat", "type", "city_id", "lat", "lon"),
