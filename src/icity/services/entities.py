@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -273,3 +273,180 @@ def _check_aggregation(entity_type: str, attribute: str | None, aggregate: str, 
     spec = model.attributes.get(attribute) if model else None
     if aggregate != "count" and spec is not None and not spec.numeric:
         raise bad_parameter("aggregate", f"{attribute} is not numeric: only aggregate=count applies to it")
+
+
+# ---- matching entities one by one (the NGSI-LD door's queries) -----------------------------------
+
+MATCH_COLUMNS = ENTITY_COLUMNS + (Entity.created_at, Entity.details, Entity.extent)
+MATCH_CHUNK = 500  # candidates read at a time when a filter runs in Python
+
+
+@dataclass(frozen=True)
+class EntityMatch:
+    """Which entities a query selects, in stored names; all given filters must hold. Filters SQL
+    cannot decide (a regular expression on ids, an expression on attribute values, an exact
+    geometry test) run in Python on candidates the SQL narrowed down (services/matching.py,
+    services/geo_match.py)."""
+
+    ids: tuple[str, ...] = ()
+    id_pattern: Any = None  # a compiled regular expression the whole id must match
+    types: tuple[str, ...] = ()
+    city: str | None = None
+    information_system: str | None = None
+    attributes_any: tuple[str, ...] = ()  # has at least one of them
+    expression: Any = None  # services.matching.Expression
+    geo: Any = None  # services.geo_match.GeoFilter
+    geo_attribute: str = "location"
+    offset: int = 0
+    limit: int = 20
+    count: bool = False
+
+
+@dataclass
+class Matched:
+    rows: list[Any]
+    total: int | None = None
+
+
+def match_entities(session: Session, principal: Principal, match: EntityMatch) -> Matched:
+    """The entities `match` selects that `principal` may read, ordered by id, from `offset`, at most `limit`."""
+    statement = _matching_statement(principal, match)
+    checks = _python_checks(match)
+    connection = session.connection()
+    if not checks:
+        rows = connection.execute(statement.order_by(Entity.id).offset(match.offset).limit(match.limit)).all()
+        total = None
+        if match.count:
+            total = session.scalar(select(func.count()).select_from(statement.with_only_columns(Entity.id).subquery()))
+        return Matched(rows, total)
+    rows, seen, after = [], 0, None
+    wanted_end = match.offset + match.limit
+    while True:
+        chunk_statement = statement.order_by(Entity.id).limit(MATCH_CHUNK)
+        if after is not None:
+            chunk_statement = chunk_statement.where(Entity.id > after)
+        chunk = connection.execute(chunk_statement).all()
+        for row in chunk:
+            if all(check(row) for check in checks):
+                if match.offset <= seen < wanted_end:
+                    rows.append(row)
+                seen += 1
+        if len(chunk) < MATCH_CHUNK or (seen >= wanted_end and not match.count):
+            break
+        after = chunk[-1].id
+    return Matched(rows, seen if match.count else None)
+
+
+def _matching_statement(principal: Principal, match: EntityMatch) -> Select[Any]:
+    systems = select(InformationSystem.id).where(readable_systems(principal))
+    if match.city is not None:
+        systems = systems.where(InformationSystem.city_id == match.city)
+    if match.information_system is not None:
+        systems = systems.where(InformationSystem.id == match.information_system)
+    statement = select(*MATCH_COLUMNS).where(Entity.information_system_id.in_(systems), Entity.retired_at.is_(None))
+    if match.ids:
+        statement = statement.where(Entity.id.in_(match.ids))
+    if match.types:
+        statement = statement.where(Entity.type.in_(match.types))
+    if match.city is not None:
+        statement = statement.where(Entity.city_id == match.city)
+    box = match.geo.prefilter_box() if match.geo is not None and match.geo_attribute == "location" else None
+    if match.geo is not None and match.geo_attribute == "location":
+        statement = statement.where(Entity.location.is_not(None))
+    if box is not None:
+        min_lon, min_lat, max_lon, max_lat = box
+        extent = func.coalesce(Entity.extent, 0.0)
+        statement = statement.where(
+            Entity.lon + extent >= min_lon, Entity.lon - extent <= max_lon,
+            Entity.lat + extent >= min_lat, Entity.lat - extent <= max_lat,
+        )  # fmt: skip
+    return statement
+
+
+def _python_checks(match: EntityMatch) -> list[Any]:
+    checks = []
+    if match.id_pattern is not None:
+        pattern = match.id_pattern
+        checks.append(lambda row: pattern.fullmatch(row.id) is not None)
+    if match.attributes_any:
+        names = match.attributes_any
+        checks.append(lambda row: any(name in row.attributes or (name == "location" and row.location) for name in names))
+    if match.expression is not None:
+        from icity.services.matching import holds
+
+        expression = match.expression
+        checks.append(lambda row: holds(expression, lambda path: resolve_path(row, path)))
+    if match.geo is not None:
+        geo, name = match.geo, match.geo_attribute
+        checks.append(lambda row: geo.matches(row.location if name == "location" else _geometry_of(row, name)))
+    return checks
+
+
+def _geometry_of(row: Any, name: str) -> dict[str, Any] | None:
+    value = row.attributes.get(name)
+    return value if isinstance(value, dict) and "coordinates" in value else None
+
+
+def resolve_path(row: Any, path: Any) -> Any:
+    """The value at `path` (services.matching.Path) of a stored entity row, or MISSING: an attribute's
+    value, a sub-attribute's (its details) or its own observedAt/unitCode, then keys into the value."""
+    from icity.services.matching import MISSING
+
+    name = path.attribute
+    if name == "location":
+        value = row.location if row.location is not None else MISSING
+    elif name in row.attributes:
+        value = row.attributes[name]
+    else:
+        return MISSING
+    detail = (row.details or {}).get(name) or {}
+    for sub in path.subs:
+        if sub == "observedAt" and "observedAt" not in detail and row.observed_at is not None:
+            value = row.observed_at.isoformat()
+            detail = {}
+            continue
+        if sub not in detail:
+            return MISSING
+        item = detail[sub]
+        if isinstance(item, dict) and "type" in item:
+            detail = item
+            value = item.get("object") if item.get("type") == "Relationship" else item.get("value", MISSING)
+        else:
+            detail, value = {}, item
+    for key in path.keys:
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+        else:
+            return MISSING
+    return value
+
+
+@dataclass
+class TypeSummary:
+    """What the readable entities of one type hold: how many, and each attribute's kinds."""
+
+    type: str
+    count: int = 0
+    attributes: dict[str, set[str]] = field(default_factory=dict)  # name → NGSI kinds seen (details' type)
+
+
+def type_summaries(
+    session: Session, principal: Principal, *, city: str | None = None, information_system: str | None = None,
+    default_kind: Any = None,
+) -> dict[str, TypeSummary]:  # fmt: skip
+    """Every entity type `principal` can read, with its attributes; `default_kind(type, name)` names
+    the kind of an attribute whose details do not."""
+    statement = _matching_statement(principal, EntityMatch(city=city, information_system=information_system))
+    statement = statement.with_only_columns(Entity.type, Entity.attributes, Entity.details, Entity.location)
+    summaries: dict[str, TypeSummary] = {}
+    for row in session.connection().execute(statement):
+        summary = summaries.setdefault(row.type, TypeSummary(row.type))
+        summary.count += 1
+        details = row.details or {}
+        names = list(row.attributes) + (["location"] if row.location is not None else [])
+        for name in names:
+            kind = (details.get(name) or {}).get("type") or (
+                "GeoProperty" if name == "location" else default_kind(row.type, name) if default_kind else "Property"
+            )
+            summary.attributes.setdefault(name, set()).add(kind)
+    return summaries
