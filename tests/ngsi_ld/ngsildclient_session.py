@@ -2,7 +2,7 @@
 0.5.2 (PyPI, unmodified) drives a real iCity server through its own API. It imports nothing of
 iCity. Prints one JSON object: what each step returned.
 
-    python ngsildclient_session.py <base URL> <provider token>
+    python ngsildclient_session.py <base URL> <provider token> [session | typed-datetime]
 
 The provider token travels as `Authorization: Bearer …` through `Client(custom_auth=…)`,
 ngsildclient's own hook for credentials (a requests AuthBase).
@@ -39,7 +39,6 @@ def station(number: int, no2: float) -> Entity:
     entity.prop("no2", no2, unitcode="GQ", observedat=OBSERVED)
     entity.prop("airQualityLevel", "good" if no2 <= 30 else "moderate")
     entity.prop("name", f"Station s{number}")
-    entity.tprop("dateObserved", OBSERVED)
     return entity
 
 
@@ -63,10 +62,22 @@ def error_name(call) -> str:
     return "no error"
 
 
-def main(base: str, token: str) -> None:
+def typed_datetime(client: Client) -> dict:
+    """A DateTime value as ngsildclient writes it (a JSON-LD typed value, CIM 009 clause 4.6.3), read back."""
+    entity = station(7, 70.0).tprop("dateObserved", OBSERVED)
+    out = {"create": error_name(lambda: client.create(entity))}
+    if out["create"] == "no error":
+        out["dateObserved"] = client.get(entity.id, asdict=True).get("dateObserved")
+    return out
+
+
+def main(base: str, token: str, scenario: str = "session") -> None:
     parts = urlsplit(base)
     out: dict = {}
     with Client(hostname=parts.hostname, port=parts.port, custom_auth=Bearer(token), verbose=False) as client:
+        if scenario == "typed-datetime":
+            print(json.dumps(typed_datetime(client), sort_keys=True))
+            return
         out["connected"] = client.is_connected()
         out["createOne"] = client.create(station(1, 10.0))
         created = client.create([station(n, 10.0 * n) for n in range(2, 6)])
@@ -92,7 +103,8 @@ def main(base: str, token: str) -> None:
         out["exists"] = client.exists(f"urn:ngsi-ld:{TYPE}:alpha:s1")
 
         out["deleteOne"] = client.delete(station(1, 15.0))
-        deleted = client.delete([f"urn:ngsi-ld:{TYPE}:alpha:s2", f"urn:ngsi-ld:{TYPE}:alpha:s3"])
+        # Entity objects: on a 204, ngsildclient 0.5.2 reads .id from each item, so it cannot take bare ids
+        deleted = client.delete([station(2, 20.0), station(3, 30.0)])
         out["batchDelete"] = {"ok": deleted.ok, "errors": deleted.errors}
         out["existsAfterDelete"] = client.exists(f"urn:ngsi-ld:{TYPE}:alpha:s1")
         out["getAfterDelete"] = error_name(lambda: client.get(f"urn:ngsi-ld:{TYPE}:alpha:s1"))
@@ -103,4 +115,4 @@ def main(base: str, token: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:4])

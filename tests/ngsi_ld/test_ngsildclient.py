@@ -37,9 +37,9 @@ def alpha(db_url: str, tmp_path) -> dict[str, str]:
         yield {"base": base, "token": token}
 
 
-def run_ngsildclient(base: str, token: str) -> dict:
+def run_ngsildclient(base: str, token: str, scenario: str = "session") -> dict:
     assert PYTHON.exists(), "ngsildclient's venv is missing: run `make clients` (make test does)"
-    done = subprocess.run([str(PYTHON), str(SESSION), base, token], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([str(PYTHON), str(SESSION), base, token, scenario], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-4000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -47,7 +47,7 @@ def run_ngsildclient(base: str, token: str) -> dict:
 def test_ngsildclient_creates_upserts_queries_pages_counts_and_deletes(alpha):
     out = run_ngsildclient(alpha["base"], alpha["token"])
     # paging: offset 0, 4, 8 with limit 4 → 4, 2 and 0 entities, none twice, all six
-    pages = out.pop("pages")
+    pages, got = out.pop("pages"), out.pop("get")
     assert [len(page) for page in pages] == [4, 2, 0]
     assert sorted(sum(pages, [])) == [urn(f"s{n}") for n in range(1, 7)]
     assert out == {
@@ -63,16 +63,6 @@ def test_ngsildclient_creates_upserts_queries_pages_counts_and_deletes(alpha):
         "queryHead": 2,
         "types": [TYPE],
         "getHasContext": True,
-        # what ngsildclient created (normalized, core context) is read back the same
-        "get": {
-            "id": urn("s1"),
-            "type": TYPE,
-            "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [2.11, 41.38]}},
-            "no2": {"type": "Property", "value": 15.0, "unitCode": "GQ", "observedAt": OBSERVED},
-            "airQualityLevel": {"type": "Property", "value": "good"},
-            "name": {"type": "Property", "value": "Station s1"},
-            "dateObserved": {"type": "Property", "value": {"@type": "DateTime", "@value": OBSERVED}},
-        },
         "getEntity": {"type": "Property", "value": "Station s6"},
         "exists": True,
         "deleteOne": True,
@@ -86,6 +76,23 @@ def test_ngsildclient_creates_upserts_queries_pages_counts_and_deletes(alpha):
     # one store: what ngsildclient wrote is what /api/v1 serves
     page = httpx.get(f"{alpha['base']}/api/v1/entities", params={"type": TYPE}).json()
     assert {item["id"]: item["no2"] for item in page["items"]} == {urn("s4"): 40.0, urn("s5"): 55.0, urn("s6"): 60.0}
+    # what ngsildclient created (normalized, core context) is read back the same, and nothing more
+    assert got == {
+        "id": urn("s1"),
+        "type": TYPE,
+        "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [2.11, 41.38]}},
+        "no2": {"type": "Property", "value": 15.0, "unitCode": "GQ", "observedAt": OBSERVED},
+        "airQualityLevel": {"type": "Property", "value": "good"},
+        "name": {"type": "Property", "value": "Station s1"},
+    }
+
+
+def test_a_date_time_written_as_a_typed_value_reads_back_the_same(alpha):
+    """ngsildclient writes DateTime values the spec's way, {"@type": "DateTime", "@value": …}."""
+    assert run_ngsildclient(alpha["base"], alpha["token"], "typed-datetime") == {
+        "create": "no error",
+        "dateObserved": {"type": "Property", "value": {"@type": "DateTime", "@value": OBSERVED}},
+    }
 
 
 def test_without_the_provider_token_ngsi_ld_writes_are_refused_and_store_nothing(alpha):
