@@ -133,9 +133,14 @@ def test_one_icity_harvests_another_through_ngsi_ld_and_serves_the_same_entities
             "name": "Estació 3",
             "dateObserved": None,
         }
-        one = httpx.get(f"{b}/ngsi-ld/v1/entities/{PREFIX}s0", headers={"Accept": "application/json"})
-        assert one.status_code == 200, one.text
-        assert one.json()["no2"] == {"type": "Property", "value": 12.5, "observedAt": "2024-05-01T10:00:00Z"}
+        # one entity, normalized: the same on both
+        normalized = [
+            httpx.get(f"{base}/ngsi-ld/v1/entities/{PREFIX}s0", headers={"Accept": "application/json", **headers})
+            for base, headers in ((a, a_key), (b, {}))
+        ]
+        assert [response.status_code for response in normalized] == [200, 200]
+        assert normalized[1].json() == normalized[0].json()
+        assert normalized[1].json()["no2"] == {"type": "Property", "value": 12.5}
 
     # a second run finds nothing new: same entities, unchanged
     again = harvest_from(database_b, a, apiKey=server_a["key"])
