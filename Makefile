@@ -22,8 +22,8 @@ $(ASSETS)/node_modules/.installed: $(ASSETS)/package-lock.json
 
 install: $(STAMP) $(ASSETS)/node_modules/.installed
 
-# Independent NGSI-LD clients from PyPI, unmodified, each in a venv of its own (they pin old httpx/requests
-# stacks that conflict with ours); the NGSI-LD tests run them against a real server (tests/ngsi_ld/).
+# Independent NGSI-LD clients from PyPI, unmodified, each in a venv of its own (ngsildclient pins old httpx/requests
+# libraries that conflict with ours; FiLiP brings pandas &c.); the NGSI-LD tests run them against a real server (tests/ngsi_ld/).
 NGSILDCLIENT       := .venv-ngsildclient
 NGSILDCLIENT_PIN   := ngsildclient==0.5.2
 NGSILDCLIENT_STAMP := $(NGSILDCLIENT)/.installed-$(subst ==,-,$(NGSILDCLIENT_PIN))
@@ -33,7 +33,16 @@ $(NGSILDCLIENT_STAMP):
 	$(NGSILDCLIENT)/bin/pip install --quiet '$(NGSILDCLIENT_PIN)'
 	touch $@
 
-clients: $(NGSILDCLIENT_STAMP)
+FILIP       := .venv-filip
+FILIP_PIN   := filip==0.8.1
+FILIP_STAMP := $(FILIP)/.installed-$(subst ==,-,$(FILIP_PIN))
+$(FILIP_STAMP):
+	rm -rf $(FILIP)
+	$(PYTHON) -m venv $(FILIP)
+	$(FILIP)/bin/pip install --quiet '$(FILIP_PIN)'
+	touch $@
+
+clients: $(NGSILDCLIENT_STAMP) $(FILIP_STAMP)
 
 # Browser tests drive Debian's Chromium; installed with apt when missing (no browser download).
 chromium:
@@ -70,4 +79,4 @@ bench-smoke: install  ## each benchmark once, on tiny inputs (figures meaningles
 	$(BIN)/python bench/load.py --clients 10 --pushers 3 --duration 10
 
 clean:
-	rm -rf $(VENV) $(NGSILDCLIENT) var bench/out $(ASSETS)/node_modules
+	rm -rf $(VENV) $(NGSILDCLIENT) $(FILIP) var bench/out $(ASSETS)/node_modules
