@@ -33,6 +33,7 @@ class Row:
     writes: bool = False
     params: dict[str, str] | None = None
     args: dict[str, str] | None = None  # path parameter → key of World.ids
+    headers: dict[str, str] | None = None
 
     @property
     def route(self) -> str:
@@ -72,6 +73,11 @@ PARKING_SOURCE = {
     },
     "retireMissing": False,  # p0 stays what the data rows above read
 }
+LD = "/ngsi-ld/v1"
+LD_WRITERS = (401, 403, 403, 403, 403, 204, 204)
+LD_WRITERS_CREATE = (401, 403, 403, 403, 403, 201, 201)
+TENANT = {"NGSILD-Tenant": APPROVAL_IS}
+NEW_PARKING = {"id": "urn:ngsi-ld:OffStreetParking:alpha:p9", "type": "OffStreetParking", "name": "P9"}
 NEW_USER = {"email": "new@bcn.example", "name": "New", "password": people.PASSWORD, "role": "city_admin", "cities": ["beta"]}
 # alpha (consortium, with open IS) back to pilot: allowed, since pilots may open IS
 BACK_TO_PILOT = {"level": "pilot", "effectiveOn": "2026-01-01", "evidenceKind": "technical_trial", "evidence": "New trials"}
@@ -231,9 +237,35 @@ MATRIX = [
         args={"subscription_id": "subscription", "delivery_id": "dead_letter"},
         writes=True,
     ),
+    # NGSI-LD: the same readers as /api/v1 (keys of granted apps, the owning city, the platform) …
+    Row("GET", f"{LD}/entities", ALL_OK, via="key", params={"type": "OffStreetParking"}),
+    Row("GET", f"{LD}/entities/{{entity_id}}", READERS_OF_APPROVAL_IS, via="key"),
+    Row("POST", f"{LD}/entityOperations/query", ALL_OK, via="key", body={"type": "Query", "entities": [{"type": "OffStreetParking"}]}),
+    Row("GET", f"{LD}/types", ALL_OK, via="key"),
+    Row("GET", f"{LD}/types/{{type_name}}", READERS_OF_APPROVAL_IS, via="key"),
+    Row("GET", f"{LD}/attributes", ALL_OK, via="key"),
+    Row("GET", f"{LD}/attributes/{{attribute}}", READERS_OF_APPROVAL_IS, via="key", args={"attribute": "parking_attribute"}),
+    Row("GET", f"{LD}/contexts/icity.jsonld", ALL_OK),
+    Row("GET", f"{LD}/contexts/ngsi-ld-core-context.jsonld", ALL_OK),
+    # … and the writers: its city's admins and the platform admin (provider tokens: tests/ngsi_ld)
+    Row("POST", f"{LD}/entities", LD_WRITERS_CREATE, body=NEW_PARKING, headers=TENANT, writes=True),
+    Row("PUT", f"{LD}/entities/{{entity_id}}", LD_WRITERS, body={"type": "OffStreetParking", "name": "P0"}, headers=TENANT, writes=True),
+    Row("PATCH", f"{LD}/entities/{{entity_id}}", LD_WRITERS, body={"name": "P0"}, headers=TENANT, writes=True),
+    Row("DELETE", f"{LD}/entities/{{entity_id}}", LD_WRITERS, headers=TENANT, writes=True),
+    Row("POST", f"{LD}/entities/{{entity_id}}/attrs", LD_WRITERS, body={"name": "P0"}, headers=TENANT, writes=True),
+    Row("PATCH", f"{LD}/entities/{{entity_id}}/attrs", LD_WRITERS, body={"name": "P0"}, headers=TENANT, writes=True),
+    Row("PATCH", f"{LD}/entities/{{entity_id}}/attrs/{{attribute}}", LD_WRITERS, body={"value": "P0"}, headers=TENANT, writes=True),
+    Row("PUT", f"{LD}/entities/{{entity_id}}/attrs/{{attribute}}", LD_WRITERS, body={"type": "Property", "value": "P0"}, headers=TENANT, writes=True),
+    Row("DELETE", f"{LD}/entities/{{entity_id}}/attrs/{{attribute}}", LD_WRITERS, headers=TENANT, writes=True),
+    Row("POST", f"{LD}/entityOperations/create", LD_WRITERS_CREATE, body=[NEW_PARKING], headers=TENANT, writes=True),
+    Row("POST", f"{LD}/entityOperations/upsert", LD_WRITERS_CREATE, body=[NEW_PARKING], headers=TENANT, writes=True),
+    Row("POST", f"{LD}/entityOperations/update", LD_WRITERS, body=[{"id": PARKING, "type": "OffStreetParking", "name": "P0"}], headers=TENANT, writes=True),
+    Row("POST", f"{LD}/entityOperations/merge", LD_WRITERS, body=[{"id": PARKING, "type": "OffStreetParking", "name": "P0"}], headers=TENANT, writes=True),
+    Row("POST", f"{LD}/entityOperations/delete", LD_WRITERS, body=[PARKING], headers=TENANT, writes=True),
 ]
 
-PLACES = {"city_id": "alpha", "slug": "parking", "entity_id": PARKING, "device": "gate-1"}
+PLACES = {"city_id": "alpha", "slug": "parking", "entity_id": PARKING, "device": "gate-1",
+          "type_name": "OffStreetParking", "attribute": "name"}  # fmt: skip
 DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending", "message_id": "message", "run_id": "run", "token_id": "provider_token", "rule_id": "alarm_rule", "action_id": "engagement_action"}
 
 
@@ -249,6 +281,7 @@ def world_url(databases, network_url, feeds):
             session, CLI, APPROVAL_IS, connector=source["connector"], mapping=source["mapping"], schedule=None,
             retire_missing=False,
         )
+    world.ids["parking_attribute"] = "availableSpotNumber"  # only the parking entities have it
     world.ids["run"] = harvest.run_now(APPROVAL_IS, CLI, database_url=url)["id"]
     return url, world
 
@@ -290,7 +323,7 @@ def test_each_role_gets_the_expected_status(row: Row, client, world_url, databas
             fill(row.path, ids),
             json=fill(row.body, ids),
             params=row.params,
-            headers=World.headers(world, role, row.via),
+            headers={**World.headers(world, role, row.via), **(row.headers or {})},
         )
         answers[role] = response.status_code
         if response.status_code >= 400:

@@ -189,6 +189,7 @@ class InformationSystemPublic(BaseModel):
             "category": "environment",
             "status": "open",
             "accessPolicy": "public",
+            "validation": "smart-data-models",
             "licence": "CC-BY-4.0",
             "provider": "Ajuntament de Barcelona",
             "documentationUrl": "https://opendata.example/air-quality",
@@ -206,6 +207,7 @@ class InformationSystemPublic(BaseModel):
     category: str
     status: str
     accessPolicy: str
+    validation: str
     licence: str
     provider: str
     documentationUrl: str | None

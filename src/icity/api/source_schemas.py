@@ -32,6 +32,12 @@ class SystemIn(Body):
     entity_types: list[str] = Field(alias="entityTypes", min_length=1, examples=[["AirQualityObserved"]])
     description: Text = ""
     access_policy: str = Field("public", alias="accessPolicy", description="public, registered or approval")
+    validation: str = Field(
+        "smart-data-models",
+        description="smart-data-models: entities must be of the Smart Data Models (types, attributes, ids "
+        "urn:ngsi-ld:<Type>:<city>:<local-id>); open: any type, attribute and URI id, for a city bringing its own "
+        "models through its own JSON-LD @context (NGSI-LD).",
+    )
     licence: Annotated[str, StringConstraints(max_length=200)] = ""
     provider: Annotated[str, StringConstraints(max_length=200)] = Field("", description="Who runs the source system.")
     documentation_url: Annotated[str, StringConstraints(max_length=500)] | None = Field(None, alias="documentationUrl")

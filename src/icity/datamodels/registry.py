@@ -22,6 +22,12 @@ from typing import Any
 
 from icity.errors import FieldProblem
 
+# What an IS checks its entities against (InformationSystem.validation): the Smart Data Models
+# (types, attributes, ids urn:ngsi-ld:<Type>:<city>:<local-id>), or nothing beyond usable values
+# and URI ids, for a city bringing its own models through its own JSON-LD @context.
+SMART_DATA_MODELS, OPEN = "smart-data-models", "open"
+VALIDATIONS = (SMART_DATA_MODELS, OPEN)
+
 # Core members of an iCity entity; never validated as model attributes.
 CORE_KEYS = frozenset({"id", "type", "location", "observedAt", "modifiedAt", "city", "informationSystem"})
 

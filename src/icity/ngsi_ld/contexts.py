@@ -15,6 +15,7 @@ timeout, size limit, the outbound address rule — cached, and processed by pyld
 from __future__ import annotations
 
 import json
+from collections import Counter
 import re
 import threading
 import time
@@ -28,6 +29,7 @@ from pyld import jsonld
 
 from icity.config import get_settings
 from icity.datamodels import get_registry
+from icity.errors import ICityError
 from icity.ngsi_ld.errors import bad_request_data, ld_context_not_available
 from icity.services import outbound
 
@@ -58,16 +60,20 @@ def _core() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def icity_terms() -> dict[str, str]:
     """Every Smart Data Models type and attribute the registry knows → its Smart Data Models IRI.
-    A term two models map differently keeps the first (by subject and model name) and the core's
-    terms are left to the core (its context is protected)."""
+    A term models map differently keeps the IRI most of them give it; the core's terms are left
+    to the core (its context is protected)."""
     core = _core()["@context"]
-    terms: dict[str, str] = {}
     registry = get_registry()
+    terms: dict[str, str] = {}
+    seen: dict[str, Counter[str]] = {}
     for name in registry.names():
         model = registry.get(name)
         terms.setdefault(name, f"{SMART_DATA_MODELS}{model.subject}/{name}")
-        for attribute in sorted(model.attributes):
-            terms.setdefault(attribute, model.attributes[attribute].iri or f"{SMART_DATA_MODELS}{attribute}")
+        for attribute, spec in model.attributes.items():
+            seen.setdefault(attribute, Counter())[spec.iri or f"{SMART_DATA_MODELS}{attribute}"] += 1
+    for attribute, iris in seen.items():
+        # the IRI most models give the term (ties: the shortest, then the first in order)
+        terms.setdefault(attribute, min(iris, key=lambda iri: (-iris[iri], len(iri), iri)))
     return {term: iri for term, iri in sorted(terms.items()) if term not in core and not term.startswith("@")}
 
 
@@ -214,6 +220,9 @@ def _process(items: list[Any]) -> tuple[dict[str, str], str | None]:
     try:
         active = processor.process_context(processor._get_initial_context(options), [CORE_CONTEXT_URL, *items], options)
     except jsonld.JsonLdError as error:
+        fetch_failure = _our_error(error)
+        if fetch_failure is not None:
+            raise fetch_failure from None
         raise ld_context_not_available(f"The @context could not be used: {_reason(error)}") from None
     terms = {
         term: definition["@id"]
@@ -221,6 +230,17 @@ def _process(items: list[Any]) -> tuple[dict[str, str], str | None]:
         if definition and isinstance(definition.get("@id"), str) and not definition["@id"].startswith("@")
     }
     return terms, active.get("@vocab")
+
+
+def _our_error(error: BaseException) -> Exception | None:
+    """The fetch failure (ours, with its reason) pyld wrapped, if that is what stopped it."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, ICityError):
+            return error
+        error = getattr(error, "cause", None) or error.__cause__ or error.__context__
+        seen += 1
+    return None
 
 
 def _reason(error: Exception) -> str:

@@ -94,9 +94,9 @@ def _geometry(geometry_type: str, coordinates: Any, param: str) -> shapely.Geome
         try:
             coordinates = json.loads(coordinates)
         except json.JSONDecodeError as exc:
-            raise bad_parameter(param, f"coordinates are not a JSON array ({exc.msg}): write for example [8,40].") from None
-    checker = _Coordinates(param)
-    cleaned = checker.read(geometry_type, coordinates)
+            detail = f"coordinates are not a JSON array ({exc.msg}): write for example [8,40]."
+            raise bad_parameter(param, detail) from None
+    cleaned = _Coordinates(param).read(geometry_type, coordinates)
     geometry = shape({"type": geometry_type, "coordinates": cleaned})
     if not geometry.is_valid:
         reason = shapely.is_valid_reason(geometry)

@@ -46,7 +46,8 @@ MAX_PATTERN_LENGTH = 200
 OPERATOR = re.compile(r"!~=|==|!=|>=|<=|~=|>|<")
 NAME = re.compile(r"[^\W\d_]\w*(?::[^\W\d_]\w*)?")  # AttrName, or prefix:AttrName
 MEMBER = re.compile(r"\w+")
-END_OF_VALUE = r"(?=[;|),(\s]|\.\.|$)"  # a literal ends at a separator or a range's ..; whitespace and ( are refused after it
+# A literal ends at a separator or a range's `..`; whitespace and `(` end it too, to be refused next.
+END_OF_VALUE = r"(?=[;|),(\s]|\.\.|$)"
 DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?" + END_OF_VALUE)
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}" + END_OF_VALUE)
 TIME = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?" + END_OF_VALUE)

@@ -9,6 +9,7 @@ from sqlalchemy import Select, and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from icity.datamodels import get_registry
+from icity.datamodels.registry import SMART_DATA_MODELS, VALIDATIONS
 from icity.db.models import (
     Category,
     City,
@@ -93,6 +94,7 @@ def create_information_system(
     entity_types: list[str],
     description: str = "",
     access_policy: str = "public",
+    validation: str = SMART_DATA_MODELS,
     licence: str = "",
     provider: str = "",
     documentation_url: str | None = None,
@@ -107,11 +109,13 @@ def create_information_system(
         problems.append(FieldProblem("category", f"category must be one of {', '.join(CATEGORIES)}"))
     if access_policy not in ACCESS_POLICIES:
         problems.append(FieldProblem("accessPolicy", f"accessPolicy must be one of {', '.join(ACCESS_POLICIES)}"))
+    if validation not in VALIDATIONS:
+        problems.append(FieldProblem("validation", f"validation must be one of {', '.join(VALIDATIONS)}"))
     if not entity_types:
-        problems.append(FieldProblem("entityTypes", "name at least one Smart Data Model entity type"))
+        problems.append(FieldProblem("entityTypes", "name at least one entity type"))
     registry = get_registry()
     for i, entity_type in enumerate(entity_types):
-        if entity_type not in registry:
+        if validation == SMART_DATA_MODELS and entity_type not in registry:
             problems.append(FieldProblem(f"entityTypes[{i}]", f"'{entity_type}' is not a Smart Data Model"))
     _check_properties(problems, "propertiesIn", properties_in or [])
     _check_properties(problems, "propertiesOut", properties_out or [])
@@ -128,6 +132,7 @@ def create_information_system(
         description=description,
         category_id=category,
         access_policy=access_policy,
+        validation=validation,
         licence=licence,
         provider=provider,
         documentation_url=documentation_url,
@@ -224,6 +229,7 @@ def system_dict(system: InformationSystem, entity_types: list[str], can_read: bo
         "category": system.category_id,
         "status": system.status,
         "accessPolicy": system.access_policy,
+        "validation": system.validation,
         "licence": system.licence,
         "provider": system.provider,
         "documentationUrl": system.documentation_url,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from icity.config import get_settings
 from icity.datamodels import get_registry
 from icity.datamodels.identifiers import entity_urn  # noqa: F401 - callers make ids through this module too
-from icity.datamodels.registry import CORE_KEYS, unusable_value
+from icity.datamodels.registry import CORE_KEYS, OPEN, SMART_DATA_MODELS, unusable_value
 from icity.db.bulk import insert_many, upsert_many
 from icity.db.models import Entity, InformationSystemEntityType, Observation, utcnow
 from icity.errors import FieldProblem, ICityError, conflict, invalid
@@ -29,8 +29,6 @@ from icity.services.catalogue import get_system_row
 from icity.services.entities import entity_body
 from icity.services.filters import parse_time
 
-SMART_DATA_MODELS, OPEN = "smart-data-models", "open"  # an IS's validation (InformationSystem.validation)
-VALIDATIONS = (SMART_DATA_MODELS, OPEN)
 ABSOLUTE_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s]+$")
 MAX_ID_LENGTH, MAX_TYPE_LENGTH = 300, 100  # the entities table's columns
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from icity.db.models import Entity, InformationSystem, utcnow
 from icity.errors import FieldProblem, ICityError, authentication_required, bad_parameter, conflict, forbidden, invalid, not_found
+from icity.datamodels.registry import OPEN
 from icity.services import entity_store
 from icity.services.access import Principal
 
@@ -110,7 +111,7 @@ def write_entities(
         seen.add(entity_id)
         accepted.append(checked)
     if accepted:
-        if system.validation == entity_store.OPEN:
+        if system.validation == OPEN:
             _serve_types(session, system, {item["type"] for item in accepted} - served)
         entity_store.write_checked(session, system.id, system.city_id, accepted, replace=replace)
     return outcomes
