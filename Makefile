@@ -5,7 +5,7 @@ STAMP    := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTHON   ?= python3
 PG_URL   ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install chromium tools run test test-postgres bench bench-smoke clean
+.PHONY: install clients chromium tools run test test-postgres bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,28 @@ $(ASSETS)/node_modules/.installed: $(ASSETS)/package-lock.json
 
 install: $(STAMP) $(ASSETS)/node_modules/.installed
 
+# Independent NGSI-LD clients from PyPI, unmodified, each in a venv of its own (ngsildclient pins old httpx/requests
+# libraries that conflict with ours; FiLiP brings pandas &c.); the NGSI-LD tests run them against a real server (tests/ngsi_ld/).
+NGSILDCLIENT       := .venv-ngsildclient
+NGSILDCLIENT_PIN   := ngsildclient==0.5.2
+NGSILDCLIENT_STAMP := $(NGSILDCLIENT)/.installed-$(subst ==,-,$(NGSILDCLIENT_PIN))
+$(NGSILDCLIENT_STAMP):
+	rm -rf $(NGSILDCLIENT)
+	$(PYTHON) -m venv $(NGSILDCLIENT)
+	$(NGSILDCLIENT)/bin/pip install --quiet '$(NGSILDCLIENT_PIN)'
+	touch $@
+
+FILIP       := .venv-filip
+FILIP_PIN   := filip==0.8.1
+FILIP_STAMP := $(FILIP)/.installed-$(subst ==,-,$(FILIP_PIN))
+$(FILIP_STAMP):
+	rm -rf $(FILIP)
+	$(PYTHON) -m venv $(FILIP)
+	$(FILIP)/bin/pip install --quiet '$(FILIP_PIN)'
+	touch $@
+
+clients: $(NGSILDCLIENT_STAMP) $(FILIP_STAMP)
+
 # Browser tests drive Debian's Chromium; installed with apt when missing (no browser download).
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
@@ -35,10 +57,10 @@ run: install  ## migrate, load the demo network the first time, serve on http://
 	$(BIN)/icity demo load
 	$(BIN)/icity serve
 
-test: install chromium tools  ## the whole suite on the embedded SQLite database (with the portal's browser tests)
+test: install clients chromium tools  ## the whole suite on the embedded SQLite database (with the portal's browser tests)
 	$(BIN)/pytest -q
 
-test-postgres: install  ## storage, service and API tests again on PostgreSQL
+test-postgres: install clients  ## storage, service, API and NGSI-LD tests again on PostgreSQL
 	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q tests/db tests/services tests/api tests/demo tests/ngsi_ld
 
 bench: install  ## query benchmark (API beside hand-written SQL), harvest benchmark (rows/s, peak memory), then HTTP ingest (obs/s beside a raw insert), then real time (MQTT messages/s beside a bare subscriber, SSE latency p50/p99 with 100 subscribers), then load (50 clients, 10 pushing, on SQLite and PostgreSQL)
@@ -57,4 +79,4 @@ bench-smoke: install  ## each benchmark once, on tiny inputs (figures meaningles
 	$(BIN)/python bench/load.py --clients 10 --pushers 3 --duration 10
 
 clean:
-	rm -rf $(VENV) var bench/out $(ASSETS)/node_modules
+	rm -rf $(VENV) $(NGSILDCLIENT) $(FILIP) var bench/out $(ASSETS)/node_modules

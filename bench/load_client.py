@@ -7,10 +7,13 @@ the server's. Reads a JSON spec on stdin:
      "warmup": 100, "duration": 4.0, "max_requests": 20000,
      "check": "items" | "buckets", "check_every": 10, "server_pids": [123, …],
      "headers": {"X-API-Key": "…"},      (optional: sent with every request)
-     "variants": [{}, {"X-API-Key": "…"}]} (optional: request k sends the headers of
+     "variants": [{}, {"X-API-Key": "…"}], (optional: request k sends the headers of
                                            variants[k % n] on the path of request k - k % n,
                                            so consecutive requests compare the variants on
                                            the same path; latencies also reported per variant)
+     "variant_paths": [[…], […]]}         (optional, with variants: variant v asks
+                                           variant_paths[v][i] where the others ask paths[i],
+                                           e.g. the same query through /api/v1 and /ngsi-ld/v1)
 
 Requests take the paths in turn (round robin over all connections). Every
 response must be 200 with a non-empty body; every `check_every`-th body is
@@ -68,6 +71,10 @@ def check_body(kind: str, body: bytes) -> None:
     if kind == "items":
         if not isinstance(data, dict) or not isinstance(data.get("items"), list) or not data["items"]:
             raise BadResponse(f"expected a non-empty items list, got {body[:200]!r}")
+    elif kind == "entities":  # /api/v1's page or NGSI-LD's array of entities
+        entities = data.get("items") if isinstance(data, dict) else data
+        if not isinstance(entities, list) or not entities:
+            raise BadResponse(f"expected a non-empty list of entities, got {body[:200]!r}")
     elif kind == "buckets":
         # the history of one attribute: one list with an entry per hourly bucket
         lists = [v for v in (data.values() if isinstance(data, dict) else [data]) if isinstance(v, list)]
@@ -151,6 +158,9 @@ async def run(spec: dict) -> dict:
     connections = [Connection(spec["port"], spec.get("headers")) for _ in range(concurrency)]
     await asyncio.gather(*(c.open() for c in connections))
     variants = [render_headers(v) for v in spec.get("variants") or [{}]]
+    variant_paths: list[list[str]] = spec.get("variant_paths") or [paths] * len(variants)
+    if len(variant_paths) != len(variants) or any(len(v) != len(paths) for v in variant_paths):
+        raise SystemExit("variant_paths: one list per variant, each as long as paths")
     state = {"next": 0, "issued": 0}
     latencies: list[int] = []
     latencies_by_variant: list[list[int]] = [[] for _ in variants]
@@ -165,7 +175,7 @@ async def run(spec: dict) -> dict:
             request = state["next"]
             state["next"] = request + 1
             variant = request % len(variants)
-            path = paths[(request // len(variants)) % len(paths)]
+            path = variant_paths[variant][(request // len(variants)) % len(paths)]
             started = time.perf_counter_ns()
             try:
                 status, body = await conn.get(path, variants[variant])

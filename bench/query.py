@@ -19,7 +19,14 @@
    and again on one IS switched to `approval` with a grant for the key's app
    (versus the same queries anonymously while it is public); target: overhead
    ≤ 15% at p50;
-5. prints each API figure beside its SQL baseline, the API's overhead and the
+5. on the first server, asks queries (a) and (b) through NGSI-LD as well
+   (`/ngsi-ld/v1/entities`: `type` + `georel=within` the bbox as a Polygon, and
+   `georel=near;maxDistance==500` around the point), normalized and with
+   `options=keyValues`, checks them against the SQL, and measures them beside
+   /api/v1 from one client whose requests rotate /api/v1 → normalized →
+   keyValues on the same query; targets at p50: keyValues ≤ 1.2× /api/v1,
+   normalized ≤ 1.5×;
+6. prints each API figure beside its SQL baseline, the API's overhead and the
    targets, and writes everything to bench/out/query.json.
 
 Exits 0 even when a target is missed (the benchmark reports), non-zero when the
@@ -58,6 +65,8 @@ KINDS = {
 P99_TARGET_MS = {"a": 25.0, "b": 25.0, "c": 50.0}
 OVERHEAD_TARGET_MS = 3.0
 ACCESS_OVERHEAD_TARGET_PCT = 15.0  # developer key vs anonymous, query (a), p50
+NGSI_LD_RATIO_TARGET = {"normalized": 1.5, "keyValues": 1.2}  # NGSI-LD p50 / the same query's /api/v1 p50
+NGSI_LD_KINDS = ("a", "b")
 NOISE_CORES = 0.25  # CPU used by other programs during a run above which its figures are flagged
 CORES_TARGET = 1.5  # "uses both cores": server processes busy ≥ 1.5 of the machine's 2 cores
 REFERENCES = [
@@ -430,6 +439,102 @@ def access_table(access: dict) -> str:
     return "\n".join(lines)
 
 
+# ---- NGSI-LD: the same queries through the standard -----------------------------------------
+
+
+def verify_ngsi_ld(port: int, db_path: Path, queries: list[workload.Query], per_kind: int = 25) -> int:
+    """The NGSI-LD form of each query answers the entities the SQL finds, with their values:
+    normalized (GeoProperty/Property) and keyValues. For (b), an entity may be in one answer and
+    not the other only when it lies within 1 m of the circle (the distance formula may differ)."""
+    db = workload.connect(db_path)
+    try:
+        for query in queries[:per_kind]:
+            rows = {row["id"]: row for row in workload.ngsi_ld_expected(db, query)[: workload.LIMIT]}
+            for key_values in (False, True):
+                path = workload.ngsi_ld_path(query, key_values)
+                status, body = get(port, path)
+                if status != 200:
+                    raise BenchFailure(f"{path}: HTTP {status}: {body[:400]!r}")
+                entities = json.loads(body)
+                if not isinstance(entities, list):
+                    raise BenchFailure(f"{path}: not an array of entities: {body[:200]!r}")
+                got = {entity["id"]: entity for entity in entities}
+                for entity_id in set(got) ^ set(rows):
+                    location = (rows[entity_id]["location"] if entity_id in rows else _ld_value(got[entity_id]["location"], key_values))
+                    if query.kind != "b" or abs(workload.distance_m(*workload.near_point(query), location) - workload.RADIUS_M) > 1:
+                        raise BenchFailure(
+                            f"{path}: NGSI-LD answered {len(got)} entities, the SQL {len(rows)}; {entity_id} is only in "
+                            f"{'the NGSI-LD answer' if entity_id in got else 'the SQL'}"
+                        )
+                for entity_id in set(got) & set(rows):
+                    entity, row = got[entity_id], rows[entity_id]
+                    name = row["attributes"].get("name")
+                    if (
+                        entity.get("type") != row["type"]
+                        or _ld_value(entity.get("location"), key_values) != row["location"]
+                        or (name is not None and _ld_value(entity.get("name"), key_values) != name)
+                    ):
+                        raise BenchFailure(f"{path}: {entity_id} differs from the stored row: {json.dumps(entity)[:300]}")
+    finally:
+        db.close()
+    return min(per_kind, len(queries))
+
+
+def _ld_value(attribute, key_values: bool):
+    if key_values or not isinstance(attribute, dict):
+        return attribute
+    return attribute.get("value")
+
+
+def ngsi_ld_beside_api(server: Server, db_path: Path, queries: dict[str, list[workload.Query]], args) -> dict:
+    """Per kind: one client, requests rotating /api/v1 → NGSI-LD normalized → NGSI-LD keyValues on
+    the same query, so that the three meet the machine in the same state; p50 ratios to /api/v1."""
+    summary: dict = {"workers": server.label, "kinds": {}}
+    for kind in NGSI_LD_KINDS:
+        if kind not in queries:
+            continue
+        kind_queries = queries[kind]
+        checked = verify_ngsi_ld(server.port, db_path, kind_queries)
+        variant_paths = [
+            [q.path for q in kind_queries],
+            [workload.ngsi_ld_path(q, key_values=False) for q in kind_queries],
+            [workload.ngsi_ld_path(q, key_values=True) for q in kind_queries],
+        ]
+        spec = {
+            "port": server.port, "paths": variant_paths[0], "variant_paths": variant_paths, "variants": [{}, {}, {}],
+            "concurrency": 1, "warmup": args.warmup, "duration": args.duration * 3,
+            "max_requests": args.max_requests * 3, "check": "entities", "check_every": 10, "server_pids": server.pids,
+        }  # fmt: skip
+        result = run_client(spec, timeout=args.duration * 3 + 120)
+        api, normalized, key_values = result["variants"]
+        figures: dict = {"checked": checked, "seconds": result["seconds"], "other_cpu_cores": result["other_cpu_cores"]}
+        for name, variant in (("api_v1", api), ("normalized", normalized), ("keyValues", key_values)):
+            figures[name] = {"p50_ms": round(variant["p50_ms"], 3), "p99_ms": round(variant["p99_ms"], 3), "requests": variant["requests"]}
+        for name in ("normalized", "keyValues"):
+            ratio = figures[name]["p50_ms"] / figures["api_v1"]["p50_ms"]
+            figures[name] |= {"ratio_p50": round(ratio, 2), "target": f"≤ {NGSI_LD_RATIO_TARGET[name]}×", "met": ratio <= NGSI_LD_RATIO_TARGET[name]}
+        summary["kinds"][kind] = figures
+    return summary
+
+
+def ngsi_ld_table(ngsi_ld: dict) -> str:
+    lines = [
+        f"NGSI-LD beside /api/v1 — {describe(ngsi_ld['workers'])}, 1 client rotating /api/v1, normalized, keyValues on the same query:",
+        f"  {'query':<20} {'form':<20} {'p50 ms':>7} {'p99 ms':>7} {'× api p50':>9}  {'target':<7} met",
+    ]
+    for kind, figures in ngsi_ld["kinds"].items():
+        api = figures["api_v1"]
+        lines.append(f"  {KINDS[kind]:<20} {'/api/v1':<20} {api['p50_ms']:>7.2f} {api['p99_ms']:>7.2f} {1:>9.2f}")
+        for name, label in (("normalized", "NGSI-LD normalized"), ("keyValues", "NGSI-LD keyValues")):
+            f = figures[name]
+            lines.append(
+                f"  {'':<20} {label:<20} {f['p50_ms']:>7.2f} {f['p99_ms']:>7.2f} {f['ratio_p50']:>9.2f}  {f['target']:<7} {'yes' if f['met'] else 'NO'}"
+            )
+        if (figures["other_cpu_cores"] or 0) > NOISE_CORES:
+            lines.append(f"  WARNING: other programs used up to {figures['other_cpu_cores']:.2f} cores meanwhile: rerun on a quiet machine")
+    return "\n".join(lines)
+
+
 # ---- report ---------------------------------------------------------------------------------
 
 
@@ -478,6 +583,7 @@ def main() -> int:
         "--access-rounds", type=int, default=6,
         help="length of the developer-access runs in --duration units, on the first server (default 6; 0 skips)",
     )  # fmt: skip
+    parser.add_argument("--no-ngsi-ld", action="store_true", help="skip the NGSI-LD forms of queries (a) and (b)")
     parser.add_argument("--db", type=Path, help="measure this copy of the generated data set (e.g. after ANALYZE) instead")
     args = parser.parse_args()
     if args.quick:
@@ -555,6 +661,13 @@ def main() -> int:
                             f"{api['rps']:.0f} req/s  server {api['server_cpu_cores']} cores {api['server_cpu_cores_by_process']}, "
                             f"client {api['client_cpu_cores']}, other programs {api['other_cpu_cores']}"
                         )
+                if not args.no_ngsi_ld and "ngsi_ld" not in results and set(NGSI_LD_KINDS) & set(queries):
+                    log(f"  NGSI-LD: queries {', '.join(k for k in NGSI_LD_KINDS if k in queries)} beside /api/v1, {args.duration * 3:.0f} s each …")
+                    results["ngsi_ld"] = ngsi_ld_beside_api(server, db_path, queries, args)
+                    for kind, figures in results["ngsi_ld"]["kinds"].items():
+                        log(f"  {KINDS[kind]:<20} /api/v1 p50 {figures['api_v1']['p50_ms']:.2f} ms, NGSI-LD normalized "
+                            f"{figures['normalized']['p50_ms']:.2f} ms (×{figures['normalized']['ratio_p50']:.2f}), keyValues "
+                            f"{figures['keyValues']['p50_ms']:.2f} ms (×{figures['keyValues']['ratio_p50']:.2f})")  # fmt: skip
                 if access_key and "developer_access" not in results:
                     log(f"  developer access: query (a) anonymous and with a key, alternating, {args.duration * args.access_rounds:.0f} s …")
                     results["developer_access"] = developer_access(server, db_path, queries["a"], access_key, access_app, args)
@@ -592,6 +705,8 @@ def main() -> int:
                 f"(up to {max(r['other_cpu_cores'] for r in noisy):.2f} cores, column 'other'): those figures are "
                 "pessimistic; rerun on a quiet machine")  # fmt: skip
         log(f"recommendation: {results['recommendation']['text']}")
+    if "ngsi_ld" in results:
+        log(ngsi_ld_table(results["ngsi_ld"]))
     if "developer_access" in results:
         log(access_table(results["developer_access"]))
     else:

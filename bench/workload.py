@@ -4,6 +4,9 @@ paths that ask them, and the hand-written SQL that answers them directly.
 (a) entities of one type in one city within a bbox (each returning dozens)
 (b) entities near a point, 500 m
 (c) hourly averages of `no2` of one sensor over 7 days (168 buckets)
+
+(a) and (b) are also asked through NGSI-LD (`ngsi_ld_path`): `type` + `georel=within` a polygon
+(the bbox as a closed ring), and `georel=near;maxDistance==500` around a point.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ SQL_B = (
     f"SELECT {COLUMNS} FROM entities WHERE lat BETWEEN ? AND ? AND lon BETWEEN ? AND ? "
     "AND (lat - ?) * (lat - ?) * ? + (lon - ?) * (lon - ?) * ? <= ? ORDER BY id LIMIT ?"
 )
+# (a) through NGSI-LD has no city: the same type within the same polygon, whatever the city
+SQL_A_ANY_CITY = f"SELECT {COLUMNS} FROM entities WHERE type = ? AND lon BETWEEN ? AND ? AND lat BETWEEN ? AND ? ORDER BY id LIMIT ?"
 SQL_C = (
     "SELECT (CAST(strftime('%s', observed_at) AS INTEGER) / 3600) * 3600 AS bucket, "
     "avg(value_number), count(*) FROM observations "
@@ -163,6 +168,51 @@ def build_queries(path: Path, params: Params, n_a: int = 400, n_b: int = 400, se
     if len(queries_a) < n_a or len(queries_b) < n_b:
         raise RuntimeError(f"could only choose {len(queries_a)} (a) and {len(queries_b)} (b) queries")
     return {"a": queries_a, "b": queries_b, "c": queries_c}
+
+
+# ---- the same queries through NGSI-LD ----------------------------------------------------
+
+
+def ngsi_ld_path(query: Query, key_values: bool) -> str:
+    """Query (a) or (b) asked of /ngsi-ld/v1/entities, normalized or with options=keyValues."""
+    if query.kind == "a":
+        entity_type, _city, min_lon, max_lon, min_lat, max_lat, _limit = query.args
+        ring = [[min_lon, min_lat], [max_lon, min_lat], [max_lon, max_lat], [min_lon, max_lat], [min_lon, min_lat]]
+        params: dict[str, Any] = {
+            "type": entity_type,
+            "georel": "within",
+            "geometry": "Polygon",
+            "coordinates": json.dumps([ring], separators=(",", ":")),
+        }
+    elif query.kind == "b":
+        lat, lon = near_point(query)
+        params = {"georel": f"near;maxDistance=={RADIUS_M:g}", "geometry": "Point", "coordinates": f"[{lon},{lat}]"}
+    else:
+        raise ValueError(f"query ({query.kind}) has no NGSI-LD equivalent here")
+    params["limit"] = LIMIT
+    if key_values:
+        params["options"] = "keyValues"
+    return "/ngsi-ld/v1/entities?" + urlencode(params, safe=",")
+
+
+def near_point(query: Query) -> tuple[float, float]:
+    """(lat, lon) of a query (b), from its SQL arguments (see near_args)."""
+    return query.args[4], query.args[7]
+
+
+def ngsi_ld_expected(db: sqlite3.Connection, query: Query) -> list[dict[str, Any]]:
+    """The rows the NGSI-LD form of query (a) or (b) must return."""
+    if query.kind == "a":
+        entity_type, _city, *box, limit = query.args
+        return run_entities(db, Query("a", query.path, SQL_A_ANY_CITY, (entity_type, *box, limit), 0))
+    return run_entities(db, query)
+
+
+def distance_m(lat: float, lon: float, location: dict[str, Any]) -> float:
+    """The API's equirectangular distance from (lat, lon) to a Point."""
+    p_lon, p_lat = location["coordinates"][:2]
+    m_lon = METRES_PER_DEGREE * math.cos(math.radians(lat))
+    return math.hypot((p_lat - lat) * METRES_PER_DEGREE, (p_lon - lon) * m_lon)
 
 
 # ---- running the SQL ----------------------------------------------------------------

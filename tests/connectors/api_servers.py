@@ -87,8 +87,12 @@ class BrokerApi(Api):
     normalized: bool = False  # ignores keyValues and answers the normalized form
     ignores_offset: bool = False
     max_limit: int = 1000
+    api_key: str | None = None  # when set, a call without it in ``key_header`` is refused with a 401
+    key_header: str = "x-api-key"
 
     def answer(self, params: dict[str, str], headers: dict[str, str]) -> Answer:
+        if self.api_key is not None and headers.get(self.key_header) != self.api_key:
+            return Answer(401, {"type": "https://uri.etsi.org/ngsi-ld/errors/Unauthorized", "title": "Unauthorized"})
         tenant = headers.get("ngsild-tenant" if self.ld else "fiware-service")
         entities = [
             entity

@@ -222,3 +222,49 @@ def test_settings_are_checked():
     assert set(paths) == {"connector.entityType", "connector.pageSize", "connector.servicePath"}
     assert "Unknown setting" in paths["connector.servicePath"]
     assert "Give the entity type" in paths["connector.entityType"]
+
+
+@pytest.mark.parametrize("ld", [False, True])
+def test_a_key_goes_in_the_header_the_broker_wants(apis: ApiServer, ld: bool):
+    serve, kind = (serve_ld, "ngsi-ld") if ld else (serve_v2, "ngsi-v2")
+    api = BrokerApi(ld=ld, api_key="ick_abcd1234_s3cret", tenants={None: [station(i) for i in range(3)]})
+    url = serve(apis, f"keyed-{ld}", api)
+    settings = {"entityType": "AirQualityObserved", "apiKey": "ick_abcd1234_s3cret", "pageSize": 2}
+    assert [record.data for record in read_feed(url, kind, settings)] == [station(i) for i in range(3)]
+    assert [call.headers["x-api-key"] for call in api.calls] == ["ick_abcd1234_s3cret"] * 2  # every page
+    # a gateway's own header (Keyrock/Wilma: X-Auth-Token), or a bearer token in Authorization
+    for header, key in (("X-Auth-Token", "t0ken"), ("Authorization", "Bearer t0ken")):
+        api = BrokerApi(ld=ld, api_key=key, key_header=header.lower(), tenants={None: [station(1)]})
+        url = serve(apis, f"keyed-{ld}-{header}", api)
+        records = read_feed(url, kind, {"entityType": "AirQualityObserved", "apiKey": key, "apiKeyHeader": header})
+        assert [record.data for record in records] == [station(1)]
+        assert "x-api-key" not in api.calls[0].headers
+
+
+def test_a_missing_or_wrong_key_says_what_to_check_and_never_shows_the_key(apis: ApiServer):
+    api = BrokerApi(ld=True, api_key="ick_abcd1234_s3cret", tenants={None: [station(1)]})
+    url = serve_ld(apis, "keyed-refused", api)
+    for settings in ({}, {"apiKey": "ick_abcd1234_wrong"}, {"apiKey": "ick_abcd1234_s3cret", "apiKeyHeader": "X-Other"}):
+        with pytest.raises(SourceError) as raised:
+            read_feed(url, "ngsi-ld", {"entityType": "AirQualityObserved", **settings})
+        assert "HTTP 401" in raised.value.detail and "check connector.apiKey and connector.apiKeyHeader" in raised.value.detail
+        assert "s3cret" not in raised.value.detail and "wrong" not in raised.value.detail
+    assert len(api.calls) == 3  # a refusal is not retried
+
+
+def test_key_settings_are_checked():
+    config = validate_config("ngsi-ld", {"entityType": "AirQualityObserved", "apiKey": "k", "apiKeyHeader": "X-Auth-Token"})
+    assert config.key_headers() == {"X-Auth-Token": "k"}
+    assert validate_config("ngsi-ld", {"entityType": "AirQualityObserved", "apiKey": "k"}).key_headers() == {"X-API-Key": "k"}
+    assert validate_config("ngsi-ld", {"entityType": "AirQualityObserved"}).key_headers() == {}
+    for settings, wrong in (
+        ({"apiKeyHeader": "X API Key", "apiKey": "k"}, "letters, digits and -"),
+        ({"apiKeyHeader": "NGSILD-Tenant", "apiKey": "k"}, "sets 'NGSILD-Tenant' itself"),
+        ({"apiKeyHeader": "X-Auth-Token"}, "give apiKey too"),
+        ({"apiKey": "k\r\nX-Injected: 1"}, "one line"),
+        ({"apiKey": ""}, "at least 1 character"),
+    ):
+        with pytest.raises(ICityError) as raised:
+            validate_config("ngsi-ld", {"entityType": "AirQualityObserved", **settings})
+        assert raised.value.status == 422
+        assert any(wrong in problem.detail for problem in raised.value.errors), raised.value.errors

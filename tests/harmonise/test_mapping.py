@@ -366,6 +366,19 @@ def test_an_empty_id_field_rejects_the_record() -> None:
     assert (problem.field, problem.reason) == ("CONTAMINANT", "field 'CONTAMINANT' is empty: it is needed for the entity id")
 
 
+def test_strip_prefix_keeps_the_local_id_of_a_federated_urn() -> None:
+    """Another iCity's entities: their URN minus its prefix is the local id, so the ids stay the same."""
+    prefix = "urn:ngsi-ld:AirQualityObserved:barcelona:"
+    raw = {"entityType": "AirQualityObserved", "id": {"field": "id", "stripPrefix": prefix}, "attributes": {}}
+    assert mapped(raw, id=f"{prefix}aq-01")["id"] == f"{prefix}aq-01"
+    for foreign in ("urn:ngsi-ld:AirQualityObserved:genova:aq-01", prefix):
+        problem = rejected(raw, id=foreign)
+        assert (problem.field, problem.reason) == ("id", f"field 'id' ('{foreign}') does not start with '{prefix}'")
+    assert refusal({**raw, "id": {"template": "{a}", "stripPrefix": prefix}}) == {
+        "id": "'stripPrefix' applies to an id taken from a 'field'"
+    }
+
+
 # ----------------------------------------------------------------------------- bad mappings
 
 

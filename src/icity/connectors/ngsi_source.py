@@ -13,22 +13,33 @@ default mapping; the city writes one, e.g.::
 Key-values form drops metadata: units, v2 metadata and the NGSI-LD ``observedAt`` of each
 attribute are not in the records (an entity's time is mapped from an attribute such as
 ``dateObserved``). A v2 location of type ``geo:point`` comes as the text "lat, lon", not GeoJSON.
+
+A broker that wants a key (another iCity: an app's API key; a broker behind an API gateway or a
+PEP proxy: its token) gets it in a header: ``apiKey``, sent as ``apiKeyHeader`` (``X-API-Key`` by
+default; ``Authorization`` with an ``apiKey`` of ``Bearer …`` for a bearer token). The key is a
+setting of the source like Open311's ``apiKey``: kept with the connector, shown only to the city's
+admins, never in a run's messages.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from icity.connectors.base import Connector, ConnectorConfig, Reading, Record, SourceError, SourceRequest
 from icity.connectors.fetch import api_client, get_json
 from icity.connectors.json_source import json_type
 
 Flatten = Callable[[dict[str, Any]], dict[str, Any]]
+
+DEFAULT_KEY_HEADER = "X-API-Key"  # iCity's own, for one iCity harvesting another
+_HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+")  # an RFC 9110 token
+_OWN_HEADERS = {"accept", "link", "ngsild-tenant", "fiware-service", "fiware-servicepath", "user-agent", "host"}
 
 
 class NgsiConfig(ConnectorConfig):
@@ -37,6 +48,12 @@ class NgsiConfig(ConnectorConfig):
     tenant: str | None = Field(None, description="The tenant of a multi-tenant broker; the default one when unset.")
     page_size: int = Field(100, ge=1, le=1000, description="Entities per request; brokers refuse more than 1000.")
     attrs: list[str] | None = Field(None, min_length=1, description="Only these attributes; id and type always come.")
+    api_key: str | None = Field(
+        None, min_length=1, description="A key the broker wants (another iCity: an app's API key), sent in apiKeyHeader."
+    )
+    api_key_header: str | None = Field(
+        None, description=f"The header the key goes in; '{DEFAULT_KEY_HEADER}' when unset, e.g. 'X-Auth-Token', 'Authorization'."
+    )
 
     @field_validator("entity_type")
     @classmethod
@@ -45,6 +62,28 @@ class NgsiConfig(ConnectorConfig):
         if not value:
             raise ValueError("Give the entity type to read, e.g. 'AirQualityObserved'.")
         return value
+
+    @field_validator("api_key")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        if value is not None and (value != value.strip() or any(c in value for c in "\r\n\0")):
+            raise ValueError("The key is one line without surrounding spaces.")
+        return value
+
+    @field_validator("api_key_header")
+    @classmethod
+    def _header_name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            if info.data.get("api_key") is None:
+                raise ValueError("names where the key goes: give apiKey too.")
+            if not _HEADER_NAME.fullmatch(value):
+                raise ValueError("A header name is letters, digits and - (e.g. 'X-API-Key').")
+            if value.lower() in _OWN_HEADERS:
+                raise ValueError(f"The connector sets '{value}' itself; name another header for the key.")
+        return value
+
+    def key_headers(self) -> dict[str, str]:
+        return {self.api_key_header or DEFAULT_KEY_HEADER: self.api_key} if self.api_key else {}
 
 
 class NgsiV2Config(NgsiConfig):
@@ -76,7 +115,7 @@ class NgsiV2Connector(Connector):
     @contextmanager
     def read(cls, config: NgsiV2Config, request: SourceRequest) -> Iterator[Reading]:
         params = {"type": config.entity_type, "options": "keyValues,count", **_filters(config)}
-        headers = {}
+        headers = config.key_headers()
         if config.tenant:
             headers["Fiware-Service"] = config.tenant
         if config.service_path:
@@ -98,7 +137,7 @@ class NgsiLdConnector(Connector):
     @contextmanager
     def read(cls, config: NgsiLdConfig, request: SourceRequest) -> Iterator[Reading]:
         params = {"type": config.entity_type, "options": "keyValues", "count": "true", **_filters(config)}
-        headers = {"Accept": "application/json"}  # plain JSON: the @context travels in a Link header
+        headers = {"Accept": "application/json", **config.key_headers()}  # plain JSON: the @context travels in a Link header
         if config.tenant:
             headers["NGSILD-Tenant"] = config.tenant
         if config.context:
@@ -172,8 +211,8 @@ class _Pages:
 
 _HINTS = {  # what to check when the server refuses
     400: "check connector.entityType, connector.q and connector.attrs",
-    401: "the broker wants credentials",
-    403: "the broker wants credentials",
+    401: "the broker wants credentials: check connector.apiKey and connector.apiKeyHeader",
+    403: "the broker refuses these credentials: check connector.apiKey and connector.apiKeyHeader",
     404: "the URL must be the broker base, e.g. http://orion:1026",
 }
 

@@ -69,6 +69,9 @@ def _check_timezone(name: str | None) -> str | None:
 class IdSpec(_Strict):
     field: str | None = None
     template: str | None = None
+    # The source's ids carry a prefix that is not part of the local id, e.g. another iCity's
+    # "urn:ngsi-ld:AirQualityObserved:alpha:": the rest is the local id (a value without it is rejected).
+    strip_prefix: str | None = Field(default=None, alias="stripPrefix", min_length=1)
 
     @field_validator("template")
     @classmethod
@@ -81,6 +84,8 @@ class IdSpec(_Strict):
     def _one_source(self) -> IdSpec:
         if (self.field is None) == (self.template is None):
             raise ValueError("give exactly one of 'field' or 'template'")
+        if self.strip_prefix is not None and self.field is None:
+            raise ValueError("'stripPrefix' applies to an id taken from a 'field'")
         return self
 
     def fields(self) -> list[str]:
@@ -329,6 +334,10 @@ def _local_id(mapping: Mapping, record: dict[str, Any]) -> str:
             raise RecordRejected(f"field '{name}' is empty: it is needed for the entity id", name)
         values[name] = _text(value)
     local = values[spec.field] if spec.field else (spec.template or "").format_map(values)
+    if spec.strip_prefix is not None:
+        if not local.startswith(spec.strip_prefix) or local == spec.strip_prefix:
+            raise RecordRejected(f"field '{spec.field}' ('{local}') does not start with '{spec.strip_prefix}'", spec.field)
+        local = local[len(spec.strip_prefix) :]
     return quote(local, safe=_URN_SAFE)
 
 
