@@ -37,6 +37,7 @@ ATTRIBUTE_MEMBERS = frozenset(VALUE_MEMBER.values()) | {
 ENTITY_MEMBERS = frozenset({"id", "type", "@context", "scope", "createdAt", "modifiedAt", "deletedAt"})
 GEOMETRY_TYPES = frozenset({"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"})
 NORMALIZED, CONCISE, SIMPLIFIED = "normalized", "concise", "simplified"
+TYPED = "@type"  # in an attribute's details: its value was a JSON-LD typed value of this type
 
 
 @dataclass(frozen=True)
@@ -102,12 +103,14 @@ def _value_of(instance: dict[str, Any]) -> Any:
 def _instance(entity_type: str, name: str, value: Any, detail: dict[str, Any] | None, view: View) -> Any:
     detail = detail or {}
     kind = detail.get("type") or default_kind(entity_type, name)
+    if TYPED in detail:  # a JSON-LD typed value, e.g. {"@type": "DateTime", "@value": "2024-05-01T10:00:00Z"}
+        value = {"@type": detail[TYPED], "@value": value}
     if view.form == SIMPLIFIED:
         if kind == "LanguageProperty":
             return {"languageMap": value}
         return value
     member = VALUE_MEMBER.get(kind, "value")
-    extra = {key: item for key, item in detail.items() if key not in ("type", "instances", member)}
+    extra = {key: item for key, item in detail.items() if key not in ("type", "instances", member, TYPED)}
     if view.form == CONCISE:
         if not extra and kind in ("Property", "GeoProperty") and not isinstance(value, dict):
             return value
@@ -268,6 +271,9 @@ def _parse_instance(raw: Any, context: Context, path: str) -> tuple[Any, dict[st
     if member not in raw:
         raise bad_request_data(f"{path}: a {kind} needs '{member}'", param=path)
     value = raw[member]
+    typed = None
+    if kind == "Property" and isinstance(value, dict) and set(value) == {"@type", "@value"} and isinstance(value["@type"], str):
+        typed, value = value["@type"], value["@value"]  # kept as its @value, so models and queries see a plain value
     if kind == "GeoProperty" and not _is_geometry(value):
         raise bad_request_data(f"{path}.value: a GeoProperty's value is a GeoJSON geometry", param=path)
     if kind == "Relationship" and not (isinstance(value, str) and ":" in value or isinstance(value, list)):
@@ -278,6 +284,8 @@ def _parse_instance(raw: Any, context: Context, path: str) -> tuple[Any, dict[st
         raise bad_request_data(f"{path}.value: null is not a value (delete the attribute instead)", param=path)
     _check_value(value, path)
     detail: dict[str, Any] = {} if kind == "Property" else {"type": kind}
+    if typed is not None:
+        detail[TYPED] = typed
     for key, item in raw.items():
         if key in ("type", member, "createdAt", "modifiedAt", "instanceId"):
             continue

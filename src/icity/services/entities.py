@@ -310,7 +310,7 @@ class Matched:
 
 def match_entities(session: Session, principal: Principal, match: EntityMatch) -> Matched:
     """The entities `match` selects that `principal` may read, ordered by id, from `offset`, at most `limit`."""
-    statement = _matching_statement(principal, match)
+    statement = _matching_statement(principal, match, _widest_extent(session) if match.geo is not None else 0.0)
     checks = _python_checks(match)
     connection = session.connection()
     if not checks:
@@ -337,7 +337,12 @@ def match_entities(session: Session, principal: Principal, match: EntityMatch) -
     return Matched(rows, seen if match.count else None)
 
 
-def _matching_statement(principal: Principal, match: EntityMatch) -> Select[Any]:
+def _widest_extent(session: Session) -> float:
+    """The largest extent of any stored location (indexed: one index probe)."""
+    return session.scalar(select(func.max(Entity.extent))) or 0.0
+
+
+def _matching_statement(principal: Principal, match: EntityMatch, widest: float = 0.0) -> Select[Any]:
     systems = select(InformationSystem.id).where(readable_systems(principal))
     if match.city is not None:
         systems = systems.where(InformationSystem.city_id == match.city)
@@ -357,6 +362,8 @@ def _matching_statement(principal: Principal, match: EntityMatch) -> Select[Any]
         min_lon, min_lat, max_lon, max_lat = box
         extent = func.coalesce(Entity.extent, 0.0)
         statement = statement.where(
+            # the box widened by the widest location, on the indexed columns; then each location's own
+            Entity.lat.between(min_lat - widest, max_lat + widest), Entity.lon.between(min_lon - widest, max_lon + widest),
             Entity.lon + extent >= min_lon, Entity.lon - extent <= max_lon,
             Entity.lat + extent >= min_lat, Entity.lat - extent <= max_lat,
         )  # fmt: skip

@@ -115,6 +115,7 @@ def _check_entity(
     served_types: set[str],
     window: ObservationWindow | None = None,
     validation: str = SMART_DATA_MODELS,
+    derive_times: bool = True,
 ) -> tuple[dict[str, Any] | None, list[FieldProblem]]:
     prefix = f"[{index}]."
     problems: list[FieldProblem] = []
@@ -160,7 +161,9 @@ def _check_entity(
         return None, problems
     # the model's own time of observation follows observedAt unless the record gives it; the
     # history keeps observedAt already, so these copies are not written there
-    derived = tuple(name for name in model.observation_times if name not in attributes) if observed_at and model else ()
+    derived = (
+        tuple(name for name in model.observation_times if name not in attributes) if observed_at and model and derive_times else ()
+    )
     for name in derived:
         attributes[name] = observed_at.isoformat()
     return {
@@ -203,12 +206,19 @@ def served_types(session: Session, system_id: str) -> set[str]:
 
 
 def check_entity(
-    payload: Any, city_id: str, served: set[str], index: int = 0, validation: str = SMART_DATA_MODELS
+    payload: Any,
+    city_id: str,
+    served: set[str],
+    index: int = 0,
+    validation: str = SMART_DATA_MODELS,
+    derive_times: bool = True,
 ) -> tuple[dict[str, Any] | None, list[FieldProblem]]:
-    """One entity checked against its data model and its IS: (the entity ready to write, []) or (None, problems)."""
+    """One entity checked against its data model and its IS: (the entity ready to write, []) or (None, problems).
+    With `derive_times`, the model's own observation-time attributes follow observedAt (a push,
+    a harvest); without, an entity holds the attributes it was given and no others."""
     if not isinstance(payload, dict):
         return None, [FieldProblem(f"[{index}]", "each entity must be a JSON object")]
-    return _check_entity(payload, index, city_id, served, validation=validation)
+    return _check_entity(payload, index, city_id, served, validation=validation, derive_times=derive_times)
 
 
 def upsert_entities(session: Session, system_id: str, payloads: list[dict[str, Any]]) -> dict[str, int]:

@@ -101,7 +101,9 @@ def write_entities(
         if owner is not None and owner != system.id:
             outcome.error = forbidden(f"{entity_id} belongs to another information system ({owner}).")
             continue
-        checked, problems = entity_store.check_entity(write.payload, system.city_id, served, validation=system.validation)
+        checked, problems = entity_store.check_entity(
+            write.payload, system.city_id, served, validation=system.validation, derive_times=False
+        )
         if problems:
             outcome.error = invalid([FieldProblem(p.path.removeprefix("[0]."), p.detail) for p in problems])
             continue

@@ -184,6 +184,7 @@ class Entity(Base):
         Index("ix_entities_type_city_lat", "type", "city_id", "lat", "lon"),
         Index("ix_entities_lat_lon", "lat", "lon"),
         Index("ix_entities_city_type", "city_id", "type"),
+        Index("ix_entities_extent", "extent"),
     )
 
 

@@ -19,6 +19,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('created_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('details', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('extent', sa.Float(), nullable=True))
+        batch_op.create_index('ix_entities_extent', ['extent'], unique=False)
     # an entity stored before this revision was created at the latest when it was last modified
     op.execute("UPDATE entities SET created_at = modified_at")
     _measure_extents()
@@ -47,6 +48,7 @@ def downgrade() -> None:
     with op.batch_alter_table('information_systems', schema=None) as batch_op:
         batch_op.drop_column('validation')
     with op.batch_alter_table('entities', schema=None) as batch_op:
+        batch_op.drop_index('ix_entities_extent')
         batch_op.drop_column('extent')
         batch_op.drop_column('details')
         batch_op.drop_column('created_at')
