@@ -89,6 +89,7 @@ def entity_match(
     limit: int,
     offset: int,
     count: bool,
+    with_times: bool = False,
 ) -> entities.EntityMatch:
     from icity.ngsi_ld.query_language import parse_q
 
@@ -112,6 +113,7 @@ def entity_match(
         offset=offset,
         limit=limit,
         count=count,
+        with_times=with_times,
     )
 
 
@@ -157,12 +159,12 @@ def query_entities(
         raise bad_request_data("Select entities: give at least one of id, idPattern, type, attrs, q or georel")
     limit_, offset_ = _paging(limit, offset, count)
     geo = parse_geo_query(georel, geometry, coordinates)
+    view = view_of(context, options, format, projection)
     match = entity_match(
         context, tenant, ids=[i.strip() for i in id.split(",") if i.strip()] if id else None, id_pattern=idPattern,
         types=type, attrs=attribute_names(attrs, context) if attrs else None, q=q, geo=geo, geoproperty=geoproperty,
-        limit=limit_, offset=offset_, count=count,
+        limit=limit_, offset=offset_, count=count, with_times=view.sys_attrs,
     )  # fmt: skip
-    view = view_of(context, options, format, projection)
     if limit_ == 0:
         matched = entities.match_entities(session, principal, match)
         return _respond(request, [], matched.total, view, media_type, geoproperty)
@@ -190,7 +192,7 @@ def retrieve_entity(
     projection = attribute_names(attrs or pick, context) if (attrs or pick) else None
     match = entities.EntityMatch(
         ids=(entity_id,), types=type_selection(type, context) if type else (), city=tenant[0],
-        information_system=tenant[1], limit=1,
+        information_system=tenant[1], limit=1, with_times=True,
     )  # fmt: skip
     rows = entities.match_entities(session, principal, match).rows
     if not rows:
@@ -242,6 +244,7 @@ def query_in_body(
             context, tenant, ids=[selector["id"]] if isinstance(selector.get("id"), str) else None,
             id_pattern=selector.get("idPattern"), types=selector.get("type"), attrs=attrs, q=q, geo=geo,
             geoproperty=(body.get("geoQ") or {}).get("geoproperty"), limit=MAX_LIMIT * 10, offset=0, count=False,
+            with_times=True,
         )  # fmt: skip
         for row in entities.match_entities(session, principal, match).rows:
             found.setdefault(row.id, row)

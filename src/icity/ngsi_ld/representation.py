@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from icity.datamodels import get_registry
@@ -53,6 +54,7 @@ class View:
 # ---- stored → NGSI-LD --------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=8192)
 def default_kind(entity_type: str, name: str) -> str:
     model = get_registry().get(entity_type)
     spec = model.attributes.get(name) if model else None
@@ -63,9 +65,15 @@ def default_kind(entity_type: str, name: str) -> str:
 def render(row: Any, view: View) -> dict[str, Any]:
     """One stored entity (a row with id, type, location, attributes, details, times) in `view`'s form."""
     context = view.context
-    body: dict[str, Any] = {"id": row.id, "type": shown_name(row.type, context)}
     details = row.details or {}
     wanted = view.attributes
+    if view.form == SIMPLIFIED and context.is_platform and not details and wanted is None and not view.sys_attrs:
+        # the common case, without per-attribute work: the stored values are the simplified form
+        body = {"id": row.id, "type": row.type, **row.attributes}
+        if row.location is not None:
+            body["location"] = row.location
+        return body
+    body: dict[str, Any] = {"id": row.id, "type": shown_name(row.type, context)}
     for name, value in row.attributes.items():
         if wanted is not None and name not in wanted:
             continue

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Select, func, literal, not_, or_, select
+from sqlalchemy import Float, Select, bindparam, func, literal, not_, null, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -277,7 +278,11 @@ def _check_aggregation(entity_type: str, attribute: str | None, aggregate: str, 
 
 # ---- matching entities one by one (the NGSI-LD door's queries) -----------------------------------
 
-MATCH_COLUMNS = ENTITY_COLUMNS + (Entity.created_at, Entity.details, Entity.extent)
+MATCH_COLUMNS = (Entity.id, Entity.type, Entity.city_id, Entity.information_system_id, Entity.location,
+                 Entity.attributes, Entity.details)  # fmt: skip
+# times cost a conversion each per row: read only when asked for (system attributes, q on observedAt)
+TIME_COLUMNS = (Entity.observed_at, Entity.modified_at, Entity.created_at)
+NO_TIMES = tuple(null().label(column.key) for column in TIME_COLUMNS)
 MATCH_CHUNK = 500  # candidates read at a time when a filter runs in Python
 
 
@@ -300,6 +305,7 @@ class EntityMatch:
     offset: int = 0
     limit: int = 20
     count: bool = False
+    with_times: bool = False  # rows carry observed_at, modified_at and created_at (else None)
 
 
 @dataclass
@@ -310,22 +316,27 @@ class Matched:
 
 def match_entities(session: Session, principal: Principal, match: EntityMatch) -> Matched:
     """The entities `match` selects that `principal` may read, ordered by id, from `offset`, at most `limit`."""
-    statement = _matching_statement(principal, match, _widest_extent(session) if match.geo is not None else 0.0)
+    box = match.geo.prefilter_box() if match.geo is not None and match.geo_attribute == "location" else None
+    statement = _matching_statement(principal, _Shape.of(match, box is not None))
+    params: dict[str, Any] = {"ids": list(match.ids), "types": list(match.types), "city": match.city,
+                              "system": match.information_system, "after": ""}  # fmt: skip
+    if box is not None:
+        params.update(min_lon=box[0], min_lat=box[1], max_lon=box[2], max_lat=box[3])
     checks = _python_checks(match)
     connection = session.connection()
     if not checks:
-        rows = connection.execute(statement.order_by(Entity.id).offset(match.offset).limit(match.limit)).all()
+        page = statement.offset(match.offset).limit(match.limit)
+        rows = connection.execute(page, params).all()
         total = None
         if match.count:
-            total = session.scalar(select(func.count()).select_from(statement.with_only_columns(Entity.id).subquery()))
+            counted = select(func.count()).select_from(statement.with_only_columns(Entity.id).subquery())
+            total = connection.execute(counted, params).scalar()
         return Matched(rows, total)
-    rows, seen, after = [], 0, None
+    rows, seen = [], 0
     wanted_end = match.offset + match.limit
+    chunked = statement.where(Entity.id > bindparam("after")).limit(MATCH_CHUNK)
     while True:
-        chunk_statement = statement.order_by(Entity.id).limit(MATCH_CHUNK)
-        if after is not None:
-            chunk_statement = chunk_statement.where(Entity.id > after)
-        chunk = connection.execute(chunk_statement).all()
+        chunk = connection.execute(chunked, params).all()
         for row in chunk:
             if all(check(row) for check in checks):
                 if match.offset <= seen < wanted_end:
@@ -333,41 +344,64 @@ def match_entities(session: Session, principal: Principal, match: EntityMatch) -
                 seen += 1
         if len(chunk) < MATCH_CHUNK or (seen >= wanted_end and not match.count):
             break
-        after = chunk[-1].id
+        params["after"] = chunk[-1].id
     return Matched(rows, seen if match.count else None)
 
 
-def _widest_extent(session: Session) -> float:
-    """The largest extent of any stored location (indexed: one index probe)."""
-    return session.scalar(select(func.max(Entity.extent))) or 0.0
+@dataclass(frozen=True)
+class _Shape:
+    """What a match's SQL depends on beyond its parameter values: one statement is built per shape."""
+
+    ids: bool
+    types: bool
+    city: bool
+    system: bool
+    located: bool  # the geo-query is on `location`
+    box: bool
+    times: bool
+
+    @classmethod
+    def of(cls, match: EntityMatch, box: bool) -> _Shape:
+        located = match.geo is not None and match.geo_attribute == "location"
+        times = match.with_times or match.expression is not None
+        return cls(bool(match.ids), bool(match.types), match.city is not None, match.information_system is not None,
+                   located, box, times)  # fmt: skip
 
 
-def _matching_statement(principal: Principal, match: EntityMatch, widest: float = 0.0) -> Select[Any]:
+# the widest stored location, as a subquery the database evaluates once per statement (one index probe)
+_WIDEST = select(func.coalesce(func.max(Entity.extent), 0.0)).scalar_subquery()
+
+
+@lru_cache(maxsize=2048)
+def _matching_statement(principal: Principal, shape: _Shape) -> Select[Any]:
+    """The statement of a match of this shape, its values bound by name (built once: building it cost
+    more than running it)."""
     systems = select(InformationSystem.id).where(readable_systems(principal))
-    if match.city is not None:
-        systems = systems.where(InformationSystem.city_id == match.city)
-    if match.information_system is not None:
-        systems = systems.where(InformationSystem.id == match.information_system)
-    statement = select(*MATCH_COLUMNS).where(Entity.information_system_id.in_(systems), Entity.retired_at.is_(None))
-    if match.ids:
-        statement = statement.where(Entity.id.in_(match.ids))
-    if match.types:
-        statement = statement.where(Entity.type.in_(match.types))
-    if match.city is not None:
-        statement = statement.where(Entity.city_id == match.city)
-    box = match.geo.prefilter_box() if match.geo is not None and match.geo_attribute == "location" else None
-    if match.geo is not None and match.geo_attribute == "location":
+    if shape.city:
+        systems = systems.where(InformationSystem.city_id == bindparam("city"))
+    if shape.system:
+        systems = systems.where(InformationSystem.id == bindparam("system"))
+    times = TIME_COLUMNS if shape.times else NO_TIMES
+    statement = select(*MATCH_COLUMNS, *times).where(Entity.information_system_id.in_(systems), Entity.retired_at.is_(None))
+    if shape.ids:
+        statement = statement.where(Entity.id.in_(bindparam("ids", expanding=True)))
+    if shape.types:
+        statement = statement.where(Entity.type.in_(bindparam("types", expanding=True)))
+    if shape.city:
+        statement = statement.where(Entity.city_id == bindparam("city"))
+    if shape.located:
         statement = statement.where(Entity.location.is_not(None))
-    if box is not None:
-        min_lon, min_lat, max_lon, max_lat = box
+    if shape.box:
+        min_lon, min_lat = bindparam("min_lon", type_=Float), bindparam("min_lat", type_=Float)
+        max_lon, max_lat = bindparam("max_lon", type_=Float), bindparam("max_lat", type_=Float)
         extent = func.coalesce(Entity.extent, 0.0)
         statement = statement.where(
             # the box widened by the widest location, on the indexed columns; then each location's own
-            Entity.lat.between(min_lat - widest, max_lat + widest), Entity.lon.between(min_lon - widest, max_lon + widest),
+            Entity.lat.between(min_lat - _WIDEST, max_lat + _WIDEST), Entity.lon.between(min_lon - _WIDEST, max_lon + _WIDEST),
             Entity.lon + extent >= min_lon, Entity.lon - extent <= max_lon,
             Entity.lat + extent >= min_lat, Entity.lat - extent <= max_lat,
         )  # fmt: skip
-    return statement
+    return statement.order_by(Entity.id)
 
 
 def _python_checks(match: EntityMatch) -> list[Any]:
@@ -443,10 +477,11 @@ def type_summaries(
 ) -> dict[str, TypeSummary]:  # fmt: skip
     """Every entity type `principal` can read, with its attributes; `default_kind(type, name)` names
     the kind of an attribute whose details do not."""
-    statement = _matching_statement(principal, EntityMatch(city=city, information_system=information_system))
-    statement = statement.with_only_columns(Entity.type, Entity.attributes, Entity.details, Entity.location)
+    match = EntityMatch(city=city, information_system=information_system)
+    statement = _matching_statement(principal, _Shape.of(match, False))
+    statement = statement.with_only_columns(Entity.type, Entity.attributes, Entity.details, Entity.location).order_by(None)
     summaries: dict[str, TypeSummary] = {}
-    for row in session.connection().execute(statement):
+    for row in session.connection().execute(statement, {"city": city, "system": information_system}):
         summary = summaries.setdefault(row.type, TypeSummary(row.type))
         summary.count += 1
         details = row.details or {}
