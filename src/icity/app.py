@@ -179,7 +179,11 @@ def create_app(database_url: str | None = None) -> FastAPI:
     # hands new changes to this worker's SSE streams (api/routes/streams.py)
     app.state.change_feed = ChangeFeed(app.state.database_url, settings.redis_url, settings.stream_poll_s)
     app.add_middleware(UsageMiddleware, meter=app.state.usage_meter)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        larger=tuple((path, settings.max_batch_body_bytes) for path in ngsi_ld_api.BATCH_PATHS),
+    )
     app.add_middleware(
         AdmissionMiddleware,
         limit=settings.max_requests_in_flight,

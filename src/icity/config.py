@@ -80,6 +80,9 @@ class Settings(BaseSettings):
         5, ge=1, description="Most live (not revoked, not expired, not being replaced) API keys an app may hold."
     )
     max_body_bytes: int = Field(1_048_576, description="Largest accepted request body; larger ones get 413.")
+    max_batch_body_bytes: int = Field(
+        33_554_432, description="Largest accepted body of an NGSI-LD batch operation (up to 10,000 entities); larger ones get 413."
+    )
     harvest_timeout_s: float = Field(
         30, description="Seconds a source may take to answer or to send the next bytes before a harvest run fails."
     )

@@ -94,14 +94,16 @@ class BodyLimitMiddleware:
     """413 for request bodies over `max_bytes`: at once when Content-Length says
     so (nothing is read), and as soon as a body streamed without one passes it."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: tuple[tuple[str, int], ...] = ()):
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.larger = larger  # (path prefix, its limit): batch operations take larger bodies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = next((limit for prefix, limit in self.larger if scope["path"].startswith(prefix)), self.default_max_bytes)
         length: bytes | None = None
         chunked = False
         for name, value in scope["headers"]:
@@ -110,8 +112,8 @@ class BodyLimitMiddleware:
             elif name == b"transfer-encoding":
                 chunked = True
         if length is not None:
-            if length.isdigit() and int(length) > self.max_bytes:
-                await send_problem(send, body_too_large(self.max_bytes), scope["path"])
+            if length.isdigit() and int(length) > max_bytes:
+                await send_problem(send, body_too_large(max_bytes), scope["path"])
                 return
             # the server reads exactly Content-Length bytes: nothing more can come
             await self.app(scope, receive, send)
@@ -119,9 +121,9 @@ class BodyLimitMiddleware:
         if not chunked:  # no body at all
             await self.app(scope, receive, send)
             return
-        await self._streamed(scope, receive, send)
+        await self._streamed(scope, receive, send, max_bytes)
 
-    async def _streamed(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _streamed(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         """A body without Content-Length is read here, up to the limit, before the
         app runs: a route that never reads its body is refused the same way, and
         the app gets the body whole, as it would have read it."""
@@ -134,8 +136,8 @@ class BodyLimitMiddleware:
                 break
             body = message.get("body", b"")
             received += len(body)
-            if received > self.max_bytes:
-                await send_problem(send, body_too_large(self.max_bytes), scope["path"])
+            if received > max_bytes:
+                await send_problem(send, body_too_large(max_bytes), scope["path"])
                 return
             chunks.append(body)
             if not message.get("more_body", False):

@@ -9,6 +9,8 @@ from icity.api.deps import get_principal
 from icity.ngsi_ld import discovery, provision, query
 
 PREFIX = "/ngsi-ld/v1"
+# batches of up to 10,000 entities take larger bodies
+BATCH_PATHS = tuple(f"{PREFIX}/entityOperations/{operation}" for operation in ("create", "upsert", "update", "delete", "merge"))
 
 
 class TrailingSlash:
