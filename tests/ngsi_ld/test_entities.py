@@ -522,3 +522,15 @@ def test_types_and_attributes_with_details(broker):
     assert vehicle["type"] == "EntityType" and vehicle["attributeNames"] == ["brandName", "isParked", "location", "speed"]
     speed = broker.client.get(f"{BASE}/attributes/speed").json()
     assert speed["attributeCount"] == 1 and speed["typeNames"] == ["Vehicle"]
+
+
+def test_the_type_selection_language(broker):
+    create(broker, VEHICLE)
+    def ids(selection):
+        return sorted(e["type"] for e in broker.client.get(f"{BASE}/entities", params={"type": selection, "limit": 1000}).json())
+    assert set(ids("Vehicle,PointOfInterest")) == {"Vehicle", "PointOfInterest"}
+    assert set(ids("(Vehicle|PointOfInterest)")) == {"Vehicle", "PointOfInterest"}
+    assert ids("Vehicle;Vehicle") == ["Vehicle"]
+    assert ids("Vehicle;PointOfInterest") == []  # an entity has one type here
+    counted = broker.client.get(f"{BASE}/entities", params={"type": "Vehicle;PointOfInterest", "count": "true"})
+    assert counted.headers["NGSILD-Results-Count"] == "0"

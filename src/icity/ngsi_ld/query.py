@@ -50,7 +50,7 @@ def attribute_names(text: str | list[str] | None, context: Context, param: str =
 
 def type_selection(text: str, context: Context) -> tuple[str, ...]:
     """The types a type selection (`A,B`, `A|B`, `(A;B)`) admits; each entity here has one type, so an
-    AND of two different types admits none."""
+    AND of two different types admits none (an empty tuple)."""
     if not text.strip():
         raise bad_request_data("type names no type", param="type")
     admitted: list[str] = []
@@ -60,7 +60,7 @@ def type_selection(text: str, context: Context) -> tuple[str, ...]:
             raise bad_request_data(f"type: cannot read '{text}'", param="type")
         if len(terms) == 1:
             admitted.append(terms.pop())
-    return tuple(dict.fromkeys(admitted)) or ("\x00none",)
+    return tuple(dict.fromkeys(admitted))
 
 
 def _paging(limit: int | None, offset: int | None, count: bool) -> tuple[int, int]:
@@ -100,10 +100,12 @@ def entity_match(
         except re.error as error:
             raise bad_request_data(f"idPattern is not a regular expression: {error}", param="idPattern") from None
     expression = parse_q(q, lambda term: stored_name(term, context)) if q else None
+    admitted = type_selection(types, context) if types is not None else ()
     return entities.EntityMatch(
         ids=tuple(ids or ()),
         id_pattern=pattern,
-        types=type_selection(types, context) if types is not None else (),
+        types=admitted,
+        nothing=types is not None and not admitted,
         city=tenant[0],
         information_system=tenant[1],
         attributes_any=tuple(sorted(attrs)) if attrs else (),
@@ -190,8 +192,9 @@ def retrieve_entity(
     media_type = accepted(request)
     _check_uri(entity_id)
     projection = attribute_names(attrs or pick, context) if (attrs or pick) else None
+    admitted = type_selection(type, context) if type else ()
     match = entities.EntityMatch(
-        ids=(entity_id,), types=type_selection(type, context) if type else (), city=tenant[0],
+        ids=(entity_id,), types=admitted, nothing=bool(type) and not admitted, city=tenant[0],
         information_system=tenant[1], limit=1, with_times=True,
     )  # fmt: skip
     rows = entities.match_entities(session, principal, match).rows

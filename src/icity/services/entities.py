@@ -306,6 +306,7 @@ class EntityMatch:
     limit: int = 20
     count: bool = False
     with_times: bool = False  # rows carry observed_at, modified_at and created_at (else None)
+    nothing: bool = False  # the filters contradict each other (e.g. two types required at once): no entity
 
 
 @dataclass
@@ -316,6 +317,8 @@ class Matched:
 
 def match_entities(session: Session, principal: Principal, match: EntityMatch) -> Matched:
     """The entities `match` selects that `principal` may read, ordered by id, from `offset`, at most `limit`."""
+    if match.nothing:
+        return Matched([], 0 if match.count else None)
     box = match.geo.prefilter_box() if match.geo is not None and match.geo_attribute == "location" else None
     statement = _matching_statement(principal, _Shape.of(match, box is not None))
     params: dict[str, Any] = {"ids": list(match.ids), "types": list(match.types), "city": match.city,
