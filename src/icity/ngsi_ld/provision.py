@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 from icity.api.deps import PrincipalDep, WriteTransactionDep
 from icity.api.responses import JSONResponse
 from icity.errors import ICityError
-from icity.ngsi_ld.contexts import Context, shown_name, stored_name
+from icity.ngsi_ld.contexts import Context, platform_context, shown_name, stored_name
 from icity.ngsi_ld.errors import bad_request_data, resource_not_found, translate
-from icity.ngsi_ld.http import MERGE_PATCH, Body, LinkContext, Tenant, body_context
+from icity.ngsi_ld.http import Body, LinkContext, Tenant, body_context
 from icity.ngsi_ld.query import _check_uri
-from icity.ngsi_ld.representation import Parsed, parse_attribute, parse_entity
+from icity.ngsi_ld.representation import VALUE_MEMBER, Parsed, View, parse_entity, render
 from icity.services import entities, entity_writes
 from icity.services.access import Principal
 from icity.services.entity_writes import EntityWrite
@@ -65,7 +65,7 @@ def delete_entity(entity_id: str, session: WriteTransactionDep, principal: Princ
     return _done(session)
 
 
-def _entity_with(row: Any, context: Context, fragment: Parsed) -> Parsed:
+def _entity_with(row: Any, fragment: Parsed) -> Parsed:
     """The stored entity's identity with a fragment's attributes, ready to write."""
     fragment.id, fragment.type = row.id, row.type
     return fragment
@@ -86,7 +86,7 @@ def append_attributes(
             fragment.attributes.pop(name)
             fragment.details.pop(name, None)
             not_updated.append({"attributeName": shown_name(name, context), "reason": "exists already (noOverwrite)"})
-    entity_writes.raise_first(entity_writes.write_entities(session, system, [_write(_entity_with(row, context, fragment))], require="existing"))
+    entity_writes.raise_first(entity_writes.write_entities(session, system, [_write(_entity_with(row, fragment))], require="existing"))
     session.commit()
     if not_updated:
         updated = [shown_name(n, context) for n in fragment.attributes]
@@ -112,7 +112,7 @@ def update_attributes(
         fragment.location = None
     if fragment.attributes or fragment.location is not None:
         entity_writes.raise_first(
-            entity_writes.write_entities(session, system, [_write(_entity_with(row, context, fragment))], require="existing")
+            entity_writes.write_entities(session, system, [_write(_entity_with(row, fragment))], require="existing")
         )
     session.commit()
     if not_updated:
@@ -139,7 +139,7 @@ def patch_attribute(
     if "value" in body and current.get("type") == "Relationship":
         merged = {**current, "object": body["value"]}
     fragment = parse_entity({attribute: merged}, context, fragment=True)
-    entity_writes.raise_first(entity_writes.write_entities(session, system, [_write(_entity_with(row, context, fragment))], require="existing"))
+    entity_writes.raise_first(entity_writes.write_entities(session, system, [_write(_entity_with(row, fragment))], require="existing"))
     return _done(session)
 
 
@@ -156,14 +156,11 @@ def replace_attribute(
         raise resource_not_found(f"{entity_id} has no attribute {attribute}")
     body = {k: v for k, v in body.items() if k != "@context"} if isinstance(body, dict) else body
     fragment = parse_entity({attribute: body}, context, fragment=True)
-    entity_writes.raise_first(entity_writes.write_entities(session, system, [_write(_entity_with(row, context, fragment))], require="existing"))
+    entity_writes.raise_first(entity_writes.write_entities(session, system, [_write(_entity_with(row, fragment))], require="existing"))
     return _done(session)
 
 
 def _normalized_attribute(row: Any, name: str) -> dict[str, Any]:
-    from icity.ngsi_ld.contexts import platform_context
-    from icity.ngsi_ld.representation import View, render
-
     body = render(row, View(platform_context(), attributes=frozenset({name})))
     attribute = body.get(name)
     return attribute[0] if isinstance(attribute, list) else attribute
@@ -195,8 +192,6 @@ def _drop_instance(row: Any, name: str, detail: dict[str, Any], instances: list[
             return EntityWrite({"id": row.id, "type": row.type}, {name: None}, (name,))
         promoted, rest = instances[0], instances[1:]
         kind = promoted.get("type", "Property")
-        from icity.ngsi_ld.representation import VALUE_MEMBER
-
         member = VALUE_MEMBER.get(kind, "value")
         new_detail = {k: v for k, v in promoted.items() if k != member and not (k == "type" and v == "Property")}
         if rest:
@@ -282,7 +277,7 @@ def _batch_answer(outcomes: list[tuple[str, ICityError | None]], success_status:
     return JSONResponse(success_body if success_body is not None else success, status_code=success_status)
 
 
-def _parse_each(body: list[Any], context: Context, *, fragment_of: dict[str, Any] | None = None) -> list[tuple[Any, Parsed | None, ICityError | None]]:
+def _parse_each(body: list[Any], context: Context) -> list[tuple[Any, Parsed | None, ICityError | None]]:
     parsed = []
     for index, item in enumerate(body):
         entity_id = item.get("id") if isinstance(item, dict) else None
@@ -395,5 +390,3 @@ def batch_delete(body: Body, session: WriteTransactionDep, principal: PrincipalD
     session.commit()
     return _batch_answer([(o.entity_id, o.error) for o in outcomes], 204)
 
-
-__all__ = ["router", "MERGE_PATCH"]

@@ -15,7 +15,6 @@ from functools import lru_cache
 from typing import Any
 
 from icity.datamodels import get_registry
-from icity.errors import FieldProblem
 from icity.ngsi_ld.contexts import Context, shown_name, stored_name
 from icity.ngsi_ld.errors import bad_request_data
 
@@ -124,8 +123,7 @@ def _instance(entity_type: str, name: str, value: Any, detail: dict[str, Any] | 
             return value
         if not extra and kind == "GeoProperty":
             return value
-        attribute: dict[str, Any] = {} if kind in ("Property", "GeoProperty") else {}
-        attribute[member] = value
+        attribute: dict[str, Any] = {member: value}
     else:
         attribute = {"type": kind, member: value}
     for key, item in extra.items():
@@ -326,8 +324,3 @@ def _is_datetime(text: str) -> bool:
     except ValueError:
         return False
     return parsed.tzinfo is not None
-
-
-def problems_as_error(problems: list[FieldProblem]):
-    first = problems[0]
-    return bad_request_data(f"{first.path.lstrip('[0].') or first.path}: {first.detail}", param=first.path)

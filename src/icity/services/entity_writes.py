@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from icity.db.models import Entity, InformationSystem, utcnow
+from icity.db.models import Entity, InformationSystem, InformationSystemEntityType, utcnow
 from icity.errors import FieldProblem, ICityError, authentication_required, bad_parameter, conflict, forbidden, invalid, not_found
 from icity.datamodels.registry import OPEN
 from icity.services import entity_store
@@ -121,8 +121,6 @@ def write_entities(
 
 def _serve_types(session: Session, system: InformationSystem, new_types: set[str]) -> None:
     """An open IS serves the types written into it (the catalogue lists them)."""
-    from icity.db.models import InformationSystemEntityType
-
     for entity_type in sorted(new_types):
         session.add(InformationSystemEntityType(information_system_id=system.id, entity_type=entity_type))
     session.flush()
@@ -154,10 +152,3 @@ def raise_first(outcomes: list[Outcome]) -> Outcome:
     if outcome.error is not None:
         raise outcome.error
     return outcome
-
-
-def entity_system(session: Session, entity_id: str) -> str | None:
-    return existing_ids(session, [entity_id]).get(entity_id)
-
-
-__all__ = ["EntityWrite", "Outcome", "writable_system", "write_entities", "delete_entities", "raise_first", "invalid"]
