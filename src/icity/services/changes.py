@@ -60,9 +60,14 @@ def listening(session: Session, system_id: str, city_id: str) -> bool:
     return bool(session.scalar(select(or_(subscribed, ruled))))
 
 
-def change_row(body: dict[str, Any], lon: float | None, lat: float | None, kind: str = "entity") -> dict[str, Any]:
+def change_row(
+    body: dict[str, Any], lon: float | None, lat: float | None, kind: str = "entity",
+    details: dict[str, Any] | None = None, altered: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     return {
         "at": utcnow(),
+        "details": details,
+        "altered": altered,
         "kind": kind,
         "entity_id": body["id"],
         "entity_type": body["type"],
@@ -72,6 +77,25 @@ def change_row(body: dict[str, Any], lon: float | None, lat: float | None, kind:
         "lat": lat,
         "entity": body,
     }
+
+
+def alterations(
+    before: dict[str, Any] | None, after: dict[str, Any], *, details_before: dict[str, Any] | None = None,
+    details_after: dict[str, Any] | None = None, location_moved: bool = False, deleted: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """What a write did to an entity (Change.altered): `before` None when it created it."""
+    if deleted:
+        return {"entity": "deleted", "attributes": {name: "deleted" for name in after}}
+    previous, details_before, details_after = before or {}, details_before or {}, details_after or {}
+    attributes = {name: "created" for name in after if name not in previous}
+    attributes |= {name: "deleted" for name in previous if name not in after}
+    attributes |= {
+        name: "updated" for name in after
+        if name in previous and (after[name] != previous[name] or details_after.get(name) != details_before.get(name))
+    }  # fmt: skip
+    if location_moved:
+        attributes["location"] = "created" if before is None else "updated"
+    return {"entity": "created" if before is None else "updated", "attributes": attributes}
 
 
 def record(session: Session, rows: list[dict[str, Any]]) -> None:

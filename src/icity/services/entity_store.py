@@ -251,13 +251,14 @@ class _EntityState:
     """An entity's stored (or about to be created) fields, which the update rules read and set.
     Plain objects rather than ORM instances: a harvest compares and writes thousands per batch."""
 
-    __slots__ = _ENTITY_FIELDS + ("changed", "cleared_location")
+    __slots__ = _ENTITY_FIELDS + ("changed", "cleared_location", "altered")
 
     def __init__(self, **fields: Any) -> None:
         for name in _ENTITY_FIELDS:
             setattr(self, name, fields.get(name))
         self.changed: bool | None = False
         self.cleared_location = False
+        self.altered: dict[str, Any] | None = None  # what this write did (changes.alterations)
 
     def row(self, names: tuple[str, ...] = _ENTITY_FIELDS) -> dict[str, Any]:
         return {name: getattr(self, name) for name in names}
@@ -300,6 +301,8 @@ def write_checked(
         if entity is not None and entity.retired_at is not None and (replace or "details" in item):
             entity.attributes, entity.details, entity.created_at, entity.location = {}, None, None, None
         previous = dict(entity.attributes) if entity else None
+        before = previous if entity is not None and entity.retired_at is None else None  # a retired entity comes back new
+        details_before, location_before = (entity.details, entity.location) if entity is not None else (None, None)
         observed_at = item["observed_at"]
         if observed_at:
             entity_id = item["id"]
@@ -351,6 +354,10 @@ def write_checked(
             entity.observed_at = item["observed_at"]
         entity.modified_at = now
         entity.retired_at = None
+        entity.altered = changes.alterations(
+            before, attributes, details_before=details_before, details_after=details,
+            location_moved=entity.location != location_before,
+        )  # fmt: skip
     new_ids = {entity.id for entity in created}
     updated = [entity for entity in existing.values() if entity.changed and entity.id not in new_ids]
     # Without a location, the location columns are left out (as the ORM did): NULL stays NULL,
@@ -410,7 +417,7 @@ def _change(entity: _EntityState) -> dict[str, Any]:
         entity.id, entity.type, entity.city_id, entity.information_system_id,
         entity.attributes, entity.location, entity.observed_at, entity.modified_at,
     )  # fmt: skip
-    return changes.change_row(body, entity.lon, entity.lat)
+    return changes.change_row(body, entity.lon, entity.lat, details=entity.details, altered=entity.altered)
 
 
 def observation_row(entity_id: str, attribute: str, observed_at: datetime, value: Any) -> dict[str, Any]:

@@ -12,6 +12,7 @@ they administer. Nobody else.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -20,7 +21,8 @@ from sqlalchemy.orm import Session
 from icity.db.models import Entity, InformationSystem, InformationSystemEntityType, utcnow
 from icity.errors import FieldProblem, ICityError, authentication_required, bad_parameter, conflict, forbidden, invalid, not_found
 from icity.datamodels.registry import OPEN
-from icity.services import entity_store
+from icity.services import changes, entity_store
+from icity.services.entities import entity_body
 from icity.services.access import Principal
 
 
@@ -142,8 +144,21 @@ def delete_entities(session: Session, system: InformationSystem, ids: list[str])
             retire.append(entity_id)
     if retire:
         now = utcnow()
+        if changes.listening(session, system.id, system.city_id):
+            _log_deletions(session, retire, now)
         session.execute(update(Entity).where(Entity.id.in_(retire)).values(retired_at=now, modified_at=now))
     return outcomes
+
+
+def _log_deletions(session: Session, ids: list[str], now: datetime) -> None:
+    """A deletion is a change too (kind `deletion`: the entity as it was), for those who asked to be told."""
+    rows = []
+    for entity in session.scalars(select(Entity).where(Entity.id.in_(ids))):
+        body = entity_body(entity.id, entity.type, entity.city_id, entity.information_system_id, entity.attributes,
+                           entity.location, entity.observed_at, now)  # fmt: skip
+        altered = changes.alterations(None, entity.attributes, deleted=True)
+        rows.append(changes.change_row(body, entity.lon, entity.lat, kind="deletion", details=entity.details, altered=altered))
+    changes.record(session, rows)
 
 
 def raise_first(outcomes: list[Outcome]) -> Outcome:

@@ -77,7 +77,7 @@ _DEVICES = (  # each device with its entity's type (None: no entity, or none sto
 _CURRENT = select(Entity.id, Entity.attributes, Entity.observed_at, Entity.retired_at).where(
     Entity.id.in_(bindparam("ids", expanding=True))
 )
-_CURRENT_TO_LOG = _CURRENT.add_columns(Entity.type, Entity.location, Entity.lon, Entity.lat)  # what a change shows
+_CURRENT_TO_LOG = _CURRENT.add_columns(Entity.type, Entity.location, Entity.lon, Entity.lat, Entity.details)  # what a change shows
 
 
 def _check(session: Session, system_id: str, measures: list[Measure]) -> dict[str, Any]:
@@ -150,7 +150,9 @@ def _move_current_state(
                 body = entity_body(
                     entity.id, entity.type, city_id, system_id, merged, entity.location, latest, now
                 )
-                logged.append(changes.change_row(body, entity.lon, entity.lat))
+                before = entity.attributes if entity.retired_at is None else None
+                altered = changes.alterations(before, merged, details_before=entity.details, details_after=entity.details)
+                logged.append(changes.change_row(body, entity.lon, entity.lat, details=entity.details, altered=altered))
     if rows:
         update_many(session, Entity, rows)  # UPDATE … WHERE id = ? for each
     changes.record(session, logged)

@@ -26,6 +26,10 @@ class Change(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)
     entity: Mapped[dict[str, Any]] = mapped_column()  # the entity after the change, as the API shows it
+    details: Mapped[dict[str, Any] | None] = mapped_column()  # its attributes' details (Entity.details) after the change
+    # what the change did: {"entity": "created" | "updated" | "deleted", "attributes": {name: "created" | "updated" | "deleted"}};
+    # None when not known (every attribute then counts as updated)
+    altered: Mapped[dict[str, Any] | None] = mapped_column()
 
 
 class Subscription(Base):
@@ -49,6 +53,22 @@ class Subscription(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | paused
     position: Mapped[int] = mapped_column(BigInteger, default=0)  # last change the webhook outbox has taken
     last_notified_at: Mapped[datetime | None] = mapped_column()
+    # Made through a standard's door (`standard`: "ngsi-ld"), which names it by `uri`, keeps what it
+    # selects beyond iCity's filters in its own language (`selection`) and renders its notifications
+    # (`rendering`: format, @context, media type, headers). None: an /api/v1 subscription.
+    uri: Mapped[str | None] = mapped_column(String(300), unique=True, index=True)
+    standard: Mapped[str | None] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(Text)
+    selection: Mapped[dict[str, Any] | None] = mapped_column()
+    rendering: Mapped[dict[str, Any] | None] = mapped_column()
+    watched_attributes: Mapped[list[Any] | None] = mapped_column()  # only a change of one of them notifies; None: any
+    triggers: Mapped[list[Any] | None] = mapped_column()  # which alterations notify (services/subscriptions.TRIGGERS); None: any
+    interval_s: Mapped[int | None] = mapped_column(Integer)  # periodic: the current state every interval, not changes
+    next_periodic_at: Mapped[datetime | None] = mapped_column()
+    times_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    times_failed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_success_at: Mapped[datetime | None] = mapped_column()
+    last_failure_at: Mapped[datetime | None] = mapped_column()
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
