@@ -16,6 +16,7 @@ class BackgroundTask(Protocol):
 
 
 def background_tasks(settings: Settings, database_url: str | None = None) -> list[BackgroundTask]:
+    import icity.ngsi_ld.notifications  # noqa: F401  the NGSI-LD door renders its subscriptions' notifications
     from icity.services.alarm_evaluator import AlarmEvaluator
     from icity.services.changes import ChangeLogPruner, RedisWakeups
     from icity.services.command_dispatcher import CommandDispatcher

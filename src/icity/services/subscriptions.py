@@ -7,17 +7,26 @@ sent (see services/webhooks.py), so a grant revoked in between stops the data at
 
 A subscription starts at the head of the change log: it is told about changes
 committed after it was created (or resumed), never about older ones.
+
+A standard's door (NGSI-LD) makes subscriptions of the same kind, on the same rows: it
+registers a `Door` that selects what its own language says beyond iCity's filters (its `q`,
+its geo-queries, id patterns), renders its notifications, and reads the current state for
+periodic ones. What notifies — which alterations (`triggers`), of which attributes
+(`watched_attributes`) — and when (`interval_s`, throttling, expiry, pause) is decided here,
+in iCity's terms, for both doors.
 """
 
 from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from icity.datamodels import get_registry
@@ -37,6 +46,82 @@ MAX_ATTRIBUTES = 100
 # What a subscription's selection and delivery are made of, by their names in request bodies
 SELECTION_FIELDS = ("entityTypes", "city", "informationSystem", "q", "area", "attributes")
 CHANGEABLE_FIELDS = ("name", *SELECTION_FIELDS, "throttlingS", "expiresAt", "endpoint", "status")
+# What a change can do to an entity, as Change.altered says it; a subscription's `triggers` names those that notify it
+TRIGGERS = ("entity-created", "entity-updated", "entity-deleted", "attribute-created", "attribute-updated", "attribute-deleted")
+# Columns a door decides for its subscriptions, beside the fields of an /api/v1 body
+DOOR_COLUMNS = ("uri", "standard", "description", "selection", "rendering", "watched_attributes", "triggers", "interval_s")
+
+
+# --- Standards' doors -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangedEntity:
+    """An entity as a change left it (or, for periodic notifications, as it is): what doors select and render."""
+
+    id: str
+    type: str
+    information_system_id: str
+    attributes: dict[str, Any]
+    details: dict[str, Any] | None
+    location: dict[str, Any] | None
+    observed_at: datetime | None
+    modified_at: datetime
+    created_at: datetime | None = None
+
+
+class Door(Protocol):
+    """What a standard tells the subscriptions it made."""
+
+    def selects(self, subscription: Subscription) -> Callable[[ChangedEntity], bool]:
+        """Its own filters (beyond entity types, city, IS, attributes), as one test."""
+
+    def body(self, subscription: Subscription, entities: list[ChangedEntity]) -> dict[str, Any]:
+        """The notification about these entities."""
+
+    def headers(self, subscription: Subscription) -> dict[str, str]:
+        """Headers sent with each notification (its media type first)."""
+
+    def current(self, session: Session, principal: Principal, subscription: Subscription) -> list[Any]:
+        """The entities it selects now that `principal` may read (rows of services.entities.match_entities)."""
+
+
+DOORS: dict[str, Door] = {}
+
+
+def register_door(standard: str, door: Door) -> None:
+    DOORS[standard] = door
+
+
+def changed_entity(change: Change) -> ChangedEntity:
+    body = change.entity
+    attributes = {name: value for name, value in body.items() if name not in IDENTITY and name != "location"}
+    return ChangedEntity(
+        id=change.entity_id, type=change.entity_type, information_system_id=change.information_system_id,
+        attributes=attributes, details=change.details, location=body.get("location"),
+        observed_at=_instant(body.get("observedAt")), modified_at=_instant(body.get("modifiedAt")) or change.at,
+    )  # fmt: skip
+
+
+def _instant(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def triggered(subscription: Subscription, change: Change) -> bool:
+    """Does what this change did notify the subscription? Without triggers: any change but a
+    deletion. With watched attributes, only a change of one of them (an entity's deletion aside)."""
+    altered = change.altered or {"entity": "updated", "attributes": dict.fromkeys(change.entity, "updated")}
+    deleted = change.kind == "deletion"
+    triggers = subscription.triggers
+    if triggers is None:
+        return not deleted
+    if deleted:
+        return "entity-deleted" in triggers
+    watched = subscription.watched_attributes
+    attributes = {name: kind for name, kind in altered.get("attributes", {}).items() if watched is None or name in watched}
+    if f"entity-{altered.get('entity')}" in triggers and (altered.get("entity") == "created" or attributes):
+        return True
+    return any(f"attribute-{kind}" in triggers for kind in attributes.values())
 
 
 # --- What the webhook dispatcher and the streams use: one rule for what goes where -------
@@ -57,8 +142,15 @@ def deliverable(subscription: Subscription | None, readable: frozenset[str] | No
     when nothing may go to it any more: deleted (None), paused, expired, or its app withdrawn."""
     if subscription is None or not is_live(subscription) or readable is None:
         return None
+    if subscription.interval_s:  # periodic: told the current state every interval, not each change
+        return []
     selector = selector_of(subscription)
-    return [change for change in changed if change.information_system_id in readable and selector.matches(change)]
+    door = DOORS[subscription.standard].selects(subscription) if subscription.standard else None
+    return [
+        change for change in changed
+        if change.information_system_id in readable and triggered(subscription, change) and selector.matches(change)
+        and (door is None or door(changed_entity(change)))
+    ]  # fmt: skip
 
 
 def may_follow(
@@ -94,7 +186,9 @@ def selector_of(subscription: Subscription) -> Selector:
 
 def notification(subscription: Subscription, changed: list[Change]) -> dict[str, Any]:
     """The body sent for these changes (NGSI-LD's Notification shape): each entity as it was
-    after its change, with the attributes the subscription chose."""
+    after its change, with the attributes the subscription chose (a door renders its own)."""
+    if subscription.standard:
+        return DOORS[subscription.standard].body(subscription, [changed_entity(change) for change in changed])
     selector = selector_of(subscription)
     return {
         "id": f"urn:ngsi-ld:Notification:{uuid.uuid4()}",
@@ -155,6 +249,8 @@ def subscription_dict(subscription: Subscription) -> dict[str, Any]:
         "expired": subscription.expires_at is not None and subscription.expires_at <= utcnow(),
         "lastNotifiedAt": subscription.last_notified_at.isoformat() if subscription.last_notified_at else None,
         "createdAt": subscription.created_at.isoformat(),
+        "standard": subscription.standard,
+        "uri": subscription.uri,
     }
 
 
@@ -179,6 +275,92 @@ def create_subscription(session: Session, principal: Principal, fields: dict[str
     return {**subscription_dict(subscription), "secret": subscription.secret}
 
 
+def create_door_subscription(
+    session: Session, principal: Principal, fields: dict[str, Any], columns: dict[str, Any], default_uri: Callable[[int], str]
+) -> Subscription:
+    """A subscription made through a standard's door: `fields` as an /api/v1 body has them, `columns`
+    (DOOR_COLUMNS) as the door decided; named `default_uri(id)` unless the caller named it."""
+    app_id = _subscribing_app(session, principal, None)
+    values = _checked(session, principal, fields, door=True)
+    _check_uri_free(session, columns.get("uri"))
+    subscription = Subscription(
+        app_id=app_id,
+        secret=SECRET_PREFIX + secrets.token_urlsafe(32),
+        position=changes.latest_id(session),
+        created_by=principal.user_id if principal.kind == "user" else None,
+        next_periodic_at=utcnow() if columns.get("interval_s") else None,  # the first at once
+        **values,
+        **columns,
+    )
+    session.add(subscription)
+    session.flush()
+    if subscription.uri is None:
+        subscription.uri = default_uri(subscription.id)
+        session.flush()
+    audit.record(session, principal, "subscription.created", "subscription", subscription.id, details={"app": app_id})
+    return subscription
+
+
+def update_door_subscription(
+    session: Session, principal: Principal, subscription: Subscription, fields: dict[str, Any], columns: dict[str, Any]
+) -> Subscription:
+    """Change a door's subscription: `fields` as an /api/v1 body names them, `columns` the door's own."""
+    was_live, was_periodic = is_live(subscription), subscription.interval_s
+    current = {
+        "name": subscription.name, "entityTypes": subscription.entity_types, "attributes": subscription.attributes,
+        "throttlingS": subscription.throttling_s, "expiresAt": subscription.expires_at, "endpoint": subscription.endpoint,
+        "status": subscription.status,
+    }  # fmt: skip
+    values = _checked(session, principal, {**current, **fields}, changed=set(fields), door=True)
+    for column, value in {**values, **columns}.items():
+        setattr(subscription, column, value)
+    if not was_live and is_live(subscription):  # not sent what came while it slept
+        subscription.position = changes.latest_id(session)
+    if subscription.interval_s and (not was_periodic or not was_live):
+        subscription.next_periodic_at = utcnow()
+    session.flush()
+    audit.record(session, principal, "subscription.changed", "subscription", subscription.id, details={"fields": sorted(fields)})
+    return subscription
+
+
+def _check_uri_free(session: Session, uri: str | None) -> None:
+    if uri is not None and session.scalar(select(Subscription.id).where(Subscription.uri == uri)) is not None:
+        raise conflict(f"A subscription with id {uri} already exists.", param="id")
+
+
+def subscription_by_uri(session: Session, principal: Principal, uri: str) -> Subscription:
+    """A subscription by the id a door names it with, if the caller may read it (else 404)."""
+    found = session.scalar(select(Subscription.id).where(Subscription.uri == uri))
+    if found is None:
+        if principal.kind == "anonymous":
+            raise authentication_required("Send the app's API key, or a developer's session token, as `Authorization: Bearer`.")
+        raise not_found("subscription", uri)
+    try:
+        return owned_subscription(session, principal, found)
+    except ICityError as error:
+        if error.status == 404:
+            raise not_found("subscription", uri) from None
+        raise
+
+
+def door_subscriptions(
+    session: Session, principal: Principal, standard: str, *, limit: int, offset: int
+) -> tuple[list[Subscription], int]:
+    """The subscriptions a door made that the caller may read (as list_subscriptions), by id; and how many."""
+    if principal.kind == "anonymous":
+        raise authentication_required("Send the app's API key, or a developer's session token, as `Authorization: Bearer`.")
+    statement = select(Subscription).where(Subscription.standard == standard)
+    if principal.kind == "app":
+        statement = statement.where(Subscription.app_id == principal.app_id)
+    elif not principal.is_admin:
+        if not (principal.kind == "user" and principal.is_developer and principal.organisation_id is not None):
+            return [], 0
+        statement = statement.where(Subscription.app_id.in_(select(App.id).where(App.organisation_id == principal.organisation_id)))
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = list(session.scalars(statement.order_by(Subscription.id).offset(offset).limit(limit)))
+    return rows, total
+
+
 def _subscribing_app(session: Session, principal: Principal, app_id: Any) -> int:
     """Whose subscription this is: the key's app, or an active app of the developer's organisation."""
     if principal.kind == "anonymous":
@@ -198,10 +380,13 @@ def _subscribing_app(session: Session, principal: Principal, app_id: Any) -> int
     return app.id
 
 
-def _checked(session: Session, principal: Principal, fields: dict[str, Any], changed: set[str] | None = None) -> dict[str, Any]:
+def _checked(
+    session: Session, principal: Principal, fields: dict[str, Any], changed: set[str] | None = None, door: bool = False
+) -> dict[str, Any]:
     """The subscription's columns from request fields, each checked; a 422 naming every bad field.
     On a change (`changed`: the fields the caller changes) the IS and the expiry are checked only
-    if changed: an IS that became a draft, or an expiry now past, does not block renaming."""
+    if changed: an IS that became a draft, or an expiry now past, does not block renaming. A door
+    checked its own entity types and attribute names (an IS with open validation has its own)."""
     def checks(name: str) -> bool:
         return changed is None or name in changed
 
@@ -209,7 +394,7 @@ def _checked(session: Session, principal: Principal, fields: dict[str, Any], cha
     registry = get_registry()
     entity_types = list(dict.fromkeys(fields.get("entityTypes") or []))
     for index, name in enumerate(entity_types):
-        if name not in registry:
+        if name not in registry and not door:
             problems.append(FieldProblem(f"entityTypes[{index}]", f"'{name}' is not a Smart Data Models entity type"))
     if len(entity_types) > MAX_ENTITY_TYPES:
         problems.append(FieldProblem("entityTypes", f"at most {MAX_ENTITY_TYPES} entity types"))
@@ -234,7 +419,8 @@ def _checked(session: Session, principal: Principal, fields: dict[str, Any], cha
 
     area = _checked_area(fields.get("area"), problems)
     attributes = list(dict.fromkeys(fields.get("attributes") or []))
-    problems += _attribute_problems(attributes, entity_types)
+    if not door:
+        problems += _attribute_problems(attributes, entity_types)
 
     throttling_s = fields.get("throttlingS") or 0
     if not isinstance(throttling_s, int) or throttling_s < 0:

@@ -28,6 +28,10 @@ endpoint answered is not theirs to read.
 Throttling (`throttlingS`): at most one request per subscription in that period. While a
 delivery of an entity waits for its first attempt, a newer change of that entity replaces
 it (coalesced: the receiver gets the latest state, not every step in between).
+
+Periodic subscriptions (`interval_s`) are told no changes: every interval, the entities they
+select that their app may read now are queued as one notification per IS (so that the access
+check when sending stays per IS), through the same outbox.
 """
 
 from __future__ import annotations
@@ -51,10 +55,12 @@ from icity.db.engine import background_thread, new_session, write_transaction
 from icity.db.models import Change, Delivery, Subscription, utcnow
 from icity.db.types import epoch_seconds
 from icity.services import changes, outbound
-from icity.services.subscriptions import deliverable, notification, readable_by_app
+from icity.services.authentication import principal_of_app
+from icity.services.subscriptions import DOORS, deliverable, notification, readable_by_app
 
 log = logging.getLogger(__name__)
 
+PERIODIC = "*"  # the entity of a periodic notification's delivery (it is about several)
 SIGNATURE_HEADER = "X-iCity-Signature"
 DELIVERY_HEADER = "X-iCity-Delivery"
 MAX_BACKOFF_S = 3600
@@ -179,6 +185,33 @@ def _queue(session: Session, subscription: Subscription, selected: list[Change])
     return added
 
 
+def fill_periodic(database_url: str | None = None) -> int:
+    """Queue the notifications of the periodic subscriptions that are due; how many were queued."""
+    now = utcnow()
+    due = (*_live(now), Subscription.interval_s > 0, Subscription.next_periodic_at <= now)
+    with new_session(database_url) as session:  # no write lock when none is due
+        if session.scalar(select(Subscription.id).where(*due).limit(1)) is None:
+            return 0
+    queued = 0
+    with write_transaction(database_url) as session:
+        for subscription in list(session.scalars(select(Subscription).where(*due).with_for_update(skip_locked=True))):
+            subscription.next_periodic_at = now + timedelta(seconds=subscription.interval_s)
+            principal = principal_of_app(session, subscription.app_id)
+            if principal is None or subscription.standard is None:
+                continue
+            door = DOORS[subscription.standard]
+            by_system: dict[str, list] = {}
+            for row in door.current(session, principal, subscription):
+                by_system.setdefault(row.information_system_id, []).append(row)
+            for system_id, rows in by_system.items():
+                session.add(Delivery(
+                    subscription_id=subscription.id, change_id=0, entity_id=PERIODIC, information_system_id=system_id,
+                    payload=door.body(subscription, rows), status="pending", attempts=0, next_attempt_at=now,
+                ))  # fmt: skip
+                queued += 1
+    return queued
+
+
 # --- 2. Sending ----------------------------------------------------------------------------
 
 
@@ -188,6 +221,7 @@ class Attempt:
     endpoint: str
     secret: str
     body: bytes
+    headers: tuple[tuple[str, str], ...] = ()  # a door's: its media type, context link, the receiver's own
 
 
 @dataclass(frozen=True)
@@ -252,7 +286,11 @@ def claim(database_url: str | None = None) -> tuple[list[Attempt], int]:
             delivery.attempts += 1
             delivery.next_attempt_at = now + lease
             subscription.last_notified_at = now
-            attempts.append(Attempt(delivery.id, subscription.endpoint, subscription.secret or "", orjson.dumps(delivery.payload)))
+            headers = DOORS[subscription.standard].headers(subscription) if subscription.standard else {}
+            attempts.append(
+                Attempt(delivery.id, subscription.endpoint, subscription.secret or "", orjson.dumps(delivery.payload),
+                        tuple(headers.items()))
+            )  # fmt: skip
     return attempts, withheld
 
 
@@ -264,6 +302,7 @@ def send(client: httpx.Client, attempt: Attempt) -> Outcome:
     timestamp = int(time.time())
     headers = {
         "Content-Type": "application/json",
+        **dict(attempt.headers),
         SIGNATURE_HEADER: signature(attempt.secret, timestamp, attempt.body),
         DELIVERY_HEADER: str(attempt.delivery_id),
     }
@@ -289,6 +328,7 @@ def record(outcomes: list[Outcome], database_url: str | None = None) -> dict[str
             if delivery is None or delivery.status != "pending":  # its subscription was deleted meanwhile
                 continue
             delivery.last_status_code, delivery.last_error = outcome.status_code, outcome.error
+            _count(session, delivery.subscription_id, outcome.delivered, now)
             if outcome.delivered:
                 delivery.status, delivery.delivered_at = "delivered", now
                 counts["delivered"] += 1
@@ -299,6 +339,19 @@ def record(outcomes: list[Outcome], database_url: str | None = None) -> dict[str
                 delivery.next_attempt_at = now + timedelta(seconds=backoff_s(delivery.attempts))
                 counts["failed"] += 1
     return counts
+
+
+def _count(session: Session, subscription_id: int, delivered: bool, now: datetime) -> None:
+    """The subscription's tally of requests sent, failed, and when it last succeeded or failed."""
+    subscription = session.get(Subscription, subscription_id)
+    if subscription is None:
+        return
+    subscription.times_sent += 1
+    if delivered:
+        subscription.last_success_at = now
+    else:
+        subscription.times_failed += 1
+        subscription.last_failure_at = now
 
 
 def prune(database_url: str | None = None, now: datetime | None = None) -> int:
@@ -329,7 +382,8 @@ class WebhookDispatcher:
 
     def run_once(self) -> dict[str, int]:
         """One round: queue new changes, then send until nothing more is due now. Counts what happened."""
-        totals = {"queued": fill_outbox(self.database_url), "delivered": 0, "failed": 0, "dead": 0, "withheld": 0}
+        queued = fill_outbox(self.database_url) + fill_periodic(self.database_url)
+        totals = {"queued": queued, "delivered": 0, "failed": 0, "dead": 0, "withheld": 0}
         while not self._stop.is_set():
             attempts, withheld = claim(self.database_url)
             totals["withheld"] += withheld
