@@ -82,6 +82,13 @@ def build_world(session: Session) -> World:
         payload={}, status="dead", attempts=8,
     )  # fmt: skip
     session.add(dead_letter)
+    # the same app's NGSI-LD subscription (a row of the same kind, made through the NGSI-LD door)
+    ld_subscription = Subscription(
+        app_id=app_n.id, entity_types=["OffStreetParking"], endpoint="https://app.example/hooks", secret="whsec_ld",
+        uri="urn:ngsi-ld:Subscription:parking", standard="ngsi-ld", selection={"entities": [{"type": "OffStreetParking"}]},
+        rendering={}, triggers=["attribute-created", "attribute-updated"],
+    )  # fmt: skip
+    session.add(ld_subscription)
     # and one that has expired: its SSE stream answers 409 at once instead of streaming
     expired = Subscription(
         app_id=app_n.id, entity_types=["OffStreetParking"], information_system_id=APPROVAL_IS,
@@ -113,6 +120,7 @@ def build_world(session: Session) -> World:
             "provider_token": provider_token_id,
             "alarm_rule": alarm_rule_id,
             "subscription": subscription["id"],
+            "ld_subscription": ld_subscription.uri,
             "dead_letter": dead_letter.id,
             "expired_subscription": expired.id,
             "command": sent["id"],

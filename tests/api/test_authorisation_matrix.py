@@ -78,6 +78,9 @@ LD_WRITERS = (401, 403, 403, 403, 403, 204, 204)
 LD_WRITERS_CREATE = (401, 403, 403, 403, 403, 201, 201)
 TENANT = {"NGSILD-Tenant": APPROVAL_IS}
 NEW_PARKING = {"id": "urn:ngsi-ld:OffStreetParking:alpha:p9", "type": "OffStreetParking", "name": "P9"}
+LD_SUBSCRIPTION = {"type": "Subscription", "entities": [{"type": "OffStreetParking"}],
+                   "notification": {"endpoint": {"uri": "https://app.example/hooks/ngsi-ld"}}}  # fmt: skip
+LD_SUBSCRIPTION_PATH = f"{LD}/subscriptions/{{subscription_id}}"
 NEW_USER = {"email": "new@bcn.example", "name": "New", "password": people.PASSWORD, "role": "city_admin", "cities": ["beta"]}
 # alpha (consortium, with open IS) back to pilot: allowed, since pilots may open IS
 BACK_TO_PILOT = {"level": "pilot", "effectiveOn": "2026-01-01", "evidenceKind": "technical_trial", "evidence": "New trials"}
@@ -262,6 +265,14 @@ MATRIX = [
     Row("POST", f"{LD}/entityOperations/update", LD_WRITERS, body=[{"id": PARKING, "type": "OffStreetParking", "name": "P0"}], headers=TENANT, writes=True),
     Row("POST", f"{LD}/entityOperations/merge", LD_WRITERS, body=[{"id": PARKING, "type": "OffStreetParking", "name": "P0"}], headers=TENANT, writes=True),
     Row("POST", f"{LD}/entityOperations/delete", LD_WRITERS, body=[PARKING], headers=TENANT, writes=True),
+    # NGSI-LD subscriptions: an app's key subscribes; those who may read its /api/v1 subscriptions read and change them
+    Row("POST", f"{LD}/subscriptions", (401, 403, 201, 201, 403, 403, 403), via="key", body=LD_SUBSCRIPTION, writes=True),
+    Row("GET", f"{LD}/subscriptions", EVERY_USER, via="key"),
+    Row("GET", LD_SUBSCRIPTION_PATH, OWN_SUBSCRIPTION, via="key", args={"subscription_id": "ld_subscription"}),
+    Row("PATCH", LD_SUBSCRIPTION_PATH, (401, 404, 204, 404, 404, 404, 204), via="key", args={"subscription_id": "ld_subscription"},
+        body={"isActive": False}, writes=True),
+    Row("DELETE", LD_SUBSCRIPTION_PATH, (401, 404, 204, 404, 404, 404, 204), via="key", args={"subscription_id": "ld_subscription"},
+        writes=True),
 ]
 
 PLACES = {"city_id": "alpha", "slug": "parking", "entity_id": PARKING, "device": "gate-1",
