@@ -28,6 +28,8 @@ from icity.services import subscriptions
 router = APIRouter(tags=["NGSI-LD"])
 
 PATH = "/ngsi-ld/v1/subscriptions"
+# NGSI-LD's 201 has no body: the secret that signs the notifications (X-iCity-Signature) is in this header, once
+SECRET_HEADER = "X-iCity-Webhook-Secret"
 MAX_LIMIT = 1000
 FORMATS = ("normalized", "keyValues", "concise")
 ACCEPTS = (JSON, LD_JSON)
@@ -62,7 +64,7 @@ def create_subscription(request: Request, body: Body, session: TransactionDep, p
     context = body_context(request, body)
     fields, columns = parse_subscription(body, context, tenant)
     created = subscriptions.create_door_subscription(session, principal, fields, columns, default_uri)
-    return Response(status_code=201, headers={"Location": f"{PATH}/{created.uri}"})
+    return Response(status_code=201, headers={"Location": f"{PATH}/{created.uri}", SECRET_HEADER: created.secret or ""})
 
 
 @router.get("/subscriptions", summary="Query subscriptions (CIM 009 5.8.4)")
