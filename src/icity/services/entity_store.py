@@ -258,7 +258,8 @@ class _EntityState:
             setattr(self, name, fields.get(name))
         self.changed: bool | None = False
         self.cleared_location = False
-        self.altered: dict[str, Any] | None = None  # what this write did (changes.alterations)
+        # the state this write started from, for changes.alterations (worked out only when someone listens)
+        self.altered: tuple[Any, ...] | None = None
 
     def row(self, names: tuple[str, ...] = _ENTITY_FIELDS) -> dict[str, Any]:
         return {name: getattr(self, name) for name in names}
@@ -354,10 +355,7 @@ def write_checked(
             entity.observed_at = item["observed_at"]
         entity.modified_at = now
         entity.retired_at = None
-        entity.altered = changes.alterations(
-            before, attributes, details_before=details_before, details_after=details,
-            location_moved=entity.location != location_before,
-        )  # fmt: skip
+        entity.altered = (before, details_before, location_before)
     new_ids = {entity.id for entity in created}
     updated = [entity for entity in existing.values() if entity.changed and entity.id not in new_ids]
     # Without a location, the location columns are left out (as the ORM did): NULL stays NULL,
@@ -417,7 +415,12 @@ def _change(entity: _EntityState) -> dict[str, Any]:
         entity.id, entity.type, entity.city_id, entity.information_system_id,
         entity.attributes, entity.location, entity.observed_at, entity.modified_at,
     )  # fmt: skip
-    return changes.change_row(body, entity.lon, entity.lat, details=entity.details, altered=entity.altered)
+    before, details_before, location_before = entity.altered or (None, None, None)
+    altered = changes.alterations(
+        before, entity.attributes, details_before=details_before, details_after=entity.details,
+        location_moved=entity.location != location_before,
+    )  # fmt: skip
+    return changes.change_row(body, entity.lon, entity.lat, details=entity.details, altered=altered)
 
 
 def observation_row(entity_id: str, attribute: str, observed_at: datetime, value: Any) -> dict[str, Any]:
