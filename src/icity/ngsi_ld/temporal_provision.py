@@ -32,9 +32,11 @@ router = APIRouter(tags=["NGSI-LD"])
 Instance = tuple[str, datetime, Any, dict[str, Any]]  # stored attribute name, observedAt, value, details
 
 
-def _instances(body: dict[str, Any], context: Context) -> list[Instance]:
-    """Every attribute instance of a temporal entity (or fragment), each with its observedAt."""
+def _instances(body: dict[str, Any], context: Context) -> tuple[list[Instance], Any]:
+    """Every attribute instance of a temporal entity (or fragment), each with its observedAt, and
+    the location given (a location has no history here: the newest given is the entity's)."""
     found: list[Instance] = []
+    locations: list[tuple[str, Any]] = []
     for key, raw in body.items():
         if key in ENTITY_MEMBERS or key in ("@id", "@type"):
             continue
@@ -45,38 +47,45 @@ def _instances(body: dict[str, Any], context: Context) -> list[Instance]:
             detail = detail or {}
             if detail.get("datasetId") is not None:
                 raise bad_request_data(f"{path}: history keeps each attribute's default dataset only (no datasetId)", param=key)
-            if not isinstance(detail.get("observedAt"), str):
+            if name == "location":
+                locations.append((detail.get("observedAt") or "", value))
+            elif not isinstance(detail.get("observedAt"), str):
                 raise bad_request_data(f"{path}: each instance of a temporal entity has its observedAt", param=key)
-            found.append((name, parse_time("observedAt", detail["observedAt"]), value, detail))
-    if not found:
+            else:
+                found.append((name, parse_time("observedAt", detail["observedAt"]), value, detail))
+    if not found and not locations:
         raise bad_request_data("Give at least one attribute instance, each with its observedAt")
-    return found
+    return found, max(locations, key=lambda item: item[0])[1] if locations else None
 
 
-def _store(session: Session, system: Any, entity_id: str, entity_type: str, instances: list[Instance], current: Any) -> bool:
+def _store(session: Session, system: Any, entity_id: str, entity_type: str, given: tuple[list[Instance], Any], current: Any) -> bool:
     """Write the newest instance of each attribute as the entity's state (when newer than what it holds)
     and every instance as history; True if the entity was created."""
+    instances, location = given
     newest: dict[str, Instance] = {}
     for instance in instances:
         if instance[0] not in newest or instance[1] >= newest[instance[0]][1]:
             newest[instance[0]] = instance
     stale = _stored_times(current)
     fresh = [i for i in newest.values() if i[0] not in stale or stale[i[0]] is None or i[1] >= stale[i[0]]]
-    history = [(name, at, value) for name, at, value, _ in instances if name != "location"]
-    by_time: dict[datetime, list[Instance]] = {}
+    by_time: dict[datetime | None, list[Instance]] = {}
     for instance in fresh:  # one write per observation time, so each value's history has its own time
         by_time.setdefault(instance[1], []).append(instance)
-    created = current is None
-    for at in sorted(by_time) or ([None] if created else []):
-        group = by_time.get(at, [])
+    if location is not None or (current is None and not by_time):
+        by_time.setdefault(None, [])
+    for at in sorted(by_time, key=lambda time: (time is not None, time)):
+        group = by_time[at]
         payload: dict[str, Any] = {"id": entity_id, "type": entity_type, **{n: v for n, _, v, _ in group}}
+        if at is None and location is not None:
+            payload["location"] = location
         if at is not None:
             payload["observedAt"] = at.isoformat()
         details = {name: {k: v for k, v in detail.items() if k != "instances"} or None for name, _, _, detail in group}
         entity_writes.raise_first(entity_writes.write_entities(session, system, [EntityWrite(payload, details)]))
-    if history:
+    if instances:
+        history = [(name, at, value) for name, at, value, _ in instances]
         entity_writes.record_history(session, system, entity_id, entity_type, history)
-    return created
+    return current is None
 
 
 def _stored_times(row: Any) -> dict[str, datetime | None]:
@@ -144,11 +153,15 @@ def delete_attribute_history(
 ):  # fmt: skip
     _check_uri(entity_id)
     system = entity_writes.writable_system(session, principal, tenant[1])
-    entity_writes.owned_entity(session, system, entity_id)
+    current = _current(session, principal, system, entity_id)
+    if current is None:
+        raise resource_not_found(f"No entity with id {entity_id} (or you may not read it)")
     if datasetId is not None and not deleteAll:
         raise resource_not_found(f"History keeps the default dataset of {attribute} only: no instances with datasetId {datasetId}")
-    if not entity_store.delete_history(session, entity_id, stored_name(attribute, context)):
-        raise resource_not_found(f"{entity_id} has no history of {attribute}")
+    name = stored_name(attribute, context)
+    # an attribute the entity has, even with no history yet, has its (empty) history deleted
+    if not entity_store.delete_history(session, entity_id, name) and name not in current.attributes:
+        raise resource_not_found(f"{entity_id} has no attribute {attribute}")
     return _done(session)
 
 
