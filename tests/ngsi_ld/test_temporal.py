@@ -7,6 +7,7 @@ holding h*10 + 0, 1, … 5 (and 10.0 at 2024-05-01T00:00Z, its current value).""
 from __future__ import annotations
 
 import math
+from datetime import datetime, timezone
 
 import pytest
 
@@ -37,6 +38,10 @@ def at(hour: int, minute: int = 0) -> str:
     return f"2024-04-0{1 + hour // 24}T{hour % 24:02d}:{minute:02d}:00Z"
 
 
+def moment(hour: int, minute: int = 0) -> datetime:
+    return datetime(2024, 4, 1, hour, minute, tzinfo=timezone.utc)
+
+
 def hour_values(hour: int) -> list[float]:
     return [hour * 10.0 + n for n in range(6)]
 
@@ -50,16 +55,10 @@ def test_normalized_temporal_representation(api):
         "id": S0,
         "type": "AirQualityObserved",
         "no2": [
-            {"type": "Property", "value": float(m // 10), "observedAt": at(0, m), "instanceId": instance_id(S0, "no2", _time(0, m))}
+            {"type": "Property", "value": float(m // 10), "observedAt": at(0, m), "instanceId": instance_id(S0, "no2", moment(0, m))}
             for m in (0, 10, 20)
         ],
     }
-
-
-def _time(hour, minute):
-    from datetime import datetime, timezone
-
-    return datetime(2024, 4, 1, hour, minute, tzinfo=timezone.utc)
 
 
 def test_temporal_values_simplified_representation(api):

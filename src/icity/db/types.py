@@ -124,12 +124,12 @@ def _month_bucket_postgresql(element, compiler, **kw) -> str:
     return f"((({month} - {origin}) / {months}) * {months} + {origin})"
 
 
-def period_start(column: ColumnElement, *, seconds: int = 0, months: int = 0, origin: int = 0) -> FunctionElement[int]:
+def period_start(column: ColumnElement, *, seconds: int = 0, months: int = 0, origin: ColumnElement) -> FunctionElement[int]:
     """The period holding each time: `seconds` long (its start in seconds since 1970) or `months`
-    long (its first month counted from year 0), counted from `origin` in the same unit. Rendered
-    inline (validated ints) so GROUP BY sees one identical expression."""
+    long (its first month counted from year 0), counted from `origin` (an integer expression) in
+    the same unit. The length is rendered inline (a validated int)."""
     construct, length = (month_bucket, months) if months else (offset_bucket, seconds)
-    return construct(column, literal_column(str(int(length)), Integer()), literal_column(str(int(origin)), Integer()))
+    return construct(column, literal_column(str(int(length)), Integer()), origin)
 
 
 class epoch_seconds(FunctionElement[float]):

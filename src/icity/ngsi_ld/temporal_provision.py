@@ -23,7 +23,7 @@ from icity.ngsi_ld.http import Body, LinkContext, Tenant, body_context
 from icity.ngsi_ld.query import _check_uri
 from icity.ngsi_ld.representation import ENTITY_MEMBERS, parse_attribute, parse_entity
 from icity.ngsi_ld.temporal_representation import instance_time
-from icity.services import entity_store, entity_writes
+from icity.services import entities, entity_store, entity_writes
 from icity.services.access import Principal
 from icity.services.entity_writes import EntityWrite
 from icity.services.filters import parse_time
@@ -100,8 +100,7 @@ def _stored_times(row: Any) -> dict[str, datetime | None]:
 
 
 def _current(session: Session, principal: Principal, system: Any, entity_id: str) -> Any:
-    from icity.services import entities
-
+    """The stored entity (None if there is none), refused if it is another IS's."""
     rows = entities.match_entities(session, principal, entities.EntityMatch(ids=(entity_id,), limit=1, with_times=True)).rows
     if rows:
         entity_writes.owned_entity(session, system, entity_id)

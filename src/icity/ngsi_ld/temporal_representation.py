@@ -90,10 +90,16 @@ def aggregated_entity(row: Any, buckets: dict[str, list[Bucket]], view: Temporal
     for name in sorted(buckets):
         kind, _ = _kind(row, name)
         attribute: dict[str, Any] = {"type": kind}
+        # a period's end is the next one's start: each time written once
+        times: dict[datetime, str] = {}
+        for bucket in buckets[name]:
+            for at in (bucket.start, bucket.end):
+                if at not in times:
+                    times[at] = wire_time(at)
         for method in view.methods:
             measure = METHODS[method]
             attribute[method] = [
-                [bucket.values[measure], wire_time(bucket.start), wire_time(bucket.end)]
+                [bucket.values[measure], times[bucket.start], times[bucket.end]]
                 for bucket in buckets[name]
                 if bucket.values[measure] is not None  # e.g. the average of a text attribute
             ]

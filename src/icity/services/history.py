@@ -10,16 +10,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Text, case, cast, distinct, func, select
+from sqlalchemy import Integer, Select, Text, bindparam, case, cast, distinct, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from icity.db.models import Observation
 from icity.db.types import period_start
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-MEASURES = ("count", "distinct", "sum", "avg", "min", "max", "stddev", "sumsq")
 
 
 @dataclass(frozen=True)
@@ -129,23 +129,51 @@ def aggregate(
     count from the window's start (else from 1970, or from January for months)."""
     if not entity_ids:
         return {}
-    columns = [Observation.entity_id, Observation.attribute]
+    statement = _aggregate_statement(measures, period, bool(window.attributes), window.start is not None, window.end is not None)
+    params = {"ids": entity_ids, "attributes": list(window.attributes), "start": window.start, "end": window.end,
+              "origin": _origin(period, window.start)}  # fmt: skip
+    result = session.connection().execute(statement, params)
+    column = {key: index for index, key in enumerate(result.keys())}  # rows read by position: 168 a week of hours
+    measured = [(name, column.get(name)) for name in measures]
+    numbers, total, squares = column.get("numbers"), column.get("sum"), column.get("sumsq")
+    found: dict[str, dict[str, list[Bucket]]] = {}
+    series: list[Bucket] = []
+    current = None
+    for row in result:
+        if (row[0], row[1]) != current:
+            current = (row[0], row[1])
+            series = found.setdefault(row[0], {}).setdefault(row[1], [])
+        if period.whole:
+            start, end = window.start or row[2], window.end or row[3]
+        else:
+            start, end = _period_bounds(row[2], period)
+        values = {
+            name: row[index] if index is not None else _sample_stddev(row[numbers], row[total], row[squares])
+            for name, index in measured
+        }
+        series.append(Bucket(start, end, values))
+    return found
+
+
+@lru_cache(maxsize=256)
+def _aggregate_statement(measures: tuple[str, ...], period: Period, attributes: bool, start: bool, end: bool) -> Select[Any]:
+    """The statement of an aggregation of this shape, its values bound by name (built once: building
+    it cost more than running it)."""
+    columns: list[Any] = [Observation.entity_id, Observation.attribute]
+    group: list[Any] = [Observation.entity_id, Observation.attribute]
     if period.whole:
-        bucket = None
         columns += [func.min(Observation.observed_at).label("first"), func.max(Observation.observed_at).label("last")]
     else:
-        bucket = _bucket(period, window.start).label("bucket")
-        columns.append(bucket)
+        origin = bindparam("origin", type_=Integer)
+        columns.append(period_start(Observation.observed_at, seconds=period.seconds, months=period.months, origin=origin).label("bucket"))
+        group.append(literal_column("bucket"))  # by its name: one expression, however its parameter is written
     number = Observation.value_number
-    wanted = set(measures)
-    if "stddev" in wanted:
-        wanted |= {"numbers", "sum", "sumsq"}
+    wanted = set(measures) | ({"numbers", "sum", "sumsq"} if "stddev" in measures else set())
     sql = {
         "count": func.count(),
         "numbers": func.count(number),
         # a number's `value` holds JSON null: text values are counted apart from numbers
-        "distinct": func.count(distinct(number))
-        + func.count(distinct(case((number.is_(None), cast(Observation.value, Text))))),
+        "distinct": func.count(distinct(number)) + func.count(distinct(case((number.is_(None), cast(Observation.value, Text))))),
         "sum": func.sum(number),
         "avg": func.avg(number),
         "min": func.min(number),
@@ -153,45 +181,37 @@ def aggregate(
         "sumsq": func.sum(number * number),
     }
     columns += [sql[name].label(name) for name in sql if name in wanted]
-    group = [Observation.entity_id, Observation.attribute] + ([bucket] if bucket is not None else [])
-    statement = select(*columns).where(*window.conditions(entity_ids)).group_by(*group).order_by(*group)
-    found: dict[str, dict[str, list[Bucket]]] = {}
-    for row in session.connection().execute(statement):
-        if bucket is None:
-            start, end = window.start or row.first, window.end or row.last
-        else:
-            start, end = _period_bounds(row.bucket, period)
-        values = {name: _measure(row, name) for name in measures}
-        found.setdefault(row.entity_id, {}).setdefault(row.attribute, []).append(Bucket(start, end, values))
-    return found
+    where = [Observation.entity_id.in_(bindparam("ids", expanding=True))]
+    if attributes:
+        where.append(Observation.attribute.in_(bindparam("attributes", expanding=True)))
+    if start:
+        where.append(Observation.observed_at >= bindparam("start", type_=Observation.observed_at.type))
+    if end:
+        where.append(Observation.observed_at < bindparam("end", type_=Observation.observed_at.type))
+    return select(*columns).where(*where).group_by(*group).order_by(*group)
 
 
-def _bucket(period: Period, start: datetime | None) -> Any:
+def _origin(period: Period, start: datetime | None) -> int:
+    """Where periods count from, in the period's unit: the window's start, else 1970 (January of year 0 for months)."""
     if period.months:
-        origin = start.year * 12 + start.month - 1 if start else 0
-        return period_start(Observation.observed_at, months=period.months, origin=origin)
-    origin = math.floor((start - EPOCH).total_seconds()) if start else 0
-    return period_start(Observation.observed_at, seconds=period.seconds, origin=origin)
+        return start.year * 12 + start.month - 1 if start else 0
+    return math.floor((start - EPOCH).total_seconds()) if start else 0
 
 
 def _period_bounds(bucket: int, period: Period) -> tuple[datetime, datetime]:
     if period.months:
         return _month(bucket), _month(bucket + period.months)
-    start = EPOCH + timedelta(seconds=bucket)
-    return start, start + timedelta(seconds=period.seconds)
+    return datetime.fromtimestamp(bucket, timezone.utc), datetime.fromtimestamp(bucket + period.seconds, timezone.utc)
 
 
 def _month(index: int) -> datetime:
     return datetime(index // 12, index % 12 + 1, 1, tzinfo=timezone.utc)
 
 
-def _measure(row: Any, name: str) -> Any:
-    if name == "stddev":
-        # the sample standard deviation (PostgreSQL's stddev), from sums both databases compute
-        n, total, squares = row.numbers, row.sum, row.sumsq
-        if not n:
-            return None
-        if n == 1:
-            return 0.0
-        return math.sqrt(max(0.0, (squares - total * total / n) / (n - 1)))
-    return getattr(row, name)
+def _sample_stddev(n: int, total: float | None, squares: float | None) -> float | None:
+    """The sample standard deviation (PostgreSQL's stddev), from the sums both databases compute."""
+    if not n:
+        return None
+    if n == 1:
+        return 0.0
+    return math.sqrt(max(0.0, (squares - total * total / n) / (n - 1)))
