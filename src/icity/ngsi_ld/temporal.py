@@ -35,7 +35,7 @@ router = APIRouter(tags=["NGSI-LD"])
 
 MAX_INSTANCES = 1000  # per attribute in one answer; more: 206 and a Content-Range to continue from
 TIMERELS = ("before", "after", "between")
-OPTIONS = {TEMPORAL_VALUES, AGGREGATED, "normalized", "count", "sysAttrs"}
+OPTIONS = {TEMPORAL_VALUES, AGGREGATED, "normalized", "count"}
 DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 
 
