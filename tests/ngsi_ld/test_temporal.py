@@ -99,6 +99,9 @@ def test_periods_count_from_time_at_and_a_zero_duration_is_the_whole_window(api)
     assert body["no2"]["avg"] == [[3.0, at(0, 15), at(0, 45)], [(5 + 10 + 11) / 3, at(0, 45), at(1, 15)]]
     whole = temporal_of(api, attrs="no2", options="aggregatedValues", aggrMethods="sum,max", aggrPeriodDuration="PT0S", **HOURS_0_TO_3).json()
     assert whole["no2"] == {"type": "Property", "sum": [[225.0, at(0), at(3)]], "max": [[25.0, at(0), at(3)]]}
+    nothing = temporal_of(api, attrs="no2", options="aggregatedValues", aggrMethods="totalCount", aggrPeriodDuration="PT0S",
+                          timerel="before", timeAt="2020-01-01T00:00:00Z").json()  # fmt: skip
+    assert nothing == {"id": S0, "type": "AirQualityObserved"}
 
 
 def test_daily_and_calendar_month_periods(api):
