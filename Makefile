@@ -72,7 +72,7 @@ bench: install  ## query benchmark (API beside hand-written SQL), harvest benchm
 
 # CI runs every benchmark on tiny inputs: a script that broke fails here, not at the next `make bench`.
 bench-smoke: install  ## each benchmark once, on tiny inputs (figures meaningless)
-	$(BIN)/python bench/query.py --quick --workers 1 --clients 1 --kinds a --access-rounds 1
+	$(BIN)/python bench/query.py --quick --workers 1 --clients 1 --kinds a,c --access-rounds 1
 	$(BIN)/python bench/harvest.py --sizes 1000,2000
 	$(BIN)/python bench/ingest.py --batches 5 --clients 1 --no-profile
 	$(BIN)/python bench/realtime.py --messages 500 --subscribers 5 --apps 2 --pushes 10 --rate 20

@@ -5,7 +5,7 @@ the server's. Reads a JSON spec on stdin:
 
     {"port": 8000, "paths": ["/api/v1/…", …], "concurrency": 16,
      "warmup": 100, "duration": 4.0, "max_requests": 20000,
-     "check": "items" | "buckets", "check_every": 10, "server_pids": [123, …],
+     "check": "items" | "buckets" | "entities" | "aggregated", "check_every": 10, "server_pids": [123, …],
      "headers": {"X-API-Key": "…"},      (optional: sent with every request)
      "variants": [{}, {"X-API-Key": "…"}], (optional: request k sends the headers of
                                            variants[k % n] on the path of request k - k % n,
@@ -75,6 +75,13 @@ def check_body(kind: str, body: bytes) -> None:
         entities = data.get("items") if isinstance(data, dict) else data
         if not isinstance(entities, list) or not entities:
             raise BadResponse(f"expected a non-empty list of entities, got {body[:200]!r}")
+    elif kind == "aggregated":
+        # /api/v1's history buckets, or NGSI-LD's aggregated temporal entity:
+        # {"id", "type", attribute: {"type", method: [[value, start, end], …]}}
+        series = [v for v in data.values() if isinstance(v, list)]
+        series += [v for attribute in data.values() if isinstance(attribute, dict) for v in attribute.values() if isinstance(v, list)]
+        if not any(len(v) >= 100 for v in series):
+            raise BadResponse(f"expected an aggregated attribute with hourly periods, got {body[:200]!r}")
     elif kind == "buckets":
         # the history of one attribute: one list with an entry per hourly bucket
         lists = [v for v in (data.values() if isinstance(data, dict) else [data]) if isinstance(v, list)]

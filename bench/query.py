@@ -25,7 +25,10 @@
    `options=keyValues`, checks them against the SQL, and measures them beside
    /api/v1 from one client whose requests rotate /api/v1 → normalized →
    keyValues on the same query; targets at p50: keyValues ≤ 1.2× /api/v1,
-   normalized ≤ 1.5×;
+   normalized ≤ 1.5×; and query (c) through the NGSI-LD temporal API
+   (`/ngsi-ld/v1/temporal/entities/{id}`, `options=aggregatedValues`, `avg` per
+   `PT1H`), checked against the SQL and measured the same way beside /api/v1's
+   history aggregation; target at p50: ≤ 1.2× /api/v1;
 6. prints each API figure beside its SQL baseline, the API's overhead and the
    targets, and writes everything to bench/out/query.json.
 
@@ -67,6 +70,7 @@ OVERHEAD_TARGET_MS = 3.0
 ACCESS_OVERHEAD_TARGET_PCT = 15.0  # developer key vs anonymous, query (a), p50
 NGSI_LD_RATIO_TARGET = {"normalized": 1.5, "keyValues": 1.2}  # NGSI-LD p50 / the same query's /api/v1 p50
 NGSI_LD_KINDS = ("a", "b")
+TEMPORAL_RATIO_TARGET = 1.2  # NGSI-LD temporal (c) p50 / /api/v1 history p50
 NOISE_CORES = 0.25  # CPU used by other programs during a run above which its figures are flagged
 CORES_TARGET = 1.5  # "uses both cores": server processes busy ≥ 1.5 of the machine's 2 cores
 REFERENCES = [
@@ -517,6 +521,68 @@ def ngsi_ld_beside_api(server: Server, db_path: Path, queries: dict[str, list[wo
     return summary
 
 
+def verify_temporal(port: int, db_path: Path, queries: list[workload.Query], per_query: int = 25) -> int:
+    """NGSI-LD's hourly averages of query (c) are the SQL's: the same periods, the same values."""
+    db = workload.connect(db_path)
+    try:
+        for query in queries[:per_query]:
+            path = workload.ngsi_ld_temporal_path(query)
+            status, body = get(port, path)
+            if status != 200:
+                raise BenchFailure(f"{path}: HTTP {status}: {body[:400]!r}")
+            entity_id, attribute = query.args[:2]
+            averages = json.loads(body)[attribute]["avg"]
+            expected = workload.run_history(db, query)
+            if len(averages) != len(expected):
+                raise BenchFailure(f"{path}: {len(averages)} periods, the SQL has {len(expected)} buckets")
+            for (value, start, end), (bucket, avg, _count) in zip(averages, expected):
+                at = datetime.fromisoformat(start.replace("Z", "+00:00")).timestamp()
+                ends = datetime.fromisoformat(end.replace("Z", "+00:00")).timestamp()
+                if at != bucket or ends != bucket + workload.INTERVAL_S or abs(value - avg) > 1e-9 * max(1, abs(avg)):
+                    raise BenchFailure(f"{path}: period {[value, start, end]} differs from SQL {(bucket, avg)}")
+    finally:
+        db.close()
+    return min(per_query, len(queries))
+
+
+def temporal_beside_api(server: Server, db_path: Path, queries: list[workload.Query], sql: dict, args) -> dict:
+    """Query (c): one client, requests alternating /api/v1's history aggregation → NGSI-LD temporal
+    aggregatedValues on the same sensor; p50 ratio to /api/v1, the hand-written SQL beside them."""
+    checked = verify_temporal(server.port, db_path, queries)
+    variant_paths = [[q.path for q in queries], [workload.ngsi_ld_temporal_path(q) for q in queries]]
+    spec = {
+        "port": server.port, "paths": variant_paths[0], "variant_paths": variant_paths, "variants": [{}, {}],
+        "concurrency": 1, "warmup": args.warmup, "duration": args.duration * 2,
+        "max_requests": args.max_requests * 2, "check": "aggregated", "check_every": 10, "server_pids": server.pids,
+    }  # fmt: skip
+    result = run_client(spec, timeout=args.duration * 2 + 120)
+    api, temporal = result["variants"]
+    ratio = temporal["p50_ms"] / api["p50_ms"]
+    return {
+        "checked": checked, "seconds": result["seconds"], "other_cpu_cores": result["other_cpu_cores"],
+        "sql": {"p50_ms": sql["p50_ms"], "p99_ms": sql["p99_ms"]},
+        "api_v1": {"p50_ms": round(api["p50_ms"], 3), "p99_ms": round(api["p99_ms"], 3), "requests": api["requests"]},
+        "aggregatedValues": {"p50_ms": round(temporal["p50_ms"], 3), "p99_ms": round(temporal["p99_ms"], 3),
+                             "requests": temporal["requests"], "ratio_p50": round(ratio, 2),
+                             "target": f"≤ {TEMPORAL_RATIO_TARGET}×", "met": ratio <= TEMPORAL_RATIO_TARGET},
+    }  # fmt: skip
+
+
+def temporal_table(figures: dict) -> str:
+    api, temporal, sql = figures["api_v1"], figures["aggregatedValues"], figures["sql"]
+    lines = [
+        f"NGSI-LD temporal beside /api/v1 — {KINDS['c']}, 1 client alternating on the same sensor:",
+        f"  {'form':<34} {'p50 ms':>7} {'p99 ms':>7} {'× api p50':>9}  {'target':<7} met",
+        f"  {'hand-written SQL (stdlib sqlite3)':<34} {sql['p50_ms']:>7.2f} {sql['p99_ms']:>7.2f}",
+        f"  {'/api/v1 …/history?aggregate=avg':<34} {api['p50_ms']:>7.2f} {api['p99_ms']:>7.2f} {1:>9.2f}",
+        f"  {'NGSI-LD temporal aggregatedValues':<34} {temporal['p50_ms']:>7.2f} {temporal['p99_ms']:>7.2f} {temporal['ratio_p50']:>9.2f}"
+        f"  {temporal['target']:<7} {'yes' if temporal['met'] else 'NO'}",
+    ]
+    if (figures["other_cpu_cores"] or 0) > NOISE_CORES:
+        lines.append(f"  WARNING: other programs used up to {figures['other_cpu_cores']:.2f} cores meanwhile: rerun on a quiet machine")
+    return "\n".join(lines)
+
+
 def ngsi_ld_table(ngsi_ld: dict) -> str:
     lines = [
         f"NGSI-LD beside /api/v1 — {describe(ngsi_ld['workers'])}, 1 client rotating /api/v1, normalized, keyValues on the same query:",
@@ -583,7 +649,7 @@ def main() -> int:
         "--access-rounds", type=int, default=6,
         help="length of the developer-access runs in --duration units, on the first server (default 6; 0 skips)",
     )  # fmt: skip
-    parser.add_argument("--no-ngsi-ld", action="store_true", help="skip the NGSI-LD forms of queries (a) and (b)")
+    parser.add_argument("--no-ngsi-ld", action="store_true", help="skip the NGSI-LD forms of queries (a), (b) and (c)")
     parser.add_argument("--db", type=Path, help="measure this copy of the generated data set (e.g. after ANALYZE) instead")
     args = parser.parse_args()
     if args.quick:
@@ -668,6 +734,12 @@ def main() -> int:
                         log(f"  {KINDS[kind]:<20} /api/v1 p50 {figures['api_v1']['p50_ms']:.2f} ms, NGSI-LD normalized "
                             f"{figures['normalized']['p50_ms']:.2f} ms (×{figures['normalized']['ratio_p50']:.2f}), keyValues "
                             f"{figures['keyValues']['p50_ms']:.2f} ms (×{figures['keyValues']['ratio_p50']:.2f})")  # fmt: skip
+                if not args.no_ngsi_ld and "ngsi_ld_temporal" not in results and "c" in queries:
+                    log(f"  NGSI-LD temporal: query (c) beside /api/v1, {args.duration * 2:.0f} s …")
+                    results["ngsi_ld_temporal"] = temporal_beside_api(server, db_path, queries["c"], sql["c"], args)
+                    figures = results["ngsi_ld_temporal"]
+                    log(f"  {KINDS['c']:<20} /api/v1 p50 {figures['api_v1']['p50_ms']:.2f} ms, NGSI-LD aggregatedValues "
+                        f"{figures['aggregatedValues']['p50_ms']:.2f} ms (×{figures['aggregatedValues']['ratio_p50']:.2f})")  # fmt: skip
                 if access_key and "developer_access" not in results:
                     log(f"  developer access: query (a) anonymous and with a key, alternating, {args.duration * args.access_rounds:.0f} s …")
                     results["developer_access"] = developer_access(server, db_path, queries["a"], access_key, access_app, args)
@@ -707,6 +779,8 @@ def main() -> int:
         log(f"recommendation: {results['recommendation']['text']}")
     if "ngsi_ld" in results:
         log(ngsi_ld_table(results["ngsi_ld"]))
+    if "ngsi_ld_temporal" in results:
+        log(temporal_table(results["ngsi_ld_temporal"]))
     if "developer_access" in results:
         log(access_table(results["developer_access"]))
     else:

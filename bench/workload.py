@@ -6,7 +6,8 @@ paths that ask them, and the hand-written SQL that answers them directly.
 (c) hourly averages of `no2` of one sensor over 7 days (168 buckets)
 
 (a) and (b) are also asked through NGSI-LD (`ngsi_ld_path`): `type` + `georel=within` a polygon
-(the bbox as a closed ring), and `georel=near;maxDistance==500` around a point.
+(the bbox as a closed ring), and `georel=near;maxDistance==500` around a point; (c) through the
+NGSI-LD temporal API (`ngsi_ld_temporal_path`): `aggregatedValues`, `avg` per `PT1H`, `between`.
 """
 
 from __future__ import annotations
@@ -193,6 +194,20 @@ def ngsi_ld_path(query: Query, key_values: bool) -> str:
     if key_values:
         params["options"] = "keyValues"
     return "/ngsi-ld/v1/entities?" + urlencode(params, safe=",")
+
+
+def ngsi_ld_temporal_path(query: Query) -> str:
+    """Query (c) asked of /ngsi-ld/v1/temporal/entities/{id}: hourly avg over the same window."""
+    entity_id, attribute, start, end = query.args
+    params = {
+        "attrs": attribute, "timerel": "between", "timeAt": iso_z(_sql_datetime(start)), "endTimeAt": iso_z(_sql_datetime(end)),
+        "options": "aggregatedValues", "aggrMethods": "avg", "aggrPeriodDuration": "PT1H",
+    }  # fmt: skip
+    return f"/ngsi-ld/v1/temporal/entities/{quote(entity_id, safe='')}?" + urlencode(params, safe=":")
+
+
+def _sql_datetime(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
 
 def near_point(query: Query) -> tuple[float, float]:

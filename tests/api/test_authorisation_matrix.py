@@ -7,6 +7,7 @@ by developers with their app's API key; the others with a session.
 """
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -14,7 +15,8 @@ from fastapi.testclient import TestClient
 
 from icity.app import create_app
 from icity.db.engine import transaction
-from icity.services import harvest, sources
+from icity.ngsi_ld.temporal_representation import instance_id
+from icity.services import entity_store, harvest, sources
 from icity.services.access import CLI
 from tests import people
 from tests.connectors.feed_server import Feed
@@ -81,6 +83,10 @@ NEW_PARKING = {"id": "urn:ngsi-ld:OffStreetParking:alpha:p9", "type": "OffStreet
 LD_SUBSCRIPTION = {"type": "Subscription", "entities": [{"type": "OffStreetParking"}],
                    "notification": {"endpoint": {"uri": "https://app.example/hooks/ngsi-ld"}}}  # fmt: skip
 LD_SUBSCRIPTION_PATH = f"{LD}/subscriptions/{{subscription_id}}"
+SPOTS_AT = datetime(2026, 11, 24, 10, tzinfo=timezone.utc)  # p0's one observation in the world (world_url)
+SPOTS = [{"type": "Property", "value": 3, "observedAt": "2026-11-24T11:00:00Z"}]
+TEMPORAL_PARKING = {"id": "urn:ngsi-ld:OffStreetParking:alpha:p9", "type": "OffStreetParking", "availableSpotNumber": SPOTS}
+INSTANCE = "/temporal/entities/{entity_id}/attrs/{attribute}/{instance_id}"
 NEW_USER = {"email": "new@bcn.example", "name": "New", "password": people.PASSWORD, "role": "city_admin", "cities": ["beta"]}
 # alpha (consortium, with open IS) back to pilot: allowed, since pilots may open IS
 BACK_TO_PILOT = {"level": "pilot", "effectiveOn": "2026-01-01", "evidenceKind": "technical_trial", "evidence": "New trials"}
@@ -273,6 +279,16 @@ MATRIX = [
         body={"isActive": False}, writes=True),
     Row("DELETE", LD_SUBSCRIPTION_PATH, (401, 404, 204, 404, 404, 404, 204), via="key", args={"subscription_id": "ld_subscription"},
         writes=True),
+    # the temporal API: the same readers and writers
+    Row("GET", f"{LD}/temporal/entities", ALL_OK, via="key", params={"type": "OffStreetParking"}),
+    Row("GET", f"{LD}/temporal/entities/{{entity_id}}", READERS_OF_APPROVAL_IS, via="key"),
+    Row("POST", f"{LD}/temporal/entityOperations/query", ALL_OK, via="key", body={"type": "Query", "entities": [{"type": "OffStreetParking"}]}),
+    Row("POST", f"{LD}/temporal/entities", LD_WRITERS_CREATE, body=TEMPORAL_PARKING, headers=TENANT, writes=True),
+    Row("POST", f"{LD}/temporal/entities/{{entity_id}}/attrs", LD_WRITERS, body={"availableSpotNumber": SPOTS}, headers=TENANT, writes=True),
+    Row("DELETE", f"{LD}/temporal/entities/{{entity_id}}", LD_WRITERS, headers=TENANT, writes=True),
+    Row("DELETE", f"{LD}/temporal/entities/{{entity_id}}/attrs/{{attribute}}", LD_WRITERS, args={"attribute": "parking_attribute"}, headers=TENANT, writes=True),
+    Row("PATCH", f"{LD}{INSTANCE}", LD_WRITERS, args={"attribute": "parking_attribute", "instance_id": "parking_instance"}, body={"value": 4}, headers=TENANT, writes=True),
+    Row("DELETE", f"{LD}{INSTANCE}", LD_WRITERS, args={"attribute": "parking_attribute", "instance_id": "parking_instance"}, headers=TENANT, writes=True),
 ]
 
 PLACES = {"city_id": "alpha", "slug": "parking", "entity_id": PARKING, "device": "gate-1",
@@ -294,6 +310,9 @@ def world_url(databases, network_url, feeds):
         )
     world.ids["parking_attribute"] = "availableSpotNumber"  # only the parking entities have it
     world.ids["run"] = harvest.run_now(APPROVAL_IS, CLI, database_url=url)["id"]
+    with transaction(url) as session:  # one observation of p0, for the temporal API's instance rows
+        entity_store.add_observations(session, [entity_store.observation_row(PARKING, "availableSpotNumber", SPOTS_AT, 41)])
+    world.ids["parking_instance"] = instance_id(PARKING, "availableSpotNumber", SPOTS_AT)
     return url, world
 
 

@@ -2,7 +2,7 @@
 0.5.2 (PyPI, unmodified) drives a real iCity server through its own API. It imports nothing of
 iCity. Prints one JSON object: what each step returned.
 
-    python ngsildclient_session.py <base URL> <provider token> [session | typed-datetime]
+    python ngsildclient_session.py <base URL> <provider token> [session | typed-datetime | temporal]
 
 The provider token travels as `Authorization: Bearer …` through `Client(custom_auth=…)`,
 ngsildclient's own hook for credentials (a requests AuthBase).
@@ -16,8 +16,12 @@ from urllib.parse import urlsplit
 
 from requests.auth import AuthBase
 
+from datetime import timedelta
+
 from ngsildclient import Client, Entity
+from ngsildclient.api.constants import AggrMethod
 from ngsildclient.api.exceptions import NgsiApiError
+from ngsildclient.api.helper.temporal import TemporalQuery
 
 TYPE = "AirQualityObserved"
 OBSERVED = "2024-05-01T10:00:00Z"
@@ -71,12 +75,28 @@ def typed_datetime(client: Client) -> dict:
     return out
 
 
+def temporal(client: Client) -> dict:
+    """alpha s1's no2 history (written by the test): read simplified, normalized, and averaged per hour."""
+    station = f"urn:ngsi-ld:{TYPE}:alpha:s1"
+    hours = TemporalQuery().between("2024-05-01T10:00:00Z", "2024-05-01T12:00:00Z")
+    return {
+        "temporalValues": without_context(client.temporal.get(station, attrs=["no2"])),
+        "normalized": without_context(client.temporal.get(station, attrs=["no2"], verbose=True)),
+        "aggregated": [without_context(troe) for troe in client.temporal.aggregate(
+            type=TYPE, attrs=["no2"], tq=hours, methods=[AggrMethod.AVERAGE, AggrMethod.MAXIMUM], period=timedelta(hours=1)
+        ).result],
+    }  # fmt: skip
+
+
 def main(base: str, token: str, scenario: str = "session") -> None:
     parts = urlsplit(base)
     out: dict = {}
     with Client(hostname=parts.hostname, port=parts.port, custom_auth=Bearer(token), verbose=False) as client:
         if scenario == "typed-datetime":
             print(json.dumps(typed_datetime(client), sort_keys=True))
+            return
+        if scenario == "temporal":
+            print(json.dumps(temporal(client), sort_keys=True))
             return
         out["connected"] = client.is_connected()
         out["createOne"] = client.create(station(1, 10.0))

@@ -104,3 +104,25 @@ def test_without_the_provider_token_ngsi_ld_writes_are_refused_and_store_nothing
     listed = httpx.get(f"{base}/ngsi-ld/v1/entities", params={"type": TYPE, "count": "true"})
     assert listed.status_code == 200
     assert listed.json() == [] and listed.headers["NGSILD-Results-Count"] == "0"
+
+
+# alpha s1's no2: three values in the hour from 10:00, two in the next
+NO2_HISTORY = [(20.0, "2024-05-01T10:00:00Z"), (30.0, "2024-05-01T10:20:00Z"), (40.0, "2024-05-01T10:40:00Z"),
+               (50.0, "2024-05-01T11:00:00Z"), (70.0, "2024-05-01T11:30:00Z")]  # fmt: skip
+
+
+def test_ngsildclient_reads_a_temporal_entity_simplified_normalized_and_aggregated(alpha):
+    station = {"id": urn("s1"), "type": TYPE, "location": {"type": "GeoProperty", "value": {"type": "Point", "coordinates": [2.11, 41.38]}},
+               "no2": [{"type": "Property", "value": value, "observedAt": at} for value, at in NO2_HISTORY]}  # fmt: skip
+    created = httpx.post(f"{alpha['base']}/ngsi-ld/v1/temporal/entities", json=station, headers={"Authorization": f"Bearer {alpha['token']}"},
+                         timeout=60)  # the first write loads the Smart Data Models
+    assert created.status_code == 201, created.text
+    out = run_ngsildclient(alpha["base"], alpha["token"], "temporal")
+    assert out["temporalValues"] == {"id": urn("s1"), "type": TYPE, "no2": {"type": "Property", "values": [[v, t] for v, t in NO2_HISTORY]}}
+    normalized = out["normalized"]["no2"]
+    assert [(i["value"], i["observedAt"]) for i in normalized] == NO2_HISTORY
+    assert all(i["type"] == "Property" and i["instanceId"].startswith("urn:ngsi-ld:Instance:") for i in normalized)
+    hours = [("2024-05-01T10:00:00Z", "2024-05-01T11:00:00Z"), ("2024-05-01T11:00:00Z", "2024-05-01T12:00:00Z")]
+    assert out["aggregated"] == [{"id": urn("s1"), "type": TYPE, "no2": {
+        "type": "Property", "avg": [[30.0, *hours[0]], [60.0, *hours[1]]], "max": [[40.0, *hours[0]], [70.0, *hours[1]]],
+    }}]  # fmt: skip

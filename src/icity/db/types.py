@@ -82,6 +82,56 @@ def bucket_start(column: ColumnElement, seconds: int) -> epoch_bucket:
     return epoch_bucket(column, literal_column(str(int(seconds)), Integer()))
 
 
+class offset_bucket(FunctionElement[int]):
+    """Start (seconds since 1970 UTC) of the `seconds`-long period holding a datetime column, periods
+    counted from `origin` (seconds since 1970, at or before every time bucketed)."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(offset_bucket, "sqlite")
+def _offset_bucket_sqlite(element, compiler, **kw) -> str:
+    column, seconds, origin = (compiler.process(c, **kw) for c in element.clauses)
+    return f"((((CAST(strftime('%s', {column}) AS INTEGER) - {origin}) / {seconds}) * {seconds}) + {origin})"
+
+
+@compiles(offset_bucket, "postgresql")
+def _offset_bucket_postgresql(element, compiler, **kw) -> str:
+    column, seconds, origin = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(CAST(floor((EXTRACT(EPOCH FROM {column}) - {origin}) / {seconds}) AS BIGINT) * {seconds} + {origin})"
+
+
+class month_bucket(FunctionElement[int]):
+    """The first month (months since January of year 0, UTC) of the `months`-long period holding a
+    datetime column, periods counted from month `origin` (at or before every time bucketed)."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(month_bucket, "sqlite")
+def _month_bucket_sqlite(element, compiler, **kw) -> str:
+    column, months, origin = (compiler.process(c, **kw) for c in element.clauses)
+    month = f"(CAST(strftime('%Y', {column}) AS INTEGER) * 12 + CAST(strftime('%m', {column}) AS INTEGER) - 1)"
+    return f"((({month} - {origin}) / {months}) * {months} + {origin})"
+
+
+@compiles(month_bucket, "postgresql")
+def _month_bucket_postgresql(element, compiler, **kw) -> str:
+    column, months, origin = (compiler.process(c, **kw) for c in element.clauses)
+    month = f"(CAST(EXTRACT(YEAR FROM {column}) AS INTEGER) * 12 + CAST(EXTRACT(MONTH FROM {column}) AS INTEGER) - 1)"
+    return f"((({month} - {origin}) / {months}) * {months} + {origin})"
+
+
+def period_start(column: ColumnElement, *, seconds: int = 0, months: int = 0, origin: ColumnElement) -> FunctionElement[int]:
+    """The period holding each time: `seconds` long (its start in seconds since 1970) or `months`
+    long (its first month counted from year 0), counted from `origin` (an integer expression) in
+    the same unit. The length is rendered inline (a validated int)."""
+    construct, length = (month_bucket, months) if months else (offset_bucket, seconds)
+    return construct(column, literal_column(str(int(length)), Integer()), origin)
+
+
 class epoch_seconds(FunctionElement[float]):
     """Seconds since 1970 UTC of a datetime column, with its fraction: for comparing a stored
     time plus a per-row number of seconds with now, in SQL."""

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from icity.api.deps import get_principal
-from icity.ngsi_ld import discovery, provision, query, subscriptions
+from icity.ngsi_ld import discovery, provision, query, subscriptions, temporal, temporal_provision
 
 PREFIX = "/ngsi-ld/v1"
 # batches of up to 10,000 entities take larger bodies
@@ -30,7 +30,7 @@ class TrailingSlash:
 def install(app: FastAPI) -> None:
     # every call is authenticated (and an app key's rate-limited and metered), as on /api/v1
     router = APIRouter(prefix=PREFIX, dependencies=[Depends(get_principal)])
-    for module in (query, provision, discovery, subscriptions):
+    for module in (query, provision, discovery, subscriptions, temporal, temporal_provision):
         router.include_router(module.router)
     app.include_router(router)
     app.add_middleware(TrailingSlash)

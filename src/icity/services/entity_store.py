@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from icity.config import get_settings
@@ -439,3 +439,24 @@ def add_observations(session: Session, rows: list[dict[str, Any]]) -> None:
     value sent again for the same time is a correction and replaces the stored one (re-sending
     the same value changes nothing), as the entity's current state takes the later value."""
     upsert_many(session, Observation.__table__, rows)
+
+
+def correct_observation(session: Session, entity_id: str, attribute: str, observed_at: datetime, value: Any) -> bool:
+    """Replace the value of one stored observation (a correction); False if there is none at that time."""
+    row = observation_row(entity_id, attribute, observed_at, value)
+    done = session.execute(
+        update(Observation)
+        .where(Observation.entity_id == entity_id, Observation.attribute == attribute, Observation.observed_at == observed_at)
+        .values(value_number=row["value_number"], value=row["value"])
+    )
+    return done.rowcount > 0
+
+
+def delete_history(session: Session, entity_id: str, attribute: str | None = None, observed_at: datetime | None = None) -> int:
+    """Delete an entity's observations: all, one attribute's, or one (at `observed_at`); how many went."""
+    where = [Observation.entity_id == entity_id]
+    if attribute is not None:
+        where.append(Observation.attribute == attribute)
+    if observed_at is not None:
+        where.append(Observation.observed_at == observed_at)
+    return session.execute(delete(Observation).where(*where)).rowcount

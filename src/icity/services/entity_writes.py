@@ -167,3 +167,48 @@ def raise_first(outcomes: list[Outcome]) -> Outcome:
     if outcome.error is not None:
         raise outcome.error
     return outcome
+
+
+def record_history(session: Session, system: InformationSystem, entity_id: str, entity_type: str,
+                   observations: list[tuple[str, datetime, Any]]) -> None:  # fmt: skip
+    """Store past values (attribute, time, value) of an entity of `system` as its history, each checked
+    as a write of that value at that time would be; one problem refuses them all."""
+    _check_history(session, system, entity_id, entity_type, observations)
+    entity_store.add_observations(
+        session, [entity_store.observation_row(entity_id, name, observed_at, value) for name, observed_at, value in observations]
+    )
+
+
+def correct_history(session: Session, system: InformationSystem, entity_id: str, entity_type: str, name: str,
+                    observed_at: datetime, value: Any) -> bool:  # fmt: skip
+    """Replace the value an entity of `system` observed at one time, checked as a write of it would be;
+    False if nothing was observed then."""
+    _check_history(session, system, entity_id, entity_type, [(name, observed_at, value)])
+    return entity_store.correct_observation(session, entity_id, name, observed_at, value)
+
+
+def _check_history(session: Session, system: InformationSystem, entity_id: str, entity_type: str,
+                   observations: list[tuple[str, datetime, Any]]) -> None:  # fmt: skip
+    served = entity_store.served_types(session, system.id)
+    problems: list[FieldProblem] = []
+    for index, (name, observed_at, value) in enumerate(observations):
+        payload = {"id": entity_id, "type": entity_type, name: value, "observedAt": observed_at.isoformat()}
+        _, found = entity_store.check_entity(payload, system.city_id, served, validation=system.validation, derive_times=False)
+        problems += [FieldProblem(f"{name}[{index}]{p.path.removeprefix('[0].').removeprefix(name)}", p.detail) for p in found]
+    if problems:
+        raise invalid(problems, detail=f"{len(problems)} problem(s); first: {problems[0].path}: {problems[0].detail}")
+
+
+def owned_entity(session: Session, system: InformationSystem, entity_id: str) -> None:
+    """Refuse unless `entity_id` is a stored entity of `system`."""
+    owner = existing_ids(session, [entity_id]).get(entity_id)
+    if owner is None:
+        raise not_found("entity", entity_id)
+    if owner != system.id:
+        raise forbidden(f"{entity_id} belongs to another information system ({owner}).")
+
+
+def delete_with_history(session: Session, system: InformationSystem, entity_id: str) -> None:
+    """Retire an entity of `system` and delete its history (a retired entity otherwise keeps it)."""
+    raise_first(delete_entities(session, system, [entity_id]))
+    entity_store.delete_history(session, entity_id)
