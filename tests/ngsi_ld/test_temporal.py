@@ -181,7 +181,7 @@ def test_the_query_in_a_body_selects_as_the_parameters_do(api):
         ({"timerel": "during", "timeAt": at(0)}, "timerel"),
         ({"timeAt": at(0)}, "timerel"),
         ({"timerel": "after", "timeAt": "yesterday"}, "timeAt"),
-        ({"timeproperty": "createdAt", "timerel": "after", "timeAt": at(0)}, "timeproperty"),
+        ({"timeproperty": "deletedAt", "timerel": "after", "timeAt": at(0)}, "timeproperty"),
         ({"options": "aggregatedValues"}, "aggrMethods"),
         ({"options": "aggregatedValues", "aggrMethods": "median"}, "aggrMethods"),
         ({"options": "aggregatedValues", "aggrMethods": "avg", "aggrPeriodDuration": "1h"}, "aggrPeriodDuration"),
@@ -238,6 +238,27 @@ def test_the_spec_example_created_with_its_history_reads_back(broker):
     # the entity's current state is its newest instance
     current = broker.client.get(f"{BASE}/entities/{VEHICLE}").json()
     assert current["speed"] == {"type": "Property", "value": 100, "observedAt": "2018-08-01T12:07:00Z"}
+
+
+def test_timeproperty_selects_instances_by_when_they_were_stored(broker):
+    from datetime import timedelta
+
+    assert broker.client.post(f"{BASE}/temporal/entities", json=TEMPORAL_VEHICLE, headers=broker.lab).status_code == 201
+    an_hour_ago = (datetime.now(timezone.utc) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def speeds(**params):
+        body = temporal_of(broker.client, VEHICLE, attrs="speed", options="temporalValues", **params).json()
+        return [value for value, _ in body.get("speed", {}).get("values", [])]
+
+    # observed in 2018, stored just now
+    for timeproperty in ("createdAt", "modifiedAt"):
+        assert speeds(timeproperty=timeproperty, timerel="after", timeAt=an_hour_ago) == [120, 80, 100]
+        assert speeds(timeproperty=timeproperty, timerel="before", timeAt=an_hour_ago) == []
+    assert speeds(timerel="after", timeAt=an_hour_ago) == []
+    assert speeds(timeproperty="observedAt", timerel="after", timeAt="2018-08-01T12:04:00Z") == [80, 100]
+    hourly = temporal_of(broker.client, VEHICLE, attrs="speed", options="aggregatedValues", aggrMethods="totalCount",
+                         aggrPeriodDuration="PT0S", timeproperty="modifiedAt", timerel="after", timeAt=an_hour_ago).json()  # fmt: skip
+    assert hourly["speed"]["totalCount"][0][0] == 3
 
 
 def test_history_is_added_corrected_and_deleted_instance_by_instance(broker):

@@ -49,34 +49,36 @@ class TemporalRequest:
     period: history.Period
 
 
+# an instance's createdAt and modifiedAt are both when the platform stored it: a correction stores it again
+TIME_PROPERTIES = {None: history.OBSERVED, "observedAt": history.OBSERVED, "createdAt": history.RECORDED,
+                   "modifiedAt": history.RECORDED}  # fmt: skip
+
+
 def time_window(timerel: str | None, time_at: str | None, end_time_at: str | None, timeproperty: str | None,
                 attrs: frozenset[str] | None) -> history.TimeWindow:  # fmt: skip
-    if timeproperty not in (None, "observedAt"):
-        # iCity keeps one time per observation: when it was observed
-        raise bad_request_data(
-            f"timeproperty={timeproperty}: history here is kept by observation time; use observedAt (the default)",
-            param="timeproperty",
-        )
+    if timeproperty not in TIME_PROPERTIES:
+        raise bad_request_data(f"timeproperty must be one of {', '.join(filter(None, TIME_PROPERTIES))}", param="timeproperty")
+    time = TIME_PROPERTIES[timeproperty]
     attributes = tuple(sorted(attrs)) if attrs else ()
     if timerel is None:
         if time_at is not None or end_time_at is not None:
             raise bad_request_data("timeAt and endTimeAt go with timerel (before, after or between)", param="timerel")
-        return history.TimeWindow(attributes=attributes)
+        return history.TimeWindow(time=time, attributes=attributes)
     if timerel not in TIMERELS:
         raise bad_request_data(f"timerel must be one of {', '.join(TIMERELS)}", param="timerel")
     if time_at is None:
         raise bad_request_data(f"timerel={timerel} needs timeAt", param="timeAt")
     at = _instant("timeAt", time_at)
     if timerel == "before":
-        return history.TimeWindow(end=at, attributes=attributes)
+        return history.TimeWindow(time=time, end=at, attributes=attributes)
     if timerel == "after":
-        return history.TimeWindow(start=at, attributes=attributes)
+        return history.TimeWindow(time=time, start=at, attributes=attributes)
     if end_time_at is None:
         raise bad_request_data("timerel=between needs endTimeAt", param="endTimeAt")
     end = _instant("endTimeAt", end_time_at)
     if end <= at:
         raise bad_request_data("endTimeAt must be after timeAt", param="endTimeAt")
-    return history.TimeWindow(start=at, end=end, attributes=attributes)
+    return history.TimeWindow(time=time, start=at, end=end, attributes=attributes)
 
 
 def _instant(param: str, text: str) -> datetime:

@@ -438,6 +438,9 @@ def add_observations(session: Session, rows: list[dict[str, Any]]) -> None:
     """Append history rows (see observation_row). One row per (entity, attribute, time): a
     value sent again for the same time is a correction and replaces the stored one (re-sending
     the same value changes nothing), as the entity's current state takes the later value."""
+    now = utcnow()
+    for row in rows:
+        row["recorded_at"] = now
     upsert_many(session, Observation.__table__, rows)
 
 
@@ -447,7 +450,7 @@ def correct_observation(session: Session, entity_id: str, attribute: str, observ
     done = session.execute(
         update(Observation)
         .where(Observation.entity_id == entity_id, Observation.attribute == attribute, Observation.observed_at == observed_at)
-        .values(value_number=row["value_number"], value=row["value"])
+        .values(value_number=row["value_number"], value=row["value"], recorded_at=utcnow())
     )
     return done.rowcount > 0
 

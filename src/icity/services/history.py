@@ -22,22 +22,33 @@ from icity.db.types import period_start
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+OBSERVED, RECORDED = "observed_at", "recorded_at"  # which time of an observation a window is on
+
+
 @dataclass(frozen=True)
 class TimeWindow:
-    """Observation times from `start` (included) to `end` (excluded); None: unbounded."""
+    """Times from `start` (included) to `end` (excluded); None: unbounded. `time`: when the values
+    were observed (the default), or when the platform stored them."""
 
     start: datetime | None = None
     end: datetime | None = None
     attributes: tuple[str, ...] = ()  # none: every attribute
+    time: str = OBSERVED
+
+    @property
+    def column(self) -> Any:
+        return getattr(Observation, self.time)
 
     def conditions(self, entity_ids: list[str]) -> list[Any]:
         where = [Observation.entity_id.in_(entity_ids)]
         if self.attributes:
             where.append(Observation.attribute.in_(self.attributes))
         if self.start is not None:
-            where.append(Observation.observed_at >= self.start)
+            where.append(self.column >= self.start)
         if self.end is not None:
-            where.append(Observation.observed_at < self.end)
+            where.append(self.column < self.end)
+        if self.time != OBSERVED:
+            where.append(self.column.is_not(None))
         return where
 
 
@@ -65,8 +76,8 @@ def observations(session: Session, entity_ids: list[str], window: TimeWindow, *,
     backwards = last is not None
     keep = min(last, cap) if backwards else cap
     probe = keep + 1 if (not backwards or last > cap) else keep  # one more tells that the cap cut
-    order = Observation.observed_at.desc() if backwards else Observation.observed_at.asc()
-    rank = func.row_number().over(partition_by=(Observation.entity_id, Observation.attribute), order_by=order)
+    order = window.column.desc() if backwards else window.column.asc()
+    rank = func.row_number().over(partition_by=(Observation.entity_id, Observation.attribute), order_by=(order, Observation.observed_at))
     ranked = (
         select(Observation.entity_id, Observation.attribute, Observation.observed_at, Observation.value_number,
                Observation.value, rank.label("rank"))  # fmt: skip
@@ -130,7 +141,9 @@ def aggregate(
     if not entity_ids:
         return {}
     single = len(entity_ids) == 1 and len(window.attributes) == 1
-    statement = _aggregate_statement(measures, period, bool(window.attributes), window.start is not None, window.end is not None, single)
+    statement = _aggregate_statement(
+        measures, period, bool(window.attributes), window.start is not None, window.end is not None, single, window.time
+    )
     params = {"ids": entity_ids, "attributes": list(window.attributes), "start": window.start, "end": window.end,
               "origin": _origin(period, window.start)}  # fmt: skip
     if single:
@@ -162,7 +175,7 @@ def aggregate(
 
 @lru_cache(maxsize=256)
 def _aggregate_statement(
-    measures: tuple[str, ...], period: Period, attributes: bool, start: bool, end: bool, single: bool
+    measures: tuple[str, ...], period: Period, attributes: bool, start: bool, end: bool, single: bool, time: str = OBSERVED
 ) -> Select[Any]:
     """The statement of an aggregation of this shape, its values bound by name (built once: building
     it cost more than running it). One attribute of one entity (`single`, the common case) is
@@ -173,11 +186,12 @@ def _aggregate_statement(
     else:
         columns = [Observation.entity_id, Observation.attribute]
         group = [Observation.entity_id, Observation.attribute]
+    at = getattr(Observation, time)
     if period.whole:
-        columns += [func.min(Observation.observed_at).label("first"), func.max(Observation.observed_at).label("last")]
+        columns += [func.min(at).label("first"), func.max(at).label("last")]
     else:
         origin = bindparam("origin", type_=Integer)
-        columns.append(period_start(Observation.observed_at, seconds=period.seconds, months=period.months, origin=origin).label("bucket"))
+        columns.append(period_start(at, seconds=period.seconds, months=period.months, origin=origin).label("bucket"))
         group.append(literal_column("bucket"))  # by its name: one expression, however its parameter is written
     number = Observation.value_number
     wanted = set(measures) | ({"numbers", "sum", "sumsq"} if "stddev" in measures else set())
@@ -200,9 +214,11 @@ def _aggregate_statement(
     if attributes and not single:
         where.append(Observation.attribute.in_(bindparam("attributes", expanding=True)))
     if start:
-        where.append(Observation.observed_at >= bindparam("start", type_=Observation.observed_at.type))
+        where.append(at >= bindparam("start", type_=at.type))
     if end:
-        where.append(Observation.observed_at < bindparam("end", type_=Observation.observed_at.type))
+        where.append(at < bindparam("end", type_=at.type))
+    if time != OBSERVED:
+        where.append(at.is_not(None))
     statement = select(*columns).where(*where)
     return statement.group_by(*group).order_by(*group) if group else statement
 

@@ -245,3 +245,5 @@ class Observation(Base):
     observed_at: Mapped[datetime] = mapped_column(primary_key=True)
     value_number: Mapped[float | None] = mapped_column(Float)
     value: Mapped[Any | None] = mapped_column(JSON, nullable=True)  # the value as given (numbers too), for non-numeric attributes
+    # when the platform stored it (a correction stores it again): NGSI-LD's createdAt/modifiedAt of an instance
+    recorded_at: Mapped[datetime | None] = mapped_column()
