@@ -19,6 +19,14 @@ curl -sfG "$LD/entities" -H "Link: $LINK" -D headers.txt \
   -d 'georel=near;maxDistance==2000' -d geometry=Point -d 'coordinates=[2.1686,41.3874]' \
   -d count=true -d options=keyValues -d limit=3 | jq -c '.[] | {id, no2, airQualityLevel}'
 grep -i '^ngsild-results-count' headers.txt
+# the station's history through the temporal API: yesterday's hourly average and maximum of NO2, in SQL
+YESTERDAY=$(date -u -d yesterday +%Y-%m-%dT00:00:00Z 2>/dev/null || date -u -v-1d +%Y-%m-%dT00:00:00Z)
+TODAY=$(date -u +%Y-%m-%dT00:00:00Z)
+curl -sfG "$LD/temporal/entities/$STATION" -H "Link: $LINK" -d attrs=no2 \
+  -d timerel=between -d "timeAt=$YESTERDAY" -d "endTimeAt=$TODAY" \
+  -d options=aggregatedValues -d aggrMethods=avg,max -d aggrPeriodDuration=PT1H > hourly.json
+jq -c '.no2.avg[:2]' hourly.json   # [[value, period start, period end], …]
+test "$(jq '.no2.max | length' hourly.json)" -gt 0
 # the same area as GeoJSON, for a map
 curl -sfG "$LD/entities" -H 'Accept: application/geo+json' -d type=AirQualityObserved \
   -d georel=within -d geometry=Polygon -d 'coordinates=[[[2.10,41.35],[2.22,41.35],[2.22,41.42],[2.10,41.42],[2.10,41.35]]]' \
