@@ -84,6 +84,8 @@ class SubscriptionPublic(BaseModel):
             "expired": False,
             "lastNotifiedAt": None,
             "createdAt": "2026-11-25T09:00:00+00:00",
+            "standard": None,
+            "uri": None,
         }
     )
     id: int
@@ -102,6 +104,8 @@ class SubscriptionPublic(BaseModel):
     expired: bool
     lastNotifiedAt: str | None
     createdAt: str
+    standard: str | None = Field(None, description="Made through a standard's API (ngsi-ld), which shows and changes it its own way.")
+    uri: str | None = Field(None, description="Its id in that standard, e.g. urn:ngsi-ld:Subscription:7.")
 
 
 class NewSubscriptionOut(SubscriptionPublic):
