@@ -47,7 +47,7 @@ def integer_parameters(app) -> list[tuple[str, str, str, str]]:
         forms = [param for param in dependant.body_params if type(param.field_info).__name__ == "Form"]
         for where, params in (("path", dependant.path_params), ("query", dependant.query_params), ("form", forms)):
             for param in params:
-                if _is_int(param.field_info.annotation) and param.name not in ("limit", "lastEventId"):
+                if _is_int(param.field_info.annotation) and param.name not in ("limit", "offset", "lastN", "lastEventId"):
                     found.extend((method, route.path, where, param.alias) for method in sorted(route.methods))
     return found
 

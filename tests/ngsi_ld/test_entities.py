@@ -534,3 +534,12 @@ def test_the_type_selection_language(broker):
     assert ids("Vehicle;PointOfInterest") == []  # an entity has one type here
     counted = broker.client.get(f"{BASE}/entities", params={"type": "Vehicle;PointOfInterest", "count": "true"})
     assert counted.headers["NGSILD-Results-Count"] == "0"
+
+
+@pytest.mark.parametrize("path", [f"{BASE}/entities", f"{BASE}/temporal/entities", f"{BASE}/subscriptions"])
+@pytest.mark.parametrize("offset", [2**31, 2**64, -1])
+def test_an_offset_beyond_any_list_is_bad_request_data(broker, path, offset):
+    params = {"offset": offset} | ({} if path.endswith("subscriptions") else {"type": "Vehicle"})
+    answer = broker.client.get(path, params=params, headers=broker.lab)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["type"].endswith("/BadRequestData") and answer.json()["param"] == "offset"

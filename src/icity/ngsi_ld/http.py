@@ -126,3 +126,22 @@ def answer(content: Any, media_type: str, context: Context, status_code: int = 2
     elif context.urls:  # a context given inline has no URL to link to
         headers["Link"] = f'<{context.urls[0]}>; rel="{JSON_LD_CONTEXT_REL}"; type="application/ld+json"'
     return JSONResponse(content, status_code=status_code, media_type=media_type, headers=headers)
+
+
+MAX_LIMIT = 1000  # entities (or subscriptions) per answer; more is TooManyResults: page with offset
+MAX_OFFSET = 2**31 - 1  # beyond any list here, and within what both databases take
+
+
+def paging(limit: int | None, offset: int | None, count: bool) -> tuple[int, int]:
+    """(limit, offset) of a list request (CIM 009 5.5.9): limit 20 by default, 0 only to count."""
+    limit = 20 if limit is None else limit
+    offset = 0 if offset is None else offset
+    if limit < 0 or offset < 0:
+        raise bad_request_data("limit and offset must not be negative", param="limit" if limit < 0 else "offset")
+    if offset > MAX_OFFSET:
+        raise bad_request_data(f"offset must be at most {MAX_OFFSET}", param="offset")
+    if limit == 0 and not count:
+        raise bad_request_data("limit=0 only with count=true", param="limit")
+    if limit > MAX_LIMIT:
+        raise ngsi_ld_error("TooManyResults", f"limit must be at most {MAX_LIMIT}; page with offset", param="limit")
+    return limit, offset

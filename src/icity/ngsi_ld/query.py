@@ -10,14 +10,13 @@ from fastapi import APIRouter, Query, Request
 from icity.api.deps import PrincipalDep, SessionDep
 from icity.api.middleware import served
 from icity.ngsi_ld.contexts import Context, stored_name
-from icity.ngsi_ld.errors import bad_request_data, ngsi_ld_error, resource_not_found
-from icity.ngsi_ld.http import GEO_JSON, Body, LinkContext, Tenant, accepted, answer, body_context
+from icity.ngsi_ld.errors import bad_request_data, resource_not_found
+from icity.ngsi_ld.http import GEO_JSON, MAX_LIMIT, Body, LinkContext, Tenant, accepted, answer, body_context, paging
 from icity.ngsi_ld.representation import CONCISE, NORMALIZED, SIMPLIFIED, View, feature, render
 from icity.services import entities
 
 router = APIRouter(tags=["NGSI-LD"])
 
-MAX_LIMIT = 1000
 FORMATS = {"normalized": NORMALIZED, "keyValues": SIMPLIFIED, "simplified": SIMPLIFIED, "concise": CONCISE}
 OPTIONS = {"keyValues", "simplified", "concise", "normalized", "sysAttrs", "count", "noOverwrite", "replace", "update"}
 TYPE_TOKEN = re.compile(r"[^,;|()]+")
@@ -61,18 +60,6 @@ def type_selection(text: str, context: Context) -> tuple[str, ...]:
         if len(terms) == 1:
             admitted.append(terms.pop())
     return tuple(dict.fromkeys(admitted))
-
-
-def _paging(limit: int | None, offset: int | None, count: bool) -> tuple[int, int]:
-    limit = 20 if limit is None else limit
-    offset = 0 if offset is None else offset
-    if limit < 0 or offset < 0:
-        raise bad_request_data("limit and offset must not be negative", param="limit" if limit < 0 else "offset")
-    if limit == 0 and not count:
-        raise bad_request_data("limit=0 only with count=true", param="limit")
-    if limit > MAX_LIMIT:
-        raise ngsi_ld_error("TooManyResults", f"limit must be at most {MAX_LIMIT}; page with offset", param="limit")
-    return limit, offset
 
 
 def entity_match(
@@ -159,7 +146,7 @@ def query_entities(
     projection = attribute_names(attrs or pick, context, "attrs" if attrs else "pick") if (attrs or pick) else None
     if not any((id, idPattern, type, attrs, pick, q, georel, local)):
         raise bad_request_data("Select entities: give at least one of id, idPattern, type, attrs, q or georel")
-    limit_, offset_ = _paging(limit, offset, count)
+    limit_, offset_ = paging(limit, offset, count)
     geo = parse_geo_query(georel, geometry, coordinates)
     view = view_of(context, options, format, projection)
     match = entity_match(
@@ -239,7 +226,7 @@ def query_in_body(
     q, geo = body.get("q"), parse_geo_query_body(body.get("geoQ")) if body.get("geoQ") is not None else None
     if not (body.get("entities") or attrs or q or geo):
         raise bad_request_data("Select entities: give entities, attrs, q or geoQ")
-    limit_, offset_ = _paging(limit, offset, count)
+    limit_, offset_ = paging(limit, offset, count)
     # each selector is one query; their union, in id order, is paged
     found: dict[str, Any] = {}
     for selector in selectors:

@@ -18,9 +18,9 @@ from fastapi import APIRouter, Query, Request, Response
 from icity.api.deps import PrincipalDep, SessionDep, TransactionDep
 from icity.db.models import Subscription, utcnow
 from icity.ngsi_ld.contexts import Context, shown_name, stored_name
-from icity.ngsi_ld.errors import bad_request_data, ngsi_ld_error, operation_not_supported
+from icity.ngsi_ld.errors import bad_request_data, operation_not_supported
 from icity.ngsi_ld.geo_query import parse_geo_query_body
-from icity.ngsi_ld.http import GEO_JSON, JSON, LD_JSON, Body, LinkContext, Tenant, accepted, answer, body_context
+from icity.ngsi_ld.http import GEO_JSON, JSON, LD_JSON, Body, LinkContext, Tenant, accepted, answer, body_context, paging
 from icity.ngsi_ld.notifications import STANDARD
 from icity.ngsi_ld.query_language import parse_q
 from icity.services import subscriptions
@@ -30,7 +30,6 @@ router = APIRouter(tags=["NGSI-LD"])
 PATH = "/ngsi-ld/v1/subscriptions"
 # NGSI-LD's 201 has no body: the secret that signs the notifications (X-iCity-Signature) is in this header, once
 SECRET_HEADER = "X-iCity-Webhook-Secret"
-MAX_LIMIT = 1000
 FORMATS = ("normalized", "keyValues", "concise")
 ACCEPTS = (JSON, LD_JSON)
 # notificationTrigger values ↔ the alterations iCity's subscriptions name (services/subscriptions.TRIGGERS)
@@ -78,14 +77,7 @@ def query_subscriptions(
     count: Annotated[bool, Query()] = False,
 ):
     media_type = accepted(request, allow_geo=False)
-    limit = 20 if limit is None else limit
-    offset = 0 if offset is None else offset
-    if limit < 0 or offset < 0:
-        raise bad_request_data("limit and offset must not be negative", param="limit" if limit < 0 else "offset")
-    if limit == 0 and not count:
-        raise bad_request_data("limit=0 only with count=true", param="limit")
-    if limit > MAX_LIMIT:
-        raise ngsi_ld_error("TooManyResults", f"limit must be at most {MAX_LIMIT}; page with offset", param="limit")
+    limit, offset = paging(limit, offset, count)
     rows, total = subscriptions.door_subscriptions(session, principal, STANDARD, limit=limit, offset=offset)
     headers = {"NGSILD-Results-Count": str(total)} if count else {}
     return answer([subscription_body(row, context) for row in rows], media_type, context, headers=headers)

@@ -22,8 +22,8 @@ from icity.api.middleware import served
 from icity.errors import ICityError
 from icity.ngsi_ld.contexts import Context
 from icity.ngsi_ld.errors import bad_request_data, resource_not_found
-from icity.ngsi_ld.http import Body, LinkContext, Tenant, accepted, answer, body_context, link_context, tenant_scope
-from icity.ngsi_ld.query import MAX_LIMIT, _check_uri, _paging, attribute_names, entity_match, type_selection
+from icity.ngsi_ld.http import MAX_LIMIT, Body, LinkContext, Tenant, accepted, answer, body_context, link_context, paging, tenant_scope
+from icity.ngsi_ld.query import _check_uri, attribute_names, entity_match, type_selection
 from icity.ngsi_ld.temporal_representation import (
     AGGREGATED, METHODS, NORMALIZED, TEMPORAL_VALUES, TemporalView, wire_time, aggregated_entity, temporal_entity,
 )  # fmt: skip
@@ -201,7 +201,7 @@ def query_temporal(
         raise bad_request_data("Select entities: give at least one of id, idPattern, type, attrs, q or georel")
     projection = attribute_names(attrs, context) if attrs else None
     count = count or "count" in (options or "").split(",")
-    limit_, offset_ = _paging(limit, offset, count)
+    limit_, offset_ = paging(limit, offset, count)
     window = time_window(timerel, timeAt, endTimeAt, timeproperty, projection)
     asked = temporal_request(context, window, options, format, lastN, aggrMethods, aggrPeriodDuration)
     match = entity_match(
@@ -288,7 +288,7 @@ def query_temporal_in_body(
     q, geo = body.get("q"), parse_geo_query_body(body.get("geoQ")) if body.get("geoQ") is not None else None
     if not (body.get("entities") or attrs or q or geo):
         raise bad_request_data("Select entities: give entities, attrs, q or geoQ")
-    limit_, offset_ = _paging(limit, offset, count)
+    limit_, offset_ = paging(limit, offset, count)
     window = time_window(temporal_q.get("timerel"), temporal_q.get("timeAt"), temporal_q.get("endTimeAt"),
                          temporal_q.get("timeproperty"), attrs)  # fmt: skip
     asked = temporal_request(context, window, options, format, lastN if lastN is not None else temporal_q.get("lastN"),
