@@ -308,7 +308,6 @@ class MqttIngest:
     def _record(self, rejections: Rejections) -> None:
         if not rejections.counts:
             return
-        self.stats["rejected"] += sum(rejections.counts.values())
         with write_transaction(self.database_url) as session:
             for (system_id, device), count in rejections.counts.items():
                 reason, at = rejections.last[(system_id, device)]
@@ -322,6 +321,8 @@ class MqttIngest:
                 else:
                     self.stats["unknown_device"] += count
                     log.warning("MQTT: rejected %s message(s) for unknown device %s of %s: %s", count, device, system_id, reason)
+        # counted once recorded: whoever reads the count finds the devices' rejections stored
+        self.stats["rejected"] += sum(rejections.counts.values())
 
 
 def _chunks(group: list[Message]) -> Iterator[list[Message]]:
