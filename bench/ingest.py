@@ -331,20 +331,26 @@ def raw_baseline(db_path: Path, rows: list[list[tuple]]) -> dict:
     db.execute(create.replace("CREATE TABLE observations", "CREATE TABLE observations_raw", 1).replace("pk_observations", "pk_observations_raw"))
     for sql in indexes:  # none today: the primary key is the only index
         db.execute(sql.replace(" ON observations ", " ON observations_raw ").replace("INDEX ix_", "INDEX ixraw_"))
-    insert = "INSERT INTO observations_raw (entity_id, attribute, observed_at, value_number, value) VALUES (?, ?, ?, ?, ?)"
+    # the API also stamps each row with when it stored it: the baseline writes that column too
+    recorded_at = db.execute("SELECT recorded_at FROM observations LIMIT 1").fetchone()[0]
+    insert = (
+        "INSERT INTO observations_raw (entity_id, attribute, observed_at, value_number, value, recorded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)"
+    )
     latencies = []
     started = time.perf_counter()
     for batch in rows:
         sent = time.perf_counter()
         db.execute("BEGIN IMMEDIATE")
-        db.executemany(insert, batch)
+        db.executemany(insert, [(*row, recorded_at) for row in batch])
         db.execute("COMMIT")
         latencies.append(time.perf_counter() - sent)
     seconds = time.perf_counter() - started
     count = sum(len(batch) for batch in rows)
     stored = db.execute("SELECT count(*) FROM observations_raw").fetchone()[0]
+    columns = "entity_id, attribute, observed_at, value_number, value"  # all but when each was stored
     differ = db.execute(
-        "SELECT count(*) FROM (SELECT * FROM observations_raw EXCEPT SELECT * FROM observations)"
+        f"SELECT count(*) FROM (SELECT {columns} FROM observations_raw EXCEPT SELECT {columns} FROM observations)"
     ).fetchone()[0]  # the API stored the very same rows, byte for byte
     db.execute("DROP TABLE observations_raw")
     db.close()
