@@ -127,20 +127,14 @@ def patch_attribute(
     tenant: Tenant,
 ):  # fmt: skip
     context = body_context(request, body)
-    system = _system(session, principal, tenant)
-    row = _stored(session, principal, entity_id)
-    name = stored_name(attribute, context)
-    if name not in row.attributes and not (name == "location" and row.location):
-        raise resource_not_found(f"{entity_id} has no attribute {attribute}")
+    system, row, name = _attribute_target(session, principal, tenant, entity_id, attribute, context)
     if not isinstance(body, dict):
         raise bad_request_data("The body is the attribute's members to change, as an object")
     current = _normalized_attribute(row, name)
     merged = {**current, **{k: v for k, v in body.items() if k != "@context"}}
     if "value" in body and current.get("type") == "Relationship":
         merged = {**current, "object": body["value"]}
-    fragment = parse_entity({attribute: merged}, context, fragment=True)
-    entity_writes.raise_first(entity_writes.write_entities(session, system, [_write(_entity_with(row, fragment))], require="existing"))
-    return _done(session)
+    return _write_attribute(session, system, row, attribute, merged, context)
 
 
 @router.put("/entities/{entity_id}/attrs/{attribute}", summary="Replace an attribute (CIM 009 5.6.19)")
@@ -149,12 +143,22 @@ def replace_attribute(
     tenant: Tenant,
 ):  # fmt: skip
     context = body_context(request, body)
+    system, row, _ = _attribute_target(session, principal, tenant, entity_id, attribute, context)
+    body = {k: v for k, v in body.items() if k != "@context"} if isinstance(body, dict) else body
+    return _write_attribute(session, system, row, attribute, body, context)
+
+
+def _attribute_target(session: Session, principal: Principal, tenant, entity_id: str, attribute: str, context: Context):
+    """(the IS written into, the stored entity, the attribute's stored name); 404 if it has no such attribute."""
     system = _system(session, principal, tenant)
     row = _stored(session, principal, entity_id)
     name = stored_name(attribute, context)
     if name not in row.attributes and not (name == "location" and row.location):
         raise resource_not_found(f"{entity_id} has no attribute {attribute}")
-    body = {k: v for k, v in body.items() if k != "@context"} if isinstance(body, dict) else body
+    return system, row, name
+
+
+def _write_attribute(session: Session, system: Any, row: Any, attribute: str, body: Any, context: Context) -> Response:
     fragment = parse_entity({attribute: body}, context, fragment=True)
     entity_writes.raise_first(entity_writes.write_entities(session, system, [_write(_entity_with(row, fragment))], require="existing"))
     return _done(session)
