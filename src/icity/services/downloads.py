@@ -37,7 +37,7 @@ def entity_download(session: Session, principal: Principal, system_id: str) -> E
     it cannot discover, 401/403 saying why for a listed one it may not read (as its devices)."""
     catalogue.get_readable_system(session, principal, system_id)
     keys = json_keys(Entity.attributes, session.connection().dialect.name)
-    names = session.scalars(select(keys.c.key).distinct().where(*_current(system_id)))
+    names = session.scalars(select(keys.c.key).select_from(Entity).distinct().where(*_current(system_id)))
     return EntityDownload(system_id, tuple(sorted(names)))
 
 
