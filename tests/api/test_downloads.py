@@ -133,7 +133,7 @@ def test_an_empty_system_gives_a_header_and_an_empty_collection(network_copy):
 
 
 def test_chunks_follow_one_another_without_gap_or_repeat(network_url):
-    chunks = list(downloads.entity_chunks(network_url, "alpha/air", size=3))
+    chunks = list(downloads.entity_chunks(network_url, "alpha/air", downloads.TABLE_COLUMNS, size=3))
     assert [len(c) for c in chunks] == [3, 3, 3, 1]
     assert [r.id for c in chunks for r in c] == sorted(f"urn:ngsi-ld:AirQualityObserved:alpha:s{i}" for i in range(10))
     exact = list(downloads.entity_chunks(network_url, "gamma/air", size=2))  # the last chunk full: one more read

@@ -45,10 +45,16 @@ def _current(system_id: str) -> tuple[Any, ...]:
     return Entity.information_system_id == system_id, Entity.retired_at.is_(None)
 
 
-def entity_chunks(database_url: str, system_id: str, size: int = CHUNK) -> Iterator[list[Any]]:
-    """The IS's current entities in id order, `size` rows at a time (rows of services.entities'
-    ENTITY_COLUMNS, then lat and lon: entities.entity_dict shapes them as the API does)."""
-    statement = select(*entities.ENTITY_COLUMNS, Entity.lat, Entity.lon).where(*_current(system_id)).order_by(Entity.id).limit(size)
+# what a table of entities shows: the representative point of a location rather than its geometry
+TABLE_COLUMNS = (Entity.id, Entity.type, Entity.observed_at, Entity.lat, Entity.lon, Entity.attributes)
+
+
+def entity_chunks(
+    database_url: str, system_id: str, columns: tuple[Any, ...] = entities.ENTITY_COLUMNS, size: int = CHUNK
+) -> Iterator[list[Any]]:
+    """The IS's current entities in id order, `size` rows at a time: rows of services.entities'
+    ENTITY_COLUMNS (entities.entity_dict shapes them as the API does), or of other `columns`."""
+    statement = select(*columns).where(*_current(system_id)).order_by(Entity.id).limit(size)
     after: str | None = None
     while True:
         page = statement if after is None else statement.where(Entity.id > after)

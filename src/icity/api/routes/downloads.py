@@ -55,9 +55,9 @@ def _download(body: Iterator[bytes], media_type: str, filename: str) -> Streamin
 
 
 def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else orjson.dumps(value).decode()
+    if type(value) is str:
+        return value
+    return "" if value is None else orjson.dumps(value).decode()
 
 
 def _csv_lines(rows: Iterable[Iterable[Any]]) -> bytes:
@@ -109,7 +109,7 @@ def download_csv(city_id: str, slug: str, request: Request, session: SessionDep,
     download = downloads.entity_download(session, principal, f"{city_id}/{slug}")
     served(request, [download.system_id])
     session.close()  # the stream reads in sessions of its own: this connection goes back to the pool now
-    chunks = downloads.entity_chunks(request.app.state.database_url, download.system_id)
+    chunks = downloads.entity_chunks(request.app.state.database_url, download.system_id, downloads.TABLE_COLUMNS)
     return _download(entities_csv(download, chunks), f"{CSV}; charset=utf-8", f"{city_id}-{slug}.csv")
 
 
