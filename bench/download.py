@@ -11,8 +11,8 @@
    by a client in this process (httpx), the body checked (one row or Feature per entity);
    measures rows/s and the server's memory growth while it streams: its peak resident memory
    (VmHWM, reset through /proc/<pid>/clear_refs before each download) above its resident memory
-   just before (VmRSS), and the peak of its anonymous part (RssAnon, sampled every 2 ms: what the
-   server holds, without the database file SQLite maps in) — streaming in chunks, the growth at
+   just before (VmRSS), and the peaks of its anonymous part (RssAnon, sampled every 2 ms: what the
+   server holds) and of its mapped files (RssFile: the database file SQLite maps in) — streaming in chunks, the growth at
    100k ≈ the growth at 10k;
 4. in the same run, the baseline: the same rows read with plain SQL (stdlib sqlite3, one cursor)
    and written with csv.writer into /dev/null, in a child process whose memory growth is measured
@@ -117,26 +117,27 @@ def reset_peak(pid: int) -> None:
 # ---- the measured downloads ---------------------------------------------------------------------
 
 
-class AnonymousPeak:
-    """The peak of a process's anonymous resident memory (RssAnon: Python's heap, SQLite's page
-    cache; not the database file mapped in), sampled every 2 ms from /proc while it runs."""
+class Peak:
+    """The peak of one of a process's memory figures in /proc/<pid>/status (RssAnon: Python's heap,
+    SQLite's page cache; RssFile: the database file SQLite maps in, shared with the OS page cache),
+    sampled every 2 ms while it runs."""
 
-    def __init__(self, pid: int):
-        self.pid = pid
-        self.start = self.peak = status_kib(pid, "RssAnon")
+    def __init__(self, pid: int, field: str):
+        self.pid, self.field = pid, field
+        self.start = self.peak = status_kib(pid, field)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
     def _sample(self) -> None:
         while not self._stop.wait(0.002):
-            self.peak = max(self.peak, status_kib(self.pid, "RssAnon"))
+            self.peak = max(self.peak, status_kib(self.pid, self.field))
 
     def stop(self) -> float:
-        """The peak's growth above the memory at the start, in MiB."""
+        """The peak's growth above the figure at the start, in MiB."""
         self._stop.set()
         self._thread.join()
-        self.peak = max(self.peak, status_kib(self.pid, "RssAnon"))
+        self.peak = max(self.peak, status_kib(self.pid, self.field))
         return (self.peak - self.start) / 1024
 
 
@@ -146,7 +147,7 @@ def download(port: int, pid: int, rows: int, extension: str) -> dict:
     url = f"http://127.0.0.1:{port}/api/v1/information-systems/{CITY}/{slug_of(rows)}/download.{extension}"
     reset_peak(pid)
     before = status_kib(pid, "VmRSS")
-    anonymous = AnonymousPeak(pid)
+    anonymous, mapped = Peak(pid, "RssAnon"), Peak(pid, "RssFile")
     body = bytearray()
     started = time.perf_counter()
     with httpx.stream("GET", url, timeout=600) as response:
@@ -155,7 +156,7 @@ def download(port: int, pid: int, rows: int, extension: str) -> dict:
         for chunk in response.iter_bytes():
             body += chunk
     seconds = time.perf_counter() - started
-    anonymous_growth = anonymous.stop()
+    anonymous_growth, mapped_growth = anonymous.stop(), mapped.stop()
     growth = (status_kib(pid, "VmHWM") - before) / 1024
     if extension == "csv":
         received = sum(1 for _ in csv.reader(body.decode().splitlines())) - 1
@@ -164,7 +165,7 @@ def download(port: int, pid: int, rows: int, extension: str) -> dict:
     if received != rows:
         raise BenchFailure(f"GET {url} gave {received} rows, expected {rows}")
     return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds, "bytes": len(body),
-            "memory_growth_mib": growth, "anonymous_growth_mib": anonymous_growth}  # fmt: skip
+            "memory_growth_mib": growth, "anonymous_growth_mib": anonymous_growth, "file_growth_mib": mapped_growth}  # fmt: skip
 
 
 def baseline(path: Path, rows: int) -> dict:
@@ -179,7 +180,7 @@ def baseline(path: Path, rows: int) -> dict:
 def baseline_child(path: Path, rows: int) -> None:
     import sqlite3
 
-    anonymous = AnonymousPeak(os.getpid())
+    anonymous, mapped = Peak(os.getpid(), "RssAnon"), Peak(os.getpid(), "RssFile")
     before = status_kib_self("VmRSS")
     started = time.perf_counter()
     db = sqlite3.connect(path)
@@ -200,7 +201,7 @@ def baseline_child(path: Path, rows: int) -> None:
     seconds = time.perf_counter() - started
     growth = status_kib_self("VmHWM") - before
     print(json.dumps({"rows": count, "seconds": seconds, "rows_per_s": count / seconds, "memory_growth_mib": growth / 1024,
-                      "anonymous_growth_mib": anonymous.stop()}))  # fmt: skip
+                      "anonymous_growth_mib": anonymous.stop(), "file_growth_mib": mapped.stop()}))  # fmt: skip
 
 
 def status_kib_self(field: str) -> int:
@@ -247,13 +248,13 @@ def main() -> int:
 def report(results: dict) -> None:
     log()
     log("Downloads through the real server (one worker, SQLite), beside plain SQL + csv.writer into /dev/null;")
-    log("memory: the server's peak above where it stood (all resident memory, and its anonymous part)")
-    log(f"{'':24} {'rows':>9} {'rows/s':>10} {'MB':>8} {'peak RSS':>12} {'peak anon':>12}")
+    log("memory: the server's peaks above where they stood (all resident memory; its anonymous part; mapped files)")
+    log(f"{'':24} {'rows':>9} {'rows/s':>10} {'MB':>8} {'peak RSS':>12} {'peak anon':>12} {'peak file':>12}")
     lines = [("GET download." + r["format"], r) for r in results["runs"]] + [("baseline (SQL + csv)", r) for r in results["baseline"]]
     for label, run in lines:
         size = f"{run['bytes'] / 1e6:>8.1f}" if "bytes" in run else f"{'':>8}"
         log(f"{label:24} {run['rows']:>9,} {run['rows_per_s']:>10,.0f} {size} {run['memory_growth_mib']:>+8.1f} MiB "
-            f"{run['anonymous_growth_mib']:>+8.1f} MiB")  # fmt: skip
+            f"{run['anonymous_growth_mib']:>+8.1f} MiB {run['file_growth_mib']:>+8.1f} MiB")  # fmt: skip
     sizes = results["sizes"]
     if len(sizes) > 1:
         log()
