@@ -3,15 +3,15 @@
 An IS's entities read in id order a page at a time (whole downloads, GET /entities?informationSystem=)
 walk this index from the last id on: without it each page sorted every entity of the IS again.
 
-Revision ID: 0012
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-05 23:10:00
 """
 from alembic import op
 
 
-revision = '0012'
-down_revision = '0009'  # at merge: the last revision before this one (0011)
+revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
