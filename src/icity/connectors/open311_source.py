@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 import httpx
 from pydantic import Field
@@ -219,7 +220,9 @@ def post_request(config: Open311Config, request: SourceRequest, form: list[tuple
     url = _url(request, "requests.json")
     try:
         with api_client(request) as client:
-            response = client.post(url, data=fields, headers={"Accept": "application/json"})
+            response = client.post(  # encoded here: a multivaluelist attribute repeats its name
+                url, content=urlencode(fields), headers={"Accept": "application/json", "Content-Type": FORM}
+            )
     except httpx.TimeoutException:
         raise SourceError(f"The Open311 server gave no answer within {request.timeout_s:g} s.") from None
     except httpx.HTTPError as error:
@@ -234,6 +237,9 @@ def post_request(config: Open311Config, request: SourceRequest, form: list[tuple
             reasons = ": " + "; ".join(f"{item['code']} {item.get('description', '')}".strip() for item in body)
         raise SourceError(f"The Open311 server answered HTTP {response.status_code}{reasons}.")
     return [item for item in body if isinstance(item, dict)]
+
+
+FORM = "application/x-www-form-urlencoded"
 
 
 def _url(request: SourceRequest, path: str) -> str:

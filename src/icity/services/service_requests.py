@@ -135,7 +135,11 @@ def services(session: Session, system: InformationSystem) -> list[dict[str, Any]
         listed = open311_source.read_services(config, request)
     except SourceError as error:
         raise unavailable(f"{system.city_id}'s Open311 server did not give its services: {error.detail}") from None
-    return [_service(item) for item in listed if item.get("service_code") is not None]
+    # GeoReport's own `metadata` and `type` are the model's `open311:metadata` and `open311:type`
+    return [
+        _service({**item, "open311:metadata": bool(item.get("metadata")), "open311:type": item.get("type")})
+        for item in listed if item.get("service_code") is not None
+    ]  # fmt: skip
 
 
 def service(session: Session, system: InformationSystem, service_code: str) -> dict[str, Any]:
