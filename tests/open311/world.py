@@ -84,3 +84,15 @@ def build(session: Session, now: datetime | None = None) -> Open311World:
         platform_admin=people.person(session, "root@example.com", role="admin"),
         developer=developer,
     )  # fmt: skip
+
+
+def matrix_incidents(session: Session, granted_app_id: int) -> None:
+    """alpha/incidents for the authorisation matrix: policy `approval`, granted to the matrix's granted app."""
+    from icity.db.models import App
+
+    system_id = incident_system(session, "alpha", "approval")
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    entity_store.upsert_entities(session, system_id, [
+        service_entity("alpha", POTHOLE), request_entity("alpha", 1, "pothole", "open", now - timedelta(days=1)),
+    ])  # fmt: skip
+    people.grant(session, session.get(App, granted_app_id), system_id)
