@@ -335,6 +335,18 @@ def _administered_incidents(session: Session, principal: Principal, city_id: str
     return incident_system(session, city_id)
 
 
+def handled_cities(session: Session, principal: Principal) -> list[str]:
+    """The cities whose service requests `principal` handles: administered, with an incident IS iCity is the back end of."""
+    require_user(principal)
+    rows = session.execute(
+        select(InformationSystem.city_id, InformationSystem.connector)
+        .join(InformationSystemEntityType, InformationSystemEntityType.information_system_id == InformationSystem.id)
+        .where(InformationSystemEntityType.entity_type == REQUEST_TYPE, InformationSystem.status.in_(SERVED_STATUSES))
+    ).all()
+    cities = {city for city, connector in rows if (connector or {}).get("kind") != "open311" and principal.administers(city)}
+    return sorted(cities)
+
+
 def queue(
     session: Session, principal: Principal, city_id: str, status: str | None = "open", limit: int = 200
 ) -> list[dict[str, Any]]:
