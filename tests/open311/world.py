@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy.orm import Session
 
 from icity.services import catalogue, entity_store
-from icity.services.service_requests import service_entity
+from icity.services.service_types import service_entity
 from tests import people
 from tests.ngsi_ld.real_servers import open_city
 

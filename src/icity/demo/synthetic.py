@@ -17,7 +17,7 @@ from icity.demo.network import DemoCity
 from icity.demo.places import DISTRICTS, LANDMARKS, SERVICE_ATTRIBUTES, SERVICES
 from icity.demo.sampling import Generated, geo_point, iso, latest_hour, point_near_centre, rng_for, start_of
 from icity.services.entity_store import entity_urn
-from icity.services.service_requests import service_entity
+from icity.services.service_types import service_entity
 
 
 def _base(entity_type: str, city: DemoCity, local_id: str, coordinates: list[float]) -> dict[str, Any]:

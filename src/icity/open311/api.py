@@ -22,7 +22,7 @@ from icity.errors import ICityError, bad_parameter, forbidden, not_found
 from icity.open311.render import FORMATS, answer
 from icity.services import authentication, ratelimit
 from icity.services import service_request_reports as reports
-from icity.services import service_requests
+from icity.services import service_requests, service_types
 from icity.services.access import Principal
 
 PREFIX = "/open311/v2"
@@ -111,7 +111,7 @@ def service_list(request: Request, session: SessionDep, principal: Caller, forma
     format_ = _format(format)
     system = _jurisdiction(session, jurisdiction_id)
     service_requests.require_reader(session, principal, system)
-    listed = [_service_object(service) for service in service_requests.services(session, system)]
+    listed = [_service_object(service) for service in service_types.services(session, system)]
     served(request, [system.id])
     return answer(format_, "services", listed)
 
@@ -123,9 +123,9 @@ def service_definition(
     format_ = _format(format)
     system = _jurisdiction(session, jurisdiction_id)
     service_requests.require_reader(session, principal, system)
-    found = service_requests.service(session, system, service_code)
+    found = service_types.service(session, system, service_code)
     served(request, [system.id])
-    return answer(format_, "service_definition", service_requests.service_definition(found))
+    return answer(format_, "service_definition", service_types.service_definition(found))
 
 
 @router.get("/requests.{format}", summary="Service requests")

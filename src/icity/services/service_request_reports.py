@@ -28,10 +28,10 @@ from icity.db.models import InformationSystem, utcnow
 from icity.errors import ICityError, bad_parameter
 from icity.services import audit, entity_store, outbound, sources
 from icity.services.access import Principal
+from icity.services.service_types import declared_services
 from icity.services.service_requests import (
     MAX_DESCRIPTION,
     REQUEST_TYPE,
-    declared_services,
     get_request,
     incident_system,
     new_request_id,

@@ -1,13 +1,11 @@
 """A city's service requests (incident reports) in iCity's terms: which IS holds them, who may read
-and report, the service types a city declares, and the city's queue and status changes.
+and report, how GeoReport shows them, and the city's queue and status changes.
 
 The city's incident IS is its IS serving ``service_requests`` (Smart Data Model
-dataModel.IssueTracking, attribute names GeoReport's own). Its service types are entities of type
-``services`` (the model's name for Open311_ServiceType) in the same IS; an IS harvested from the
-city's own Open311 server (connector kind ``open311``) that declares none reads them through from
-that server (see open311_source). Reporting goes where the city's requests live: forwarded to its
-Open311 server (service_request_forwarding), or, with no upstream, stored here as an entity through
-the normal write path, so history, the change log and subscriptions see it.
+dataModel.IssueTracking, attribute names GeoReport's own); its service types are in service_types.
+Reports go where the city's requests live (service_request_reports): forwarded to its own Open311
+server, or, with no upstream, stored here through the normal write path, so history, the change log
+and subscriptions see them.
 """
 
 from __future__ import annotations
@@ -22,14 +20,14 @@ from sqlalchemy.orm import Session
 
 from icity.config import get_settings
 from icity.connectors import open311_source
-from icity.connectors.base import SourceError, SourceRequest
+from icity.connectors.base import SourceRequest
 from icity.db.models import City, Entity, InformationSystem, InformationSystemEntityType, utcnow
 from icity.errors import ICityError, bad_parameter, forbidden, not_found
 from icity.services import audit, entity_store, sources
 from icity.services.access import SERVED_STATUSES, Principal, readable_systems, require_user
 from icity.services.filters import parse_time
 
-REQUEST_TYPE, SERVICE_TYPE = "service_requests", "services"
+REQUEST_TYPE = "service_requests"
 STATUSES = ("open", "closed")
 WINDOW = timedelta(days=90)  # GeoReport v2: a query spans at most 90 days, the last 90 by default
 MAX_PAGE_SIZE = 1000  # and answers at most 1,000 requests
@@ -94,87 +92,6 @@ def upstream_source(connector: dict[str, Any]) -> tuple[open311_source.Open311Co
     config = open311_source.Open311Config.model_validate(settings)
     url = sources.platform_url(connector.get("url"))
     return config, SourceRequest(url, timeout_s=get_settings().harvest_timeout_s, retries=0)
-
-
-# ---- service types -------------------------------------------------------------------------------
-
-
-def declared_services(session: Session, system_id: str) -> list[dict[str, Any]]:
-    """The `services` entities of the IS, as GeoReport service objects with their definition's attributes."""
-    rows = session.scalars(
-        select(Entity.attributes)
-        .where(Entity.information_system_id == system_id, Entity.type == SERVICE_TYPE, Entity.retired_at.is_(None))
-        .order_by(Entity.id)
-    ).all()
-    return [_service(attributes) for attributes in rows if attributes.get("service_code")]
-
-
-def _service(attributes: dict[str, Any]) -> dict[str, Any]:
-    definition = [a for a in attributes.get("attributes") or [] if isinstance(a, dict)]
-    keywords = attributes.get("keywords")
-    return {
-        "service_code": str(attributes["service_code"]),
-        "service_name": attributes.get("service_name") or attributes.get("name") or str(attributes["service_code"]),
-        "description": attributes.get("description"),
-        "metadata": bool(attributes.get("open311:metadata", bool(definition))),
-        "type": attributes.get("open311:type") or "realtime",
-        "keywords": ", ".join(keywords) if isinstance(keywords, list) else keywords,
-        "group": attributes.get("group"),
-        "attributes": sorted(definition, key=lambda a: (a.get("order") is None, a.get("order") or 0, str(a.get("code")))),
-    }
-
-
-def services(session: Session, system: InformationSystem) -> list[dict[str, Any]]:
-    """The city's service types: those its IS declares, else (harvested IS) its Open311 server's own."""
-    declared = declared_services(session, system.id)
-    connector = upstream(system)
-    if declared or connector is None:
-        return declared
-    config, request = upstream_source(connector)
-    try:
-        listed = open311_source.read_services(config, request)
-    except SourceError as error:
-        raise unavailable(f"{system.city_id}'s Open311 server did not give its services: {error.detail}") from None
-    # GeoReport's own `metadata` and `type` are the model's `open311:metadata` and `open311:type`
-    return [
-        _service({**item, "open311:metadata": bool(item.get("metadata")), "open311:type": item.get("type")})
-        for item in listed if item.get("service_code") is not None
-    ]  # fmt: skip
-
-
-def service(session: Session, system: InformationSystem, service_code: str) -> dict[str, Any]:
-    """One service type with its definition's attributes; 404 when the city has none of that code."""
-    found = next((s for s in services(session, system) if s["service_code"] == service_code), None)
-    if found is None:
-        raise not_found("service", service_code, param="service_code")
-    connector = upstream(system)
-    if connector is not None and found["metadata"] and not found["attributes"]:
-        config, request = upstream_source(connector)
-        try:
-            definition = open311_source.read_definition(config, request, service_code) or {}
-        except SourceError as error:
-            raise unavailable(f"{system.city_id}'s Open311 server did not give the definition: {error.detail}") from None
-        found = {**found, "attributes": [a for a in definition.get("attributes") or [] if isinstance(a, dict)]}
-    return found
-
-
-def service_definition(service: dict[str, Any]) -> dict[str, Any]:
-    return {"service_code": service["service_code"], "attributes": service["attributes"]}
-
-
-def service_entity(city_id: str, service: dict[str, Any]) -> dict[str, Any]:
-    """A `services` entity declaring one service type (GeoReport fields; `attributes` its definition)."""
-    body = {
-        "id": entity_store.entity_urn(SERVICE_TYPE, city_id, service["service_code"]),
-        "type": SERVICE_TYPE,
-        "service_code": service["service_code"],
-        "service_name": service["service_name"],
-        "open311:type": service.get("type", "realtime"),
-        "open311:metadata": bool(service.get("attributes")),
-        "attributes": service.get("attributes") or [],
-    }
-    body |= {name: service[name] for name in ("description", "keywords", "group") if service.get(name) is not None}
-    return body
 
 
 # ---- reading requests ----------------------------------------------------------------------------
