@@ -173,3 +173,24 @@ def test_a_granted_key_reads_and_reports_in_an_approval_city(client, world):
     assert [r["service_request_id"] for r in client.get(f"{V2}/requests.json", params=params).json()] == ["R-1", "R-2"]
     answer = client.post(f"{V2}/requests.json", data=report(world, jurisdiction_id="beta", api_key=world.granted_key))
     assert answer.status_code == 200, answer.text
+
+
+def test_keyed_calls_are_metered_for_the_incident_system_and_rate_limited(db_url, world):
+    from datetime import datetime, timezone
+
+    from fastapi.testclient import TestClient
+
+    from icity.app import create_app
+    from icity.db.models import UsageDay
+
+    application = create_app(db_url)
+    client, meter = TestClient(application), application.state.usage_meter
+    read = client.get(f"{V2}/requests.json", params={"jurisdiction_id": "alpha", "api_key": world.key})
+    filed = client.post(f"{V2}/requests.json", data=report(world))
+    assert read.status_code == filed.status_code == 200
+    assert "ratelimit-limit" in {name.lower() for name in read.headers}
+    meter.flush()
+    with new_session(db_url) as session:
+        rows = session.scalars(select(UsageDay).where(UsageDay.day == datetime.now(timezone.utc).date())).all()
+        assert {(r.information_system_id, r.calls, r.errors) for r in rows} == {("alpha/incidents", 2, 0)}
+        assert rows[0].bytes_out == len(read.content) + len(filed.content)

@@ -172,6 +172,7 @@ def request_create(request: Request, session: WriteTransactionDep, principal: Ca
     if not jurisdiction_id:
         raise bad_parameter("jurisdiction_id", "jurisdiction_id is required: the city's iCity id (see discovery)")
     answered = reports.submit(session, principal, jurisdiction_id, form)
+    served(request, [service_requests.incident_system(session, jurisdiction_id).id])
     return answer(format_, "service_requests", answered)
 
 
