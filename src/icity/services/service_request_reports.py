@@ -35,6 +35,7 @@ from icity.services.service_requests import (
     get_request,
     incident_system,
     new_request_id,
+    require_reader,
     require_reporter,
     unavailable,
     upstream,
@@ -172,7 +173,8 @@ def _checked_attributes(service: dict[str, Any], given: dict[str, list[str]]) ->
         if datatype in ("singlevaluelist", "multivaluelist"):
             bad = [v for v in values if v not in keys]
             if bad or (datatype == "singlevaluelist" and len(values) > 1):
-                raise bad_parameter(f"attribute[{code}]", f"attribute[{code}] takes {'one of' if datatype == 'singlevaluelist' else 'keys among'} {', '.join(sorted(keys))}")
+                takes = "one of" if datatype == "singlevaluelist" else "keys among"
+                raise bad_parameter(f"attribute[{code}]", f"attribute[{code}] takes {takes} {', '.join(sorted(keys))}")
         if datatype == "number":
             try:
                 [float(v) for v in values]
@@ -218,14 +220,16 @@ def _harvest_one(session: Session, system: InformationSystem, config: Any, reque
         return
     for outcome in sources.outcomes(source, iter([Record(1, record)])):
         if outcome.entity is not None:
-            entity_store.write_checked(session, system.id, system.city_id, [outcome.entity])
+            try:
+                with session.begin_nested():  # a refused write undoes itself alone: the report is filed upstream
+                    entity_store.write_checked(session, system.id, system.city_id, [outcome.entity])
+            except ICityError:
+                return
 
 
 def token(session: Session, principal: Principal, city_id: str, token_id: str) -> list[dict[str, Any]]:
     """tokens/{token}: for a city with an upstream server, asked there (it issued the token); iCity's own
     reports are `realtime` and their token is their id."""
-    from icity.services.service_requests import require_reader
-
     system = incident_system(session, city_id)
     require_reader(session, principal, system)
     connector = upstream(system)
