@@ -36,6 +36,11 @@ curl -sf "$O311/requests/$ID.json?jurisdiction_id=bologna" | jq -c '.[0] | {serv
 test "$(curl -sf "$O311/requests/$ID.json?jurisdiction_id=bologna" | jq -r '.[0].status')" = open
 # the same report is an entity of the city's incident IS, for every other API and subscriber
 curl -sf "$API/entities/urn:ngsi-ld:service_requests:bologna:$ID" | jq -c '{id, status, attributes}'
+# Lamía's incidents come from its own Open311 server: its services are read through from there, and a
+# report would be forwarded there (its `registered` IS: any approved app's key reads it)
+LAMIA=$(curl -sfG "$O311/services.json" -d jurisdiction_id=lamia -d api_key="$KEY" | jq -c '[.[].service_code]')
+echo "$LAMIA"
+test "$LAMIA" != "[]"
 # a report missing what the service requires gets the spec's error array, and nothing is stored
 test "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$O311/requests.json" -d jurisdiction_id=bologna \
   -d api_key="$KEY" -d service_code=pothole -d lat=44.49 -d long=11.34)" = 400
