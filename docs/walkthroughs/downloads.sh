@@ -3,10 +3,9 @@
 set -euo pipefail
 API=${ICITY_API:-http://127.0.0.1:8000/api/v1}
 
-# every current entity of Barcelona's air-quality network as CSV, saved under the name the server gives
-# (barcelona-air-quality.csv), then as a GeoJSON FeatureCollection
-curl -sfOJ --output-dir "${TMPDIR:-/tmp}" "$API/information-systems/barcelona/air-quality/download.csv"
-sed -n 1,3p "${TMPDIR:-/tmp}/barcelona-air-quality.csv"
+# every current entity of Barcelona's air-quality network as CSV (its first lines here; a browser saves it
+# as barcelona-air-quality.csv), then as a GeoJSON FeatureCollection
+curl -sf "$API/information-systems/barcelona/air-quality/download.csv" | sed -n 1,3p
 curl -sf "$API/information-systems/barcelona/air-quality/download.geojson" | jq -c '.features[0].geometry, (.features | length)'
 
 # one station's NO2 history as CSV (observedAt,value,unitCode), up to its latest observation
