@@ -123,13 +123,6 @@ class Forwarded:
     entity: dict[str, Any] | None
 
 
-def submit(session: Session, principal: Principal, city_id: str, form: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    """File a report with the city in one go (the three steps on one session, e.g. from a script);
-    the GeoReport answer: [{service_request_id or token, service_notice, account_id}]."""
-    planned = plan(session, principal, city_id, form)
-    return record(session, principal, planned, forward(planned))
-
-
 def plan(session: Session, principal: Principal, city_id: str, form: list[tuple[str, str]]) -> Plan:
     """Everything checked before anything is sent or written: 404/403/400 as GeoReport errors."""
     system = incident_system(session, city_id)
