@@ -4,6 +4,7 @@ server failing or unreachable is a 503 with the error array and nothing stored."
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -13,11 +14,13 @@ from sqlalchemy import func, select
 from icity.app import create_app
 from icity.db.engine import new_session, transaction
 from icity.db.models import Entity
+from icity.services import entity_store
+from icity.services.service_types import service_entity
 from tests import people
 from tests.ngsi_ld.real_servers import open_city
 from tests.open311.schemas import validate
-from tests.open311.upstream import CITY_KEY, Upstream
-from tests.open311.world import incident_system
+from tests.open311.upstream import CITY_KEY, HOLD_AT_MOST_S, Upstream
+from tests.open311.world import GRAFFITI, incident_system
 
 pytestmark = pytest.mark.postgres_ok
 V2 = "/open311/v2"
@@ -110,3 +113,33 @@ def test_the_outbound_rules_keep_a_private_upstream_unreached(db_url, upstream, 
     answer = TestClient(create_app(db_url)).post(f"{V2}/requests.json", data={**REPORT, "api_key": key})
     assert answer.status_code == 503 and "may not be reached" in answer.json()[0]["description"]
     assert upstream.state.posted == [] and stored(db_url) == 0
+
+
+def test_no_write_waits_while_the_city_server_takes_a_report(db_url, upstream, private_networks):
+    """The writer lock is taken only for the writes, after the city's server answered: while it holds
+    a report, another city's report is filed (before, it waited on the lock and was a 503)."""
+    with transaction(db_url) as session:
+        open_city(session, "delta", "Delta")
+        incident_system(session, "delta", connector={"kind": "open311", "url": upstream.url, "apiKey": CITY_KEY})
+        open_city(session, "echo", "Echo")
+        entity_store.upsert_entities(session, incident_system(session, "echo"), [service_entity("echo", GRAFFITI)])
+        _, key = people.app_with_key(session, people.person(session, "dev@example.com"))
+    upstream.state.hold = threading.Event()
+    forwarded: list = []
+    with TestClient(create_app(db_url)) as client:
+        forwarding = threading.Thread(
+            target=lambda: forwarded.append(client.post(f"{V2}/requests.json", data={**REPORT, "api_key": key}))
+        )
+        forwarding.start()
+        try:
+            assert upstream.state.holding.wait(HOLD_AT_MOST_S), "the report never reached the city's server"
+            local = {"jurisdiction_id": "echo", "service_code": "graffiti", "lat": "41.4", "long": "2.2", "api_key": key}
+            meanwhile = client.post(f"{V2}/requests.json", data=local)
+            assert meanwhile.status_code == 200, meanwhile.text
+            assert upstream.state.posted == []  # the first report was still held by the city's server
+        finally:
+            upstream.state.hold.set()
+            forwarding.join()
+    assert forwarded[0].status_code == 200, forwarded[0].text
+    assert forwarded[0].json()[0]["service_request_id"] == "U-1"
+    assert stored(db_url) == 1

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 CITY_KEY = "city-secret-key"
+HOLD_AT_MOST_S = 60  # a held POST is answered after this anyway (a failing test must not hang the run)
 SERVICES = [{"service_code": "101", "service_name": "Pothole", "description": "Hole in the road", "metadata": True,
              "type": "realtime", "keywords": "road", "group": "Roads"}]  # fmt: skip
 DEFINITION = {"service_code": "101", "attributes": [
@@ -25,6 +26,8 @@ class State:
     failing: bool = False  # answer 500 to everything
     batch: bool = False  # answer a POST with a token, not an id
     tokens: dict[str, str] = field(default_factory=dict)
+    hold: threading.Event | None = None  # when set: a POST is answered only once this is set
+    holding: threading.Event = field(default_factory=threading.Event)  # set when a POST waits on `hold`
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -72,6 +75,9 @@ class _Handler(BaseHTTPRequestHandler):
         fields = dict(form)
         if fields.get("api_key") != CITY_KEY:
             return self._send(403, [{"code": 403, "description": "api_key invalid"}])
+        if state.hold is not None:
+            state.holding.set()
+            state.hold.wait(HOLD_AT_MOST_S)
         state.posted.append(form)
         number = f"U-{len(state.posted)}"
         if state.batch:

@@ -4,6 +4,7 @@ import difflib
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import anyio
@@ -56,11 +57,21 @@ async def _run_after_response(target, *args) -> None:
 
 async def get_write_transaction(request: Request, session: Annotated[Session, Depends(get_session)]) -> AsyncIterator[Session]:
     """Like the request's transaction, for routes that read and then write a lot (push): on
-    SQLite it takes this process's writer lock first, so concurrent pushes queue instead of
-    failing. The wait is in the event loop, holding neither a thread of the request pool nor a
-    connection (a push waiting so once held both, and the writer it waited for needed them:
-    the server hung), and bounded: 503 when the lock is not free in ICITY_DB_LOCK_TIMEOUT_S."""
-    lock = sqlite_writer_lock(request.app.state.database_url)
+    SQLite it takes this process's writer lock first (see `writing`), so concurrent pushes queue
+    instead of failing."""
+    async with writing(session, request.app.state.database_url):
+        yield session
+
+
+@asynccontextmanager
+async def writing(session: Session, database_url: str) -> AsyncIterator[Session]:
+    """The session's writes, committed on leaving (rolled back on an error). On SQLite this holds
+    this process's writer lock for the block only: a route that must call out (a city's server)
+    reads first, calls out, then writes in this block. The wait is in the event loop, holding
+    neither a thread of the request pool nor a connection (a push waiting so once held both, and
+    the writer it waited for needed them: the server hung), and bounded: 503 when the lock is not
+    free in ICITY_DB_LOCK_TIMEOUT_S. On other databases (no writer lock) it only commits."""
+    lock = sqlite_writer_lock(database_url)
     if lock is None:
         yield session
         await run_in_threadpool(session.commit)

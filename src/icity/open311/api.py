@@ -12,9 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from icity import __version__
-from icity.api.deps import SessionDep, WriteTransactionDep, credentials, get_session
+from icity.api.deps import SessionDep, credentials, get_session, writing
 from icity.api.middleware import served
 from icity.config import get_settings
 from icity.db.models import City
@@ -168,13 +169,19 @@ def request_one(
 
 
 @router.post("/requests.{format}", summary="Report a problem (form-encoded)")
-def request_create(request: Request, session: WriteTransactionDep, principal: Caller, form: FormFields, format: str):
+async def request_create(request: Request, session: SessionDep, principal: Caller, form: FormFields, format: str):
+    """Checked, then sent to the city's server if it has one, and only then written: the writer lock is
+    not held while the city's server answers (other writes of this process would wait on it, then 503)."""
     format_ = _format(format)
     jurisdiction_id = dict(form).get("jurisdiction_id") or request.query_params.get("jurisdiction_id")
     if not jurisdiction_id:
         raise bad_parameter("jurisdiction_id", "jurisdiction_id is required: the city's iCity id (see discovery)")
-    answered = reports.submit(session, principal, jurisdiction_id, form)
-    served(request, [service_requests.incident_system(session, jurisdiction_id).id])
+    planned = await run_in_threadpool(reports.plan, session, principal, jurisdiction_id, form)
+    await run_in_threadpool(session.rollback)  # ends the read: no transaction stays open while the city answers
+    forwarded = await run_in_threadpool(reports.forward, planned)
+    async with writing(session, request.app.state.database_url):
+        answered = await run_in_threadpool(reports.record, session, principal, planned, forwarded)
+    served(request, [planned.system_id])
     return answer(format_, "service_requests", answered)
 
 

@@ -9,6 +9,10 @@
   city's key from the connector's settings, never the caller's), to an address the outbound rules
   allow. Its answer is returned; a new id is read back at once and written like a harvested record.
   The server failing or unreachable is a 503 and nothing is stored here.
+
+A report is filed in three steps so that no database write waits on the city's server: `plan` reads and
+checks (the IS, the caller's right, the form, the upstream), `forward` calls the city's server (no
+session: nothing open), `record` writes (the route holds the database's writer lock for this step only).
 """
 
 from __future__ import annotations
@@ -97,20 +101,63 @@ def _coordinate(name: str, text: str | None, bound: float) -> float | None:
     return value
 
 
-def submit(session: Session, principal: Principal, city_id: str, form: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    """File a report with the city; the GeoReport answer: [{service_request_id or token, service_notice, account_id}]."""
+@dataclass(frozen=True)
+class Plan:
+    """A checked report, in plain values (the session that read them may be closed before `record`)."""
+
+    city_id: str
+    system_id: str
+    report: Report
+    service: dict[str, Any] | None  # the declared service (iCity as the back end)
+    attributes: list[dict[str, Any]]  # its checked attribute values, [{code, value}]
+    upstream: tuple[Any, SourceRequest] | None  # the city's Open311 server: its settings and address
+    source: sources.Source | None  # how a record read back from it is mapped (None: it is not read back)
+    form: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    """The city's server's answer, and the new request read back and mapped (None if it could not be)."""
+
+    answer: dict[str, Any]
+    entity: dict[str, Any] | None
+
+
+def plan(session: Session, principal: Principal, city_id: str, form: list[tuple[str, str]]) -> Plan:
+    """Everything checked before anything is sent or written: 404/403/400 as GeoReport errors."""
     system = incident_system(session, city_id)
     require_reporter(session, principal, system)
     report = read_report(form)
     connector = upstream(system)
-    if connector is not None:
-        answer = _forward(session, system, connector, form)
+    if connector is None:
+        service = _declared_service(session, system, report.service_code)
+        given = _checked_attributes(service, report.attributes)
+        return Plan(city_id, system.id, report, service, given, None, None, form)
+    config, request = upstream_source(connector)
+    return Plan(city_id, system.id, report, None, [], (config, request), _read_back_source(session, system), form)
+
+
+def forward(planned: Plan) -> Forwarded | None:
+    """The report sent to the city's server and its new request read back (None for iCity as the back end).
+    Takes no session: nothing is open while the city's server takes its time."""
+    if planned.upstream is None:
+        return None
+    return _forward(planned)
+
+
+def record(session: Session, principal: Principal, planned: Plan, forwarded: Forwarded | None) -> list[dict[str, Any]]:
+    """The writes: the report stored (or the forwarded one written as harvested), then audited."""
+    system = session.get(InformationSystem, planned.system_id)
+    if forwarded is None:
+        answer = _store(session, system or incident_system(session, planned.city_id), planned)
     else:
-        answer = _store(session, system, report)
+        answer = forwarded.answer  # filed with the city: answered even if its IS went meanwhile
+        if forwarded.entity is not None and system is not None:
+            _write_read_back(session, system, forwarded.entity)
     audit.record(
         session, principal, "service_request.reported", "service_request",
-        answer.get("service_request_id") or answer.get("token") or "", city_id=city_id,
-        details={"service_code": report.service_code, "upstream": connector is not None},
+        answer.get("service_request_id") or answer.get("token") or "", city_id=planned.city_id,
+        details={"service_code": planned.report.service_code, "upstream": forwarded is not None},
     )  # fmt: skip
     return [answer]
 
@@ -118,12 +165,17 @@ def submit(session: Session, principal: Principal, city_id: str, form: list[tupl
 # ---- iCity as the back end ------------------------------------------------------------------------
 
 
-def _store(session: Session, system: InformationSystem, report: Report) -> dict[str, Any]:
+def _declared_service(session: Session, system: InformationSystem, service_code: str) -> dict[str, Any]:
     services = {service["service_code"]: service for service in declared_services(session, system.id)}
-    service = services.get(report.service_code)
+    service = services.get(service_code)
     if service is None:
-        raise bad_parameter("service_code", f"{system.city_id} offers no service '{report.service_code}': see services.json")
-    given = _checked_attributes(service, report.attributes)
+        raise bad_parameter("service_code", f"{system.city_id} offers no service '{service_code}': see services.json")
+    return service
+
+
+def _store(session: Session, system: InformationSystem, planned: Plan) -> dict[str, Any]:
+    report, service, given = planned.report, planned.service, planned.attributes
+    assert service is not None  # planned for iCity as the back end
     now = utcnow().replace(microsecond=0)
     request_id = new_request_id(session, system)
     stamp = now.isoformat().replace("+00:00", "Z")
@@ -187,44 +239,59 @@ def _checked_attributes(service: dict[str, Any], given: dict[str, list[str]]) ->
 # ---- write-through to the city's own Open311 server ------------------------------------------------
 
 
-def _forward(session: Session, system: InformationSystem, connector: dict[str, Any], form: list[tuple[str, str]]) -> dict[str, Any]:
-    config, request = upstream_source(connector)
+def _forward(planned: Plan) -> Forwarded:
+    config, request = planned.upstream
     refused = None if request.url.startswith(get_settings().public_url + "/") else outbound.refusal(request.url)
     if refused:
-        raise unavailable(f"{system.city_id}'s Open311 server may not be reached from here: {refused}.")
+        raise unavailable(f"{planned.city_id}'s Open311 server may not be reached from here: {refused}.")
     try:
-        answers = open311_source.post_request(config, request, form)
+        answers = open311_source.post_request(config, request, planned.form)
     except SourceError as error:
-        raise unavailable(f"{system.city_id}'s Open311 server did not take the report, nothing was filed: {error.detail}") from None
+        city = planned.city_id
+        raise unavailable(f"{city}'s Open311 server did not take the report, nothing was filed: {error.detail}") from None
     answer = answers[0]
     request_id = answer.get("service_request_id")
-    if request_id is not None:
-        _harvest_one(session, system, config, request, str(request_id))
-    return {
-        "service_request_id": None if request_id is None else str(request_id),
-        "token": None if answer.get("token") is None else str(answer["token"]),
-        "service_notice": answer.get("service_notice"),
-        "account_id": None if answer.get("account_id") is None else str(answer["account_id"]),
-    }
+    entity = None if request_id is None else _read_back(planned, config, request, str(request_id))
+    return Forwarded(
+        {
+            "service_request_id": None if request_id is None else str(request_id),
+            "token": None if answer.get("token") is None else str(answer["token"]),
+            "service_notice": answer.get("service_notice"),
+            "account_id": None if answer.get("account_id") is None else str(answer["account_id"]),
+        },
+        entity,
+    )
 
 
-def _harvest_one(session: Session, system: InformationSystem, config: Any, request: SourceRequest, request_id: str) -> None:
-    """The new request read back and written as the harvest would; the report is filed even if this fails
+def _read_back_source(session: Session, system: InformationSystem) -> sources.Source | None:
+    try:
+        return sources.stored_source(session, system)
+    except ICityError:
+        return None
+
+
+def _read_back(planned: Plan, config: Any, request: SourceRequest, request_id: str) -> dict[str, Any] | None:
+    """The new request read back and mapped as the harvest would; the report is filed even if this fails
     (the next harvest brings it)."""
+    if planned.source is None:
+        return None
     try:
         record = open311_source.read_request(config, request, request_id)
-        source = sources.stored_source(session, system)
     except (SourceError, ICityError):
-        return
+        return None
     if record is None:
+        return None
+    for outcome in sources.outcomes(planned.source, iter([Record(1, record)])):
+        return outcome.entity
+    return None
+
+
+def _write_read_back(session: Session, system: InformationSystem, entity: dict[str, Any]) -> None:
+    try:
+        with session.begin_nested():  # a refused write undoes itself alone: the report is filed upstream
+            entity_store.write_checked(session, system.id, system.city_id, [entity])
+    except ICityError:
         return
-    for outcome in sources.outcomes(source, iter([Record(1, record)])):
-        if outcome.entity is not None:
-            try:
-                with session.begin_nested():  # a refused write undoes itself alone: the report is filed upstream
-                    entity_store.write_checked(session, system.id, system.city_id, [outcome.entity])
-            except ICityError:
-                return
 
 
 def token(session: Session, principal: Principal, city_id: str, token_id: str) -> list[dict[str, Any]]:
