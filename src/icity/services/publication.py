@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from icity.db.models import City, Entity, InformationSystem, Observation
 from icity.errors import ICityError
@@ -92,9 +92,10 @@ def parse_modified_since(text: str | None) -> datetime | None:
 
 def _changed_since(since: datetime):
     """The IS whose description or any of whose entities changed at or after `since`."""
+    changed = aliased(Entity)  # apart from the Entity a caller's statement may join
     entity_changed = exists(
-        select(Entity.id).where(Entity.information_system_id == InformationSystem.id, Entity.modified_at >= since)
-    )
+        select(changed.id).where(changed.information_system_id == InformationSystem.id, changed.modified_at >= since)
+    ).correlate(InformationSystem)
     return or_(InformationSystem.updated_at >= since, entity_changed)
 
 
