@@ -103,9 +103,7 @@ class CatalogGraph:
         if publication.first_opened is not None:
             g.add((self.catalog, DCTERMS.issued, _time(publication.first_opened)))
         for place in publication.cities.values():
-            location = self._location(place)
-            if location is not None:
-                g.add((self.catalog, DCTERMS.spatial, location))
+            g.add((self.catalog, DCTERMS.spatial, self._location(place)))
         distributions.add_services(self, coordinator)
         for system in publication.systems:
             dataset = self._dataset(system)
@@ -137,7 +135,7 @@ class CatalogGraph:
     def _city(self, city_id: str) -> PublishedCity | None:
         return self.publication.cities.get(city_id)
 
-    def _location(self, city: PublishedCity) -> URIRef | None:
+    def _location(self, city: PublishedCity) -> URIRef:
         g = self.graph
         place = URIRef(self.city_page(city.id) + "#place")
         g.add((place, RDF.type, DCTERMS.Location))

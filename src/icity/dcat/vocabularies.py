@@ -173,5 +173,3 @@ def bind_prefixes(graph: Graph) -> None:
     for prefix, namespace in PREFIXES.items():
         graph.bind(prefix, namespace)
 
-
-__all__ = ["DCAT", "DCTERMS", "FOAF", "SKOS", "VCARD"]
