@@ -19,7 +19,11 @@ TAG = "DCAT-AP"
 DEFAULT_PAGE_SIZE = 100
 _settings = get_settings()
 
-PageParam = Annotated[int, Query(ge=1, description="Page of the catalogue, from 1 (Hydra: hydra:next and hydra:last say which follow).", examples=[1])]
+MAX_PAGE = 1_000_000  # a page number no catalogue reaches: larger ones are a 400, never a database offset
+PageParam = Annotated[
+    int,
+    Query(ge=1, le=MAX_PAGE, description="Page of the catalogue, from 1 (hydra:next and hydra:last say which follow).", examples=[1]),
+]
 PageSizeParam = Annotated[
     int, Query(ge=1, le=_settings.page_size_max, description="Datasets per page.", examples=[DEFAULT_PAGE_SIZE])
 ]
