@@ -257,10 +257,8 @@ MATRIX = [
     Row("GET", f"{LD}/contexts/icity.jsonld", ALL_OK),
     Row("GET", f"{LD}/contexts/ngsi-ld-core-context.jsonld", ALL_OK),
     # DCAT-AP: the catalogue (metadata only, restricted IS included without their data) is public; keys are metered
-    Row("GET", "/catalog", ALL_OK, via="key"),
-    Row("GET", "/catalog.{extension}", ALL_OK, via="key"),
-    Row("GET", "/cities/{city_id}/catalog", ALL_OK, via="key"),
-    Row("GET", "/cities/{city_id}/catalog.{extension}", ALL_OK, via="key"),
+    *(Row("GET", f"{catalog}{extension}", ALL_OK, via="key")
+      for catalog in ("/catalog", "/cities/{city_id}/catalog") for extension in ("", ".ttl", ".jsonld", ".rdf")),
     # … and the writers: its city's admins and the platform admin (provider tokens: tests/ngsi_ld)
     Row("POST", f"{LD}/entities", LD_WRITERS_CREATE, body=NEW_PARKING, headers=TENANT, writes=True),
     Row("PUT", f"{LD}/entities/{{entity_id}}", LD_WRITERS, body={"type": "OffStreetParking", "name": "P0"}, headers=TENANT, writes=True),
@@ -297,7 +295,7 @@ MATRIX = [
 ]
 
 PLACES = {"city_id": "alpha", "slug": "parking", "entity_id": PARKING, "device": "gate-1",
-          "type_name": "OffStreetParking", "attribute": "name", "extension": "ttl"}  # fmt: skip
+          "type_name": "OffStreetParking", "attribute": "name"}  # fmt: skip
 DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending", "message_id": "message", "run_id": "run", "token_id": "provider_token", "rule_id": "alarm_rule", "action_id": "engagement_action"}
 
 

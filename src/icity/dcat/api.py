@@ -12,7 +12,6 @@ from icity.api.deps import PrincipalDep, SessionDep, get_principal, refuse_unkno
 from icity.config import get_settings
 from icity.dcat.formats import FORMATS, Format, negotiate, serialise
 from icity.dcat.graph import Page, catalog_graph
-from icity.errors import ICityError
 from icity.services.publication import parse_modified_since, published_systems
 
 TAG = "DCAT-AP"
@@ -45,16 +44,6 @@ RDF_CONTENT = {
 router = APIRouter(tags=[TAG], dependencies=[Depends(get_principal), Depends(refuse_unknown_query_params)])
 
 
-def _format_of(extension: str) -> Format:
-    if extension not in FORMATS:
-        raise ICityError(
-            detail=f"No catalogue as '.{extension}': ask for .{', .'.join(FORMATS)}, or for the catalogue without an "
-            "extension with an Accept header.",
-            status=404, code="not-found", title="Not found", param="extension",
-        )  # fmt: skip
-    return FORMATS[extension]
-
-
 def _answer(
     request: Request, session, principal, chosen: Format, *, city: str | None, page: int, page_size: int,
     modified_since: str | None, negotiated: bool,
@@ -79,7 +68,7 @@ def _answer(
     return Response(body, media_type=chosen.media_type, headers=headers)
 
 
-@router.get("/catalog", summary="The network's DCAT-AP catalogue (format by Accept)", responses=RDF_CONTENT)
+@router.get("/catalog", summary="The network's DCAT-AP catalogue (format by Accept)", responses=RDF_CONTENT, response_class=Response)
 def network_catalog(
     request: Request, session: SessionDep, principal: PrincipalDep, page: PageParam = 1,
     page_size: PageSizeParam = DEFAULT_PAGE_SIZE, modified_since: ModifiedSinceParam = None,
@@ -89,16 +78,7 @@ def network_catalog(
                    modified_since=modified_since, negotiated=True)  # fmt: skip
 
 
-@router.get("/catalog.{extension}", summary="The network's DCAT-AP catalogue as .ttl, .jsonld or .rdf", responses=RDF_CONTENT)
-def network_catalog_as(
-    extension: str, request: Request, session: SessionDep, principal: PrincipalDep, page: PageParam = 1,
-    page_size: PageSizeParam = DEFAULT_PAGE_SIZE, modified_since: ModifiedSinceParam = None,
-):  # fmt: skip
-    return _answer(request, session, principal, _format_of(extension), city=None, page=page, page_size=page_size,
-                   modified_since=modified_since, negotiated=False)  # fmt: skip
-
-
-@router.get("/cities/{city_id}/catalog", summary="One city's DCAT-AP catalogue (format by Accept)", responses=RDF_CONTENT)
+@router.get("/cities/{city_id}/catalog", summary="One city's DCAT-AP catalogue (format by Accept)", responses=RDF_CONTENT, response_class=Response)
 def city_catalog(
     city_id: str, request: Request, session: SessionDep, principal: PrincipalDep, page: PageParam = 1,
     page_size: PageSizeParam = DEFAULT_PAGE_SIZE, modified_since: ModifiedSinceParam = None,
@@ -108,15 +88,38 @@ def city_catalog(
                    modified_since=modified_since, negotiated=True)  # fmt: skip
 
 
-@router.get(
-    "/cities/{city_id}/catalog.{extension}", summary="One city's DCAT-AP catalogue as .ttl, .jsonld or .rdf", responses=RDF_CONTENT
-)
-def city_catalog_as(
-    city_id: str, extension: str, request: Request, session: SessionDep, principal: PrincipalDep, page: PageParam = 1,
-    page_size: PageSizeParam = DEFAULT_PAGE_SIZE, modified_since: ModifiedSinceParam = None,
-):  # fmt: skip
-    return _answer(request, session, principal, _format_of(extension), city=city_id, page=page, page_size=page_size,
-                   modified_since=modified_since, negotiated=False)  # fmt: skip
+def _add_fixed_format_routes(chosen: Format) -> None:
+    """/catalog.<ext> and /cities/{id}/catalog.<ext>: one format whatever the Accept header. One route
+    per extension, not a `{extension}` parameter: Swagger UI stops rendering at a path like `catalog.{x}`."""
+
+    def network_catalog_as(
+        request: Request, session: SessionDep, principal: PrincipalDep, page: PageParam = 1,
+        page_size: PageSizeParam = DEFAULT_PAGE_SIZE, modified_since: ModifiedSinceParam = None,
+    ):  # fmt: skip
+        return _answer(request, session, principal, chosen, city=None, page=page, page_size=page_size,
+                       modified_since=modified_since, negotiated=False)  # fmt: skip
+
+    def city_catalog_as(
+        city_id: str, request: Request, session: SessionDep, principal: PrincipalDep, page: PageParam = 1,
+        page_size: PageSizeParam = DEFAULT_PAGE_SIZE, modified_since: ModifiedSinceParam = None,
+    ):  # fmt: skip
+        return _answer(request, session, principal, chosen, city=city_id, page=page, page_size=page_size,
+                       modified_since=modified_since, negotiated=False)  # fmt: skip
+
+    name = chosen.extension
+    responses = {200: {**RDF_CONTENT[200], "content": {chosen.media_type: {"schema": {"type": "string"}}}}, 404: RDF_CONTENT[404]}
+    router.add_api_route(
+        f"/catalog.{name}", network_catalog_as, methods=["GET"], name=f"network_catalog_{name}",
+        summary=f"The network's DCAT-AP catalogue as {chosen.media_type}", responses=responses, response_class=Response,
+    )  # fmt: skip
+    router.add_api_route(
+        f"/cities/{{city_id}}/catalog.{name}", city_catalog_as, methods=["GET"], name=f"city_catalog_{name}",
+        summary=f"One city's DCAT-AP catalogue as {chosen.media_type}", responses=responses, response_class=Response,
+    )  # fmt: skip
+
+
+for _format in FORMATS.values():
+    _add_fixed_format_routes(_format)
 
 
 def install(app: FastAPI) -> None:
