@@ -12,6 +12,7 @@ from rdflib.namespace import DCTERMS, RDF, XSD
 from icity.app import create_app
 from icity.db.engine import transaction
 from icity.services import catalogue, entity_store
+from tests import people
 from tests.dcat.rdf import DCAT, HYDRA, graph_of, local, pages
 from tests.network import H0, T0, air
 
@@ -196,3 +197,14 @@ def test_modified_since(network_copy):
     assert identifiers(changed) == {"beta/air", "gamma/air"}
     modified = changed.value(dataset("beta/air"), DCTERMS.modified).toPython()
     assert modified >= later.replace(microsecond=0)  # told to the second
+
+
+def test_keys_are_checked_and_their_calls_limited_as_everywhere(network_copy):
+    with transaction(network_copy) as session:
+        developer = people.person(session, "harvester@dev.example")
+        _, key = people.app_with_key(session, developer, name="Harvester")
+    client = TestClient(create_app(network_copy))
+    keyed = client.get("/catalog.ttl", headers={"X-API-Key": key})
+    assert keyed.status_code == 200 and "ratelimit-limit" in keyed.headers
+    forged = client.get("/catalog.ttl", headers={"X-API-Key": "icy_forged"})
+    assert forged.status_code == 401 and forged.headers["content-type"] == "application/problem+json"
