@@ -63,12 +63,13 @@ test: install clients chromium tools  ## the whole suite on the embedded SQLite 
 test-postgres: install clients  ## storage, service, API, NGSI-LD and DCAT-AP tests again on PostgreSQL
 	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q tests/db tests/services tests/api tests/demo tests/ngsi_ld tests/dcat
 
-bench: install  ## query benchmark (API beside hand-written SQL), harvest benchmark (rows/s, peak memory), then HTTP ingest (obs/s beside a raw insert), then real time (MQTT messages/s beside a bare subscriber, SSE latency p50/p99 with 100 subscribers), then load (50 clients, 10 pushing, on SQLite and PostgreSQL)
+bench: install  ## query benchmark (API beside hand-written SQL), harvest benchmark (rows/s, peak memory), then HTTP ingest (obs/s beside a raw insert), then real time (MQTT messages/s beside a bare subscriber, SSE latency p50/p99 with 100 subscribers), then load (50 clients, 10 pushing, on SQLite and PostgreSQL), then downloads (100,000 entities streamed as CSV and GeoJSON: rows/s, server memory growth beside plain SQL + csv.writer)
 	$(BIN)/python bench/query.py
 	$(BIN)/python bench/harvest.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/realtime.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/download.py
 
 # CI runs every benchmark on tiny inputs: a script that broke fails here, not at the next `make bench`.
 bench-smoke: install  ## each benchmark once, on tiny inputs (figures meaningless)
@@ -77,6 +78,7 @@ bench-smoke: install  ## each benchmark once, on tiny inputs (figures meaningles
 	$(BIN)/python bench/ingest.py --batches 5 --clients 1 --no-profile
 	$(BIN)/python bench/realtime.py --messages 500 --subscribers 5 --apps 2 --pushes 10 --rate 20
 	$(BIN)/python bench/load.py --clients 10 --pushers 3 --duration 10
+	$(BIN)/python bench/download.py --sizes 1000,2000
 
 clean:
 	rm -rf $(VENV) $(NGSILDCLIENT) $(FILIP) var bench/out $(ASSETS)/node_modules

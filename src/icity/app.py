@@ -33,6 +33,7 @@ from icity.api.routes import (
     catalogue,
     certification,
     commands,
+    downloads,
     entities,
     messages,
     network,
@@ -201,7 +202,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     # Data routes authenticate every call, even those that need no principal
     # (cities, categories): a key's calls there are rate-limited and metered too.
     authenticated = [Depends(get_principal)]
-    for module in (network, catalogue, entities, portability):
+    for module in (network, catalogue, entities, downloads, portability):
         v1.include_router(module.router, dependencies=authenticated)
     v1.include_router(certification.portal_router, dependencies=authenticated)
     for module in (accounts, apps, access_requests, usage, messages, sources, push, streams, alarms, subscriptions, commands, certification):

@@ -119,6 +119,10 @@ MATRIX = [
     Row("GET", "/api/v1/entities", ALL_OK, via="key", params={"informationSystem": APPROVAL_IS}),
     Row("GET", "/api/v1/entities/{entity_id}", READERS_OF_APPROVAL_IS, via="key"),
     Row("GET", "/api/v1/entities/{entity_id}/history", READERS_OF_APPROVAL_IS, via="key"),
+    # whole downloads: the same readers as the data they carry
+    Row("GET", "/api/v1/information-systems/{city_id}/{slug}/download.csv", DATA_OF_LISTED_APPROVAL_IS, via="key"),
+    Row("GET", "/api/v1/information-systems/{city_id}/{slug}/download.geojson", DATA_OF_LISTED_APPROVAL_IS, via="key"),
+    Row("GET", "/api/v1/entities/{entity_id}/history.csv", READERS_OF_APPROVAL_IS, via="key", params={"attribute": "availableSpotNumber"}),
     Row("GET", "/api/v1/where-can-app-run", ALL_OK, via="key", params={"entityTypes": "OffStreetParking"}),
     # accounts
     Row("POST", "/api/v1/registrations", (202,) * 7, body=REGISTRATION, writes=True),

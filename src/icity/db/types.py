@@ -1,8 +1,9 @@
 """Column types and SQL constructs that behave the same on SQLite and PostgreSQL."""
 
 from datetime import datetime, timezone
+from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Float, Integer, String, TypeDecorator, literal, literal_column
+from sqlalchemy import Boolean, DateTime, Float, Integer, String, TypeDecorator, func, literal, literal_column
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement
@@ -231,3 +232,10 @@ def json_value(column: ColumnElement, key: str, kind: str) -> FunctionElement:
     """The value at `key` of a JSON column, if it is a `kind` (number, string or boolean)."""
     construct = {"number": json_number, "string": json_string, "boolean": json_boolean}[kind]
     return construct(column, literal(key, String()))
+
+
+def json_keys(column: ColumnElement, dialect_name: str) -> Any:
+    """The keys of a JSON object column, one row each (`.c.key`), joined to the column's own table."""
+    if dialect_name == "postgresql":
+        return func.json_object_keys(column).table_valued("key", joins_implicitly=True).render_derived()
+    return func.json_each(column).table_valued("key", joins_implicitly=True)

@@ -25,9 +25,9 @@ from icity.ngsi_ld.geo_query import parse_geo_query_body
 from icity.ngsi_ld.http import JSON, LD_JSON
 from icity.ngsi_ld.query_language import parse_q
 from icity.ngsi_ld.representation import CONCISE, NORMALIZED, SIMPLIFIED, View, render
-from icity.services import entities, matching, subscriptions
+from icity.services import entities, matching
 from icity.services.access import Principal
-from icity.services.subscriptions import ChangedEntity
+from icity.services.subscription_doors import ChangedEntity, register_door
 
 STANDARD = "ngsi-ld"
 FORMS = {"normalized": NORMALIZED, "keyValues": SIMPLIFIED, "simplified": SIMPLIFIED, "concise": CONCISE}
@@ -126,4 +126,4 @@ def _selects(selection_key: str, context_key: str) -> Callable[[ChangedEntity], 
     return selected
 
 
-subscriptions.register_door(STANDARD, NgsiLdDoor())
+register_door(STANDARD, NgsiLdDoor())

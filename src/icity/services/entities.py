@@ -200,6 +200,21 @@ def get_entity(session: Session, principal: Principal, entity_id: str) -> dict[s
     return entity_dict(_readable_entity(session, principal, entity_id))
 
 
+def readable_history(
+    session: Session, principal: Principal, entity_id: str, attribute: str | None, start: datetime | None, end: datetime | None
+) -> Any:
+    """The entity row whose history `principal` asks for, once the attribute and the time range are checked."""
+    entity = _readable_entity(session, principal, entity_id)
+    model = get_registry().get(entity.type)
+    if attribute is not None and model is not None and attribute not in model.attributes:
+        hint = closest(attribute, sorted(model.attributes))
+        suggestion = f" Did you mean '{hint}'?" if hint else ""
+        raise bad_parameter("attribute", f"'{attribute}' is not an attribute of {entity.type}.{suggestion}")
+    if start and end and start >= end:
+        raise bad_parameter("from", "from must be before to")
+    return entity
+
+
 def entity_history(
     session: Session,
     principal: Principal,
@@ -214,14 +229,7 @@ def entity_history(
     cursor: str | None,
 ) -> dict[str, Any]:
     """Raw values of the time-varying attributes, or one attribute aggregated per interval."""
-    entity = _readable_entity(session, principal, entity_id)
-    model = get_registry().get(entity.type)
-    if attribute is not None and model is not None and attribute not in model.attributes:
-        hint = closest(attribute, sorted(model.attributes))
-        suggestion = f" Did you mean '{hint}'?" if hint else ""
-        raise bad_parameter("attribute", f"'{attribute}' is not an attribute of {entity.type}.{suggestion}")
-    if start and end and start >= end:
-        raise bad_parameter("from", "from must be before to")
+    entity = readable_history(session, principal, entity_id, attribute, start, end)
     window = [Observation.entity_id == entity_id]
     if attribute is not None:
         window.append(Observation.attribute == attribute)

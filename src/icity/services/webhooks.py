@@ -56,7 +56,8 @@ from icity.db.models import Change, Delivery, Subscription, utcnow
 from icity.db.types import epoch_seconds
 from icity.services import changes, outbound
 from icity.services.authentication import principal_of_app
-from icity.services.subscriptions import DOORS, deliverable, notification, readable_by_app
+from icity.services.subscription_doors import DOORS
+from icity.services.subscriptions import deliverable, notification, readable_by_app
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,14 @@ router = APIRouter(tags=["entities"])
 BAD_PARAMETER = {400: {"model": Problem, "description": "A parameter is malformed; `param` names it."}}
 
 
+def feature(item: dict[str, Any]) -> dict[str, Any]:
+    """An entity as a GeoJSON Feature: its location the geometry (null where it has none), the rest its properties."""
+    properties = {k: v for k, v in item.items() if k not in ("id", "location")}
+    return {"type": "Feature", "id": item["id"], "geometry": item["location"], "properties": properties}
+
+
 def feature_collection(page: dict[str, Any]) -> dict[str, Any]:
-    features = []
-    for item in page["items"]:
-        properties = {k: v for k, v in item.items() if k not in ("id", "location")}
-        features.append({"type": "Feature", "id": item["id"], "geometry": item["location"], "properties": properties})
+    features = [feature(item) for item in page["items"]]
     body: dict[str, Any] = {"type": "FeatureCollection", "features": features, "nextCursor": page["nextCursor"]}
     if "totalCount" in page:
         body["totalCount"] = page["totalCount"]

@@ -160,9 +160,8 @@ class Entity(Base):
     id: Mapped[str] = mapped_column(String(300), primary_key=True)  # urn:ngsi-ld:<Type>:<city>:<local>
     type: Mapped[str] = mapped_column(String(100))
     city_id: Mapped[str] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"))
-    information_system_id: Mapped[str] = mapped_column(
-        ForeignKey("information_systems.id", ondelete="CASCADE"), index=True
-    )
+    # indexed with the id (ix_entities_system_id): an IS's entities in id order, a page at a time
+    information_system_id: Mapped[str] = mapped_column(ForeignKey("information_systems.id", ondelete="CASCADE"))
     location: Mapped[dict[str, Any] | None] = mapped_column()  # GeoJSON geometry
     # Representative point of `location` (the point itself, or the centre of its
     # bounding box), indexed so that bbox and near queries need no spatial extension.
@@ -185,6 +184,7 @@ class Entity(Base):
         Index("ix_entities_lat_lon", "lat", "lon"),
         Index("ix_entities_city_type", "city_id", "type"),
         Index("ix_entities_extent", "extent"),
+        Index("ix_entities_system_id", "information_system_id", "id"),
     )
 
 
