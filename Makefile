@@ -42,7 +42,18 @@ $(FILIP_STAMP):
 	$(FILIP)/bin/pip install --quiet '$(FILIP_PIN)'
 	touch $@
 
-clients: $(NGSILDCLIENT_STAMP) $(FILIP_STAMP)
+# Independent Open311 GeoReport v2 clients from PyPI, unmodified, in a venv of their own (georeport brings
+# requests and xmltodict; civicbot is stdlib only); the Open311 tests run them against a real server (tests/open311/).
+OPEN311CLIENTS      := .venv-open311clients
+OPEN311CLIENTS_PINS := georeport==0.3.1 civicbot==0.4.0
+OPEN311CLIENTS_STAMP := $(OPEN311CLIENTS)/.installed-georeport-0.3.1-civicbot-0.4.0
+$(OPEN311CLIENTS_STAMP):
+	rm -rf $(OPEN311CLIENTS)
+	$(PYTHON) -m venv $(OPEN311CLIENTS)
+	$(OPEN311CLIENTS)/bin/pip install --quiet $(OPEN311CLIENTS_PINS)
+	touch $@
+
+clients: $(NGSILDCLIENT_STAMP) $(FILIP_STAMP) $(OPEN311CLIENTS_STAMP)
 
 # Browser tests drive Debian's Chromium; installed with apt when missing (no browser download).
 chromium:
@@ -60,8 +71,8 @@ run: install  ## migrate, load the demo network the first time, serve on http://
 test: install clients chromium tools  ## the whole suite on the embedded SQLite database (with the portal's browser tests)
 	$(BIN)/pytest -q
 
-test-postgres: install clients  ## storage, service, API, NGSI-LD and DCAT-AP tests again on PostgreSQL
-	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q tests/db tests/services tests/api tests/demo tests/ngsi_ld tests/dcat
+test-postgres: install clients  ## storage, service, API, NGSI-LD, Open311 and DCAT-AP tests again on PostgreSQL
+	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q tests/db tests/services tests/api tests/demo tests/ngsi_ld tests/open311 tests/dcat
 
 bench: install  ## query benchmark (API beside hand-written SQL), harvest benchmark (rows/s, peak memory), then HTTP ingest (obs/s beside a raw insert), then real time (MQTT messages/s beside a bare subscriber, SSE latency p50/p99 with 100 subscribers), then load (50 clients, 10 pushing, on SQLite and PostgreSQL), then downloads (100,000 entities streamed as CSV and GeoJSON: rows/s, server memory growth beside plain SQL + csv.writer)
 	$(BIN)/python bench/query.py
@@ -81,4 +92,4 @@ bench-smoke: install  ## each benchmark once, on tiny inputs (figures meaningles
 	$(BIN)/python bench/download.py --sizes 1000,2000
 
 clean:
-	rm -rf $(VENV) $(NGSILDCLIENT) $(FILIP) var bench/out $(ASSETS)/node_modules
+	rm -rf $(VENV) $(NGSILDCLIENT) $(FILIP) $(OPEN311CLIENTS) var bench/out $(ASSETS)/node_modules

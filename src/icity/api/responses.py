@@ -12,6 +12,7 @@ from starlette.responses import Response
 from icity.db.engine import Overloaded, is_overload
 from icity.errors import FieldProblem, ICityError, overloaded
 from icity.ngsi_ld import errors as ngsi_ld_errors
+from icity.open311 import errors as open311_errors
 
 PROBLEM_JSON = "application/problem+json"
 GEO_JSON = "application/geo+json"
@@ -34,7 +35,9 @@ def json_page(page_body: dict[str, Any], request: Request, media_type: str = "ap
     return JSONResponse(page_body, headers=headers, media_type=media_type)
 
 
-def problem_response(error: ICityError, request: Request) -> JSONResponse:
+def problem_response(error: ICityError, request: Request) -> Response:
+    if request.url.path.startswith(open311_errors.PREFIX):  # GeoReport's error array on its paths
+        return open311_errors.error_response(error, request.url.path)
     if request.url.path.startswith(NGSI_LD_PREFIX):  # the standard's own error types on its paths
         error = ngsi_ld_errors.translate(error)
     return JSONResponse(

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 import httpx
 from pydantic import Field
@@ -157,3 +158,103 @@ def _described(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return "null" if value is None else f"a {json_type(value)}"
+
+
+# ---- beyond the harvest: what iCity's own Open311 endpoint asks of a city's upstream server ----------
+# The service list and definitions are read through at request time rather than harvested: they are
+# small, change rarely, and the upstream server is the authority on what a POST it receives may carry
+# (a harvested copy could accept a request the upstream then refuses). A POST is forwarded as it came.
+
+
+def read_services(config: Open311Config, request: SourceRequest) -> list[dict[str, Any]]:
+    """The upstream ``services.json``: GeoReport service objects."""
+    with api_client(request) as client:
+        body, _ = get_json(client, _url(request, "services.json"), request, params=_scope(config), hints=_HINTS)
+    return _objects(body, "services")
+
+
+def read_definition(config: Open311Config, request: SourceRequest, service_code: str) -> dict[str, Any] | None:
+    """The upstream ``services/{code}.json``; None when the server has no such service."""
+    with api_client(request) as client:
+        try:
+            body, _ = get_json(client, _url(request, f"services/{service_code}.json"), request, params=_scope(config))
+        except SourceError as error:
+            if "HTTP 404" in error.detail:
+                return None
+            raise
+    if not isinstance(body, dict):
+        raise SourceError(f"The Open311 server answered {_described(body)}, not a service definition.")
+    return body
+
+
+def read_request(config: Open311Config, request: SourceRequest, service_request_id: str) -> dict[str, Any] | None:
+    """One request as ``requests/{id}.json`` gives it (an array of one); None when not (yet) there."""
+    with api_client(request) as client:
+        try:
+            body, _ = get_json(client, _url(request, f"requests/{service_request_id}.json"), request, params=_scope(config))
+        except SourceError as error:
+            if "HTTP 404" in error.detail:
+                return None
+            raise
+    items = _objects(body, "service requests")
+    return items[0] if items else None
+
+
+def read_token(config: Open311Config, request: SourceRequest, token: str) -> list[dict[str, Any]] | None:
+    """``tokens/{token}.json``: [{token, service_request_id}]; None when the server knows no such token."""
+    with api_client(request) as client:
+        try:
+            body, _ = get_json(client, _url(request, f"tokens/{token}.json"), request, params=_scope(config))
+        except SourceError as error:
+            if "HTTP 404" in error.detail:
+                return None
+            raise
+    return _objects(body, "tokens")
+
+
+def post_request(config: Open311Config, request: SourceRequest, form: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """POST ``requests.json`` with the form (the city's api_key in place of the caller's). Sent once: a
+    retried POST could file the report twice. SourceError for anything but a 2xx array of answers."""
+    fields = [(name, value) for name, value in form if name not in ("api_key", "jurisdiction_id")]
+    fields += [(name, value) for name, value in _scope(config).items()]
+    url = _url(request, "requests.json")
+    try:
+        with api_client(request) as client:
+            response = client.post(  # encoded here: a multivaluelist attribute repeats its name
+                url, content=urlencode(fields), headers={"Accept": "application/json", "Content-Type": FORM}
+            )
+    except httpx.TimeoutException:
+        raise SourceError(f"The Open311 server gave no answer within {request.timeout_s:g} s.") from None
+    except httpx.HTTPError as error:
+        raise SourceError(f"The Open311 server could not be reached ({type(error).__name__}).") from None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code >= 300 or not isinstance(body, list) or not body:
+        reasons = ""
+        if isinstance(body, list) and body and all(isinstance(item, dict) and _is_error(item) for item in body):
+            reasons = ": " + "; ".join(f"{item['code']} {item.get('description', '')}".strip() for item in body)
+        raise SourceError(f"The Open311 server answered HTTP {response.status_code}{reasons}.")
+    return [item for item in body if isinstance(item, dict)]
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def _url(request: SourceRequest, path: str) -> str:
+    return request.url.rstrip("/") + "/" + path
+
+
+def _scope(config: Open311Config) -> dict[str, str]:
+    optional = {"jurisdiction_id": config.jurisdiction_id, "api_key": config.api_key}
+    return {name: value for name, value in optional.items() if value is not None}
+
+
+def _objects(body: Any, what: str) -> list[dict[str, Any]]:
+    if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
+        raise SourceError(f"The Open311 server answered {_described(body)}, not an array of {what}.")
+    if body and all(_is_error(item) for item in body):
+        reasons = "; ".join(f"{item['code']} {item.get('description', '')}".strip() for item in body)
+        raise SourceError(f"The Open311 server answered an error: {reasons}.")
+    return body

@@ -23,6 +23,7 @@ class SystemKind:
     properties_out: list[dict[str, Any]] = field(default_factory=list)
     device_type: str | None = None  # set for the sensor networks, whose devices are registered
     device_commands: list[dict[str, Any]] = field(default_factory=list)
+    other_entity_types: tuple[str, ...] = ()  # served beside entity_type (incident reports: their service types)
 
 
 PERIOD = prop("dateObserved", "date-time interval", "Period of the readings to return (ISO 8601 interval)")
@@ -179,6 +180,7 @@ KINDS = {
                 prop("updated_datetime", "string", "Last change (ISO 8601)"),
                 prop("address_string", "string", "Address given by the citizen"),
             ],
+            other_entity_types=("services",),
         ),
         SystemKind(
             "points-of-interest",

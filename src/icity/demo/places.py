@@ -67,3 +67,25 @@ SERVICES = [
     ("tree", "Damaged or fallen tree", "Parks and gardens"),
     ("noise", "Noise complaint", "Environment"),
 ]
+# What a report of some of these services asks for (GeoReport v2 service-definition attributes)
+SERVICE_ATTRIBUTES = {
+    "pothole": [
+        {"variable": True, "code": "depth", "datatype": "singlevaluelist", "required": True, "order": 1,
+         "datatype_description": "Choose one", "description": "How deep is the hole?",
+         "values": [{"key": "shallow", "name": "Less than 5 cm"}, {"key": "deep", "name": "5 cm or more"}]},
+        {"variable": True, "code": "lane_blocked", "datatype": "singlevaluelist", "required": False, "order": 2,
+         "datatype_description": None, "description": "Does it block a traffic lane?",
+         "values": [{"key": "yes", "name": "Yes"}, {"key": "no", "name": "No"}]},
+    ],
+    "streetlight": [
+        {"variable": True, "code": "pole_number", "datatype": "string", "required": False, "order": 1,
+         "datatype_description": "The number painted on the pole", "description": "Pole number, if you can read it"},
+    ],
+    "waste": [
+        {"variable": True, "code": "container", "datatype": "multivaluelist", "required": True, "order": 1,
+         "datatype_description": "One or more", "description": "Which containers are full?",
+         "values": [{"key": "glass", "name": "Glass"}, {"key": "paper", "name": "Paper"},
+                    {"key": "plastic", "name": "Packaging"}, {"key": "organic", "name": "Organic"},
+                    {"key": "rest", "name": "Rest"}]},
+    ],
+}

@@ -14,9 +14,10 @@ from typing import Any, Callable
 
 from icity.demo import timeseries
 from icity.demo.network import DemoCity
-from icity.demo.places import DISTRICTS, LANDMARKS, SERVICES
+from icity.demo.places import DISTRICTS, LANDMARKS, SERVICE_ATTRIBUTES, SERVICES
 from icity.demo.sampling import Generated, geo_point, iso, latest_hour, point_near_centre, rng_for, start_of
 from icity.services.entity_store import entity_urn
+from icity.services.service_types import service_entity
 
 
 def _base(entity_type: str, city: DemoCity, local_id: str, coordinates: list[float]) -> dict[str, Any]:
@@ -128,6 +129,12 @@ def incidents(city: DemoCity, count: int, today: date, operator: str) -> Generat
             "updated_datetime": iso(updated),
             "address_string": f"{district}, {city.name}",
         })
+    # the service types a report may name, with what each asks for (GeoReport v2 services and definitions)
+    for code, service_name, agency in SERVICES:
+        entities.append(service_entity(city.id, {
+            "service_code": code, "service_name": service_name, "group": agency, "type": "realtime",
+            "description": f"{service_name}: reported to {agency}", "attributes": SERVICE_ATTRIBUTES.get(code, []),
+        }))
     return Generated(entities)
 
 

@@ -153,7 +153,7 @@ def load_systems(session: Session, today: date, feeds_url: str) -> dict[str, int
             slug=kind.slug,
             name=kind.name.format(city=city.name),
             category=kind.category,
-            entity_types=[kind.entity_type],
+            entity_types=[kind.entity_type, *kind.other_entity_types],
             description=kind.description.format(city=city.name, operator=plan.operator),
             access_policy=plan.access_policy,
             licence=plan.licence,

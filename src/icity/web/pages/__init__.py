@@ -15,12 +15,13 @@ from icity.web.pages import (
     network,
     network_admin,
     passwords,
+    service_requests,
     wizard,
 )
 
 PAGE_ROUTERS = [
     network.router, catalogue.router, explorer.router, account.router, app_portal.router, certification.router, developer.router,
-    city_admin.router, wizard.router, city_access.router,
+    city_admin.router, wizard.router, city_access.router, service_requests.router,
     network_admin.router, developer_approvals.router, messages.router, email_verification.router,
     passwords.router,
 ]
