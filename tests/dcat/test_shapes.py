@@ -11,7 +11,7 @@ from rdflib.namespace import DCTERMS, RDF
 from icity.app import create_app
 from icity.db.engine import transaction
 from icity.demo import load_demo
-from tests.dcat.rdf import DCAT, assert_conforms, graph_of, shapes
+from tests.dcat.rdf import DCAT, assert_conforms, graph_of, local, shapes
 
 pytestmark = pytest.mark.postgres_ok
 
@@ -39,6 +39,10 @@ def test_the_demo_network_describes_its_open311_service(demo_client):
     # the incident reports on trial or open (Cornellà's are a draft)
     assert served == {"barcelona/incidents", "bologna/incidents", "genova/incidents", "lamia/incidents"}
     assert (open311, DCAT.endpointURL, URIRef(_base(graph) + "/open311/v2")) in graph
+    # the addresses given answer: the service's description, and Bologna's (public) requests
+    assert demo_client.get(local(graph.value(open311, DCAT.endpointDescription))).status_code == 200
+    bologna = URIRef(_base(graph) + "/information-systems/bologna/incidents#distribution-open311")
+    assert demo_client.get(local(graph.value(bologna, DCAT.accessURL))).status_code == 200
 
 
 def _base(graph) -> str:
