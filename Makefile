@@ -71,8 +71,8 @@ run: install  ## migrate, load the demo network the first time, serve on http://
 test: install clients chromium tools  ## the whole suite on the embedded SQLite database (with the portal's browser tests)
 	$(BIN)/pytest -q
 
-test-postgres: install clients  ## storage, service, API and NGSI-LD tests again on PostgreSQL
-	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q tests/db tests/services tests/api tests/demo tests/ngsi_ld tests/open311
+test-postgres: install clients  ## storage, service, API, NGSI-LD, Open311 and DCAT-AP tests again on PostgreSQL
+	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q tests/db tests/services tests/api tests/demo tests/ngsi_ld tests/open311 tests/dcat
 
 bench: install  ## query benchmark (API beside hand-written SQL), harvest benchmark (rows/s, peak memory), then HTTP ingest (obs/s beside a raw insert), then real time (MQTT messages/s beside a bare subscriber, SSE latency p50/p99 with 100 subscribers), then load (50 clients, 10 pushing, on SQLite and PostgreSQL), then downloads (100,000 entities streamed as CSV and GeoJSON: rows/s, server memory growth beside plain SQL + csv.writer)
 	$(BIN)/python bench/query.py

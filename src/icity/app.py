@@ -48,6 +48,7 @@ from icity.config import get_settings
 from icity.db.engine import Overloaded
 from icity.demo.feeds import DEMO_FEEDS, DEMO_SOURCES_PATH
 from icity.errors import ICityError
+from icity.dcat import api as dcat_api
 from icity.ngsi_ld import api as ngsi_ld_api
 from icity.open311 import api as open311_api
 from icity.services import ratelimit
@@ -210,6 +211,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(v1)
     ngsi_ld_api.install(app)  # the same services through the NGSI-LD standard
     open311_api.install(app)  # and through Open311 GeoReport v2
+    dcat_api.install(app)  # the catalogue as DCAT-AP, for open-data portals to harvest
     # The demo cities' own systems (agenda, air-quality portal, GTFS, Open311), for the demo's
     # connectors to harvest over HTTP; static files with ETag and Last-Modified, outside the API.
     app.mount(DEMO_SOURCES_PATH, StaticFiles(directory=DEMO_FEEDS), name="demo-sources")

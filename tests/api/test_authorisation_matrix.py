@@ -270,6 +270,9 @@ MATRIX = [
     Row("GET", f"{LD}/attributes/{{attribute}}", READERS_OF_APPROVAL_IS, via="key", args={"attribute": "parking_attribute"}),
     Row("GET", f"{LD}/contexts/icity.jsonld", ALL_OK),
     Row("GET", f"{LD}/contexts/ngsi-ld-core-context.jsonld", ALL_OK),
+    # DCAT-AP: the catalogue (metadata only, restricted IS included without their data) is public; keys are metered
+    *(Row("GET", f"{catalog}{extension}", ALL_OK, via="key")
+      for catalog in ("/catalog", "/cities/{city_id}/catalog") for extension in ("", ".ttl", ".jsonld", ".rdf")),
     # … and the writers: its city's admins and the platform admin (provider tokens: tests/ngsi_ld)
     Row("POST", f"{LD}/entities", LD_WRITERS_CREATE, body=NEW_PARKING, headers=TENANT, writes=True),
     Row("PUT", f"{LD}/entities/{{entity_id}}", LD_WRITERS, body={"type": "OffStreetParking", "name": "P0"}, headers=TENANT, writes=True),

@@ -39,7 +39,8 @@ def test_swagger_ui_lists_the_operations_offline(live_server, offline_page: tupl
     page.goto(f"{live_server.url}/docs")
     expect(page.locator(".opblock").first).to_be_visible(timeout=20_000)
     expect(page.locator(".opblock-summary-path", has_text="/api/v1/cities").first).to_be_visible()
-    assert page.locator(".opblock").count() > 50
+    # past 150 rows (operations and tags) Swagger UI draws only those near the window: count what it loaded
+    assert page.evaluate("ui.specSelectors.operations().size") > 50
     assert outside == [] and errors == []
 
 

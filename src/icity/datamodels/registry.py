@@ -119,6 +119,11 @@ class DataModel:
     attributes: dict[str, AttributeSpec] = field(default_factory=dict)
 
     @property
+    def schema_url(self) -> str:
+        """The model's identifier: the `$id` of its JSON Schema as the Smart Data Models publish it."""
+        return f"https://smart-data-models.github.io/{self.subject}/{self.name}/schema.json"
+
+    @property
     def observation_times(self) -> tuple[str, ...]:
         """The model's own attributes for when its values were observed or last reported: kept
         in step with observedAt by pushes and harvests unless a record gives them."""

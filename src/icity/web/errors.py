@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -16,10 +17,12 @@ from icity.web.session import CsrfRefused
 
 # Paths that never answer with a page (JSON, files, the API's docs).
 NOT_PAGES = ("/api/", "/demo-sources/", "/static/", "/health", "/docs", "/redoc", "/openapi.json")
+# the DCAT-AP catalogues (icity.dcat): RDF for harvesters, whose errors are problem+json too
+CATALOGS = re.compile(r"^(/cities/[^/]+)?/catalog(\.[^/]+)?$")
 
 
 def wants_page(request: Request) -> bool:
-    if request.url.path.startswith(NOT_PAGES):
+    if request.url.path.startswith(NOT_PAGES) or CATALOGS.match(request.url.path):
         return False
     return hasattr(request.state, "viewer") or "text/html" in request.headers.get("accept", "")
 
