@@ -30,9 +30,7 @@ PREFIX = "/open311/v2"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-12-05T00:00:00Z"  # when this endpoint's behaviour last changed
 
-# Out of the OpenAPI document: the GeoReport v2 spec documents these routes (and with them in the
-# document, Swagger UI stopped rendering its operations part-way, without an error: see the notes)
-router = APIRouter(prefix=PREFIX, tags=["Open311 GeoReport v2"], include_in_schema=False)
+router = APIRouter(prefix=PREFIX, tags=["Open311 GeoReport v2"])
 
 
 async def form_fields(request: Request) -> list[tuple[str, str]]:
