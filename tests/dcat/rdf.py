@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
 from pyshacl import validate
 from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import RDF, SH
 
-ROOT = Path(__file__).resolve().parents[2]
-# ../shared/standards beside the checkout (a git worktree one level deeper finds it beside its parent)
-SHAPES = next(
-    (folder / "shared" / "standards" / "dcat-ap-3.0.1" for folder in ROOT.parents if (folder / "shared" / "standards").is_dir()),
-    ROOT.parent / "shared" / "standards" / "dcat-ap-3.0.1",
-)
+from tests.standards import reference_file
+
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
 PARSERS = {"text/turtle": "turtle", "application/ld+json": "json-ld", "application/rdf+xml": "xml"}
@@ -33,10 +27,7 @@ def graph_of(response) -> Graph:
 
 
 def shapes(name: str) -> Graph:
-    path = SHAPES / name
-    if not path.exists():
-        pytest.skip(f"DCAT-AP 3.0.1 shapes not found at {path}: the standards folder ../shared/standards/ is absent")
-    return Graph().parse(path, format="turtle")
+    return Graph().parse(reference_file("dcat-ap-3.0.1", name), format="turtle")
 
 
 def results(data: Graph, shapes_file: str) -> list[tuple[str, str, str, str]]:

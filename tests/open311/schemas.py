@@ -5,21 +5,15 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import pytest
 from jsonschema import Draft4Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-ROOT = Path(__file__).resolve().parents[2]
-# beside the checkout (../shared/standards/); a git worktree kept one folder deeper looks one level up
-FOLDER = next(
-    (base / "shared" / "standards" / "open311-georeport-v2" for base in (ROOT.parent, ROOT.parent.parent)
-     if (base / "shared" / "standards" / "open311-georeport-v2").is_dir()),
-    ROOT.parent / "shared" / "standards" / "open311-georeport-v2",
-)  # fmt: skip
+from tests.standards import STANDARDS, reference_file
+
+FOLDER = STANDARDS / "open311-georeport-v2"
 
 
 @lru_cache(maxsize=1)
@@ -32,8 +26,7 @@ def _registry() -> Registry:
 
 def validate(schema_name: str, body: Any) -> None:
     """Fails the test with every violation of `schema_name` (services.json, request.json…); skips when absent."""
-    if not (FOLDER / schema_name).exists():
-        pytest.skip(f"GeoReport v2 schemas not found at {FOLDER.resolve()} (../shared/standards/open311-georeport-v2/)")
+    reference_file("open311-georeport-v2", schema_name)
     schema = _registry().contents(schema_name)
     validator = Draft4Validator(schema, registry=_registry())
     errors = sorted(validator.iter_errors(body), key=lambda e: list(e.path))
