@@ -16,14 +16,17 @@ from tests import people
 from tests.network import build_network
 
 S0 = entity_store.entity_urn("AirQualityObserved", "alpha", "s0")
-NOW = datetime.now(timezone.utc)
 
 
 def stored(db_url) -> dict[tuple[int, str], tuple[int, int, int]]:
-    """Today's usage rows: (app, IS) → (calls, errors, bytes out)."""
+    """The usage rows of this test's fresh database, summed over their days (a test running across
+    midnight UTC counts on two days): (app, IS) → (calls, errors, bytes out)."""
+    sums: dict[tuple[int, str], tuple[int, int, int]] = {}
     with new_session(db_url) as session:
-        rows = session.scalars(select(UsageDay).where(UsageDay.day == NOW.date()))
-        return {(r.app_id, r.information_system_id): (r.calls, r.errors, r.bytes_out) for r in rows}
+        for r in session.scalars(select(UsageDay)):
+            calls, errors, bytes_out = sums.get((r.app_id, r.information_system_id), (0, 0, 0))
+            sums[(r.app_id, r.information_system_id)] = (calls + r.calls, errors + r.errors, bytes_out + r.bytes_out)
+    return sums
 
 
 @pytest.fixture
@@ -172,7 +175,7 @@ def test_a_failed_flush_keeps_the_sums_for_the_next_one(metered, db_url, tmp_pat
         broken.flush()
     broken.record(app_id, key_id, ["alpha/air"], 200, 10)
 
-    assert broken.pending()[(app_id, "alpha/air", NOW.date())].calls == 2
+    assert sum(row.calls for key, row in broken.pending().items() if key[:2] == (app_id, "alpha/air")) == 2
     broken.database_url = db_url  # the database is back
     broken.flush()
     assert stored(db_url) == {(app_id, "alpha/air"): (2, 0, 20)}
