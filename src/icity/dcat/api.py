@@ -90,7 +90,7 @@ def city_catalog(
 
 def _add_fixed_format_routes(chosen: Format) -> None:
     """/catalog.<ext> and /cities/{id}/catalog.<ext>: one format whatever the Accept header. One route
-    per extension, not a `{extension}` parameter: Swagger UI stops rendering at a path like `catalog.{x}`."""
+    per extension, not a `{extension}` parameter, so that the document gives each its one media type."""
 
     def network_catalog_as(
         request: Request, session: SessionDep, principal: PrincipalDep, page: PageParam = 1,
