@@ -69,10 +69,14 @@ def _format(format_: str) -> str:
     return format_
 
 
-def _jurisdiction(session: Session, jurisdiction_id: str | None):
+def _required(jurisdiction_id: str | None) -> str:
     if not jurisdiction_id:
         raise bad_parameter("jurisdiction_id", "jurisdiction_id is required: the city's iCity id (see discovery)")
-    return service_requests.incident_system(session, jurisdiction_id)
+    return jurisdiction_id
+
+
+def _jurisdiction(session: Session, jurisdiction_id: str | None):
+    return service_requests.incident_system(session, _required(jurisdiction_id))
 
 
 @router.get("/discovery.{format}", summary="Service discovery")
@@ -171,9 +175,7 @@ async def request_create(request: Request, session: SessionDep, principal: Calle
     """Checked, then sent to the city's server if it has one, and only then written: the writer lock is
     not held while the city's server answers (other writes of this process would wait on it, then 503)."""
     format_ = _format(format)
-    jurisdiction_id = dict(form).get("jurisdiction_id") or request.query_params.get("jurisdiction_id")
-    if not jurisdiction_id:
-        raise bad_parameter("jurisdiction_id", "jurisdiction_id is required: the city's iCity id (see discovery)")
+    jurisdiction_id = _required(dict(form).get("jurisdiction_id") or request.query_params.get("jurisdiction_id"))
     planned = await run_in_threadpool(reports.plan, session, principal, jurisdiction_id, form)
     await run_in_threadpool(session.rollback)  # ends the read: no transaction stays open while the city answers
     forwarded = await run_in_threadpool(reports.forward, planned)
@@ -186,8 +188,7 @@ async def request_create(request: Request, session: SessionDep, principal: Calle
 @router.get("/tokens/{token}.{format}", summary="The request a token stands for")
 def token(request: Request, session: SessionDep, principal: Caller, token: str, format: str, jurisdiction_id: str | None = None):
     format_ = _format(format)
-    if not jurisdiction_id:
-        raise bad_parameter("jurisdiction_id", "jurisdiction_id is required: the city's iCity id (see discovery)")
+    jurisdiction_id = _required(jurisdiction_id)
     found = reports.token(session, principal, jurisdiction_id, token)
     served(request, [service_requests.incident_system(session, jurisdiction_id).id])
     return answer(format_, "service_requests", found)
