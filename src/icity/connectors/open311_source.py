@@ -175,13 +175,9 @@ def read_services(config: Open311Config, request: SourceRequest) -> list[dict[st
 
 def read_definition(config: Open311Config, request: SourceRequest, service_code: str) -> dict[str, Any] | None:
     """The upstream ``services/{code}.json``; None when the server has no such service."""
-    with api_client(request) as client:
-        try:
-            body, _ = get_json(client, _url(request, f"services/{service_code}.json"), request, params=_scope(config))
-        except SourceError as error:
-            if "HTTP 404" in error.detail:
-                return None
-            raise
+    body = _found(config, request, f"services/{service_code}.json")
+    if body is NOT_FOUND:
+        return None
     if not isinstance(body, dict):
         raise SourceError(f"The Open311 server answered {_described(body)}, not a service definition.")
     return body
@@ -189,27 +185,32 @@ def read_definition(config: Open311Config, request: SourceRequest, service_code:
 
 def read_request(config: Open311Config, request: SourceRequest, service_request_id: str) -> dict[str, Any] | None:
     """One request as ``requests/{id}.json`` gives it (an array of one); None when not (yet) there."""
-    with api_client(request) as client:
-        try:
-            body, _ = get_json(client, _url(request, f"requests/{service_request_id}.json"), request, params=_scope(config))
-        except SourceError as error:
-            if "HTTP 404" in error.detail:
-                return None
-            raise
+    body = _found(config, request, f"requests/{service_request_id}.json")
+    if body is NOT_FOUND:
+        return None
     items = _objects(body, "service requests")
     return items[0] if items else None
 
 
 def read_token(config: Open311Config, request: SourceRequest, token: str) -> list[dict[str, Any]] | None:
     """``tokens/{token}.json``: [{token, service_request_id}]; None when the server knows no such token."""
+    body = _found(config, request, f"tokens/{token}.json")
+    return None if body is NOT_FOUND else _objects(body, "tokens")
+
+
+NOT_FOUND = object()  # the upstream's 404, apart from a JSON null
+
+
+def _found(config: Open311Config, request: SourceRequest, path: str) -> Any:
+    """The upstream's JSON answer at `path`; NOT_FOUND when it answers 404 (no such service, request or token)."""
     with api_client(request) as client:
         try:
-            body, _ = get_json(client, _url(request, f"tokens/{token}.json"), request, params=_scope(config))
+            body, _ = get_json(client, _url(request, path), request, params=_scope(config))
         except SourceError as error:
             if "HTTP 404" in error.detail:
-                return None
+                return NOT_FOUND
             raise
-    return _objects(body, "tokens")
+    return body
 
 
 def post_request(config: Open311Config, request: SourceRequest, form: list[tuple[str, str]]) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Query, Request
+from sqlalchemy.orm import Session
 from starlette.responses import StreamingResponse
 
 from icity.api.deps import PrincipalDep, SessionDep
@@ -19,6 +20,7 @@ from icity.api.middleware import served
 from icity.api.responses import GEO_JSON
 from icity.api.routes.entities import BAD_PARAMETER, feature
 from icity.api.schemas import Problem
+from icity.services.access import Principal
 from icity.services import downloads, filters
 from icity.services.entities import entity_dict
 
@@ -93,6 +95,14 @@ def history_csv(download: downloads.HistoryDownload, chunks: Iterator[list[Any]]
         yield _csv_lines((observed_at.isoformat(), _cell(value), unit) for observed_at, value in values)
 
 
+def _opened(city_id: str, slug: str, request: Request, session: Session, principal: Principal, *columns):
+    """The download the caller may make (refused here, before any byte is sent), metered, and its chunks."""
+    download = downloads.entity_download(session, principal, f"{city_id}/{slug}")
+    served(request, [download.system_id])
+    session.close()  # the stream reads in sessions of its own: this connection goes back to the pool now
+    return download, downloads.entity_chunks(request.app.state.database_url, download.system_id, *columns)
+
+
 @router.get(
     "/information-systems/{city_id}/{slug}/download.csv",
     summary="The IS's current entities as CSV, whole (streamed)",
@@ -106,10 +116,7 @@ def history_csv(download: downloads.HistoryDownload, chunks: Iterator[list[Any]]
     responses={200: {"content": {CSV: {"schema": {"type": "string", "examples": [CSV_EXAMPLE]}}}}, **NOT_READABLE},
 )
 def download_csv(city_id: str, slug: str, request: Request, session: SessionDep, principal: PrincipalDep):
-    download = downloads.entity_download(session, principal, f"{city_id}/{slug}")
-    served(request, [download.system_id])
-    session.close()  # the stream reads in sessions of its own: this connection goes back to the pool now
-    chunks = downloads.entity_chunks(request.app.state.database_url, download.system_id, downloads.TABLE_COLUMNS)
+    download, chunks = _opened(city_id, slug, request, session, principal, downloads.TABLE_COLUMNS)
     return _download(entities_csv(download, chunks), f"{CSV}; charset=utf-8", f"{city_id}-{slug}.csv")
 
 
@@ -124,10 +131,7 @@ def download_csv(city_id: str, slug: str, request: Request, session: SessionDep,
     responses={200: {"content": {GEO_JSON: {"schema": {"type": "object", "examples": [GEOJSON_EXAMPLE]}}}}, **NOT_READABLE},
 )
 def download_geojson(city_id: str, slug: str, request: Request, session: SessionDep, principal: PrincipalDep):
-    download = downloads.entity_download(session, principal, f"{city_id}/{slug}")
-    served(request, [download.system_id])
-    session.close()
-    chunks = downloads.entity_chunks(request.app.state.database_url, download.system_id)
+    _, chunks = _opened(city_id, slug, request, session, principal)
     return _download(entities_geojson(chunks), GEO_JSON, f"{city_id}-{slug}.geojson")
 
 
