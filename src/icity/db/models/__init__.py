@@ -30,6 +30,7 @@ from icity.db.models.network import (
     Provider,
     ProviderToken,
 )
+from icity.db.models.projects import Project, ProjectApp, ProjectMember
 from icity.db.models.realtime import Alarm, AlarmRule, Change, Command, Cursor, Delivery, Subscription
 
 __all__ = [
@@ -69,4 +70,7 @@ __all__ = [
     "Cursor",
     "Command",
     "AppReview",
+    "Project",
+    "ProjectMember",
+    "ProjectApp",
 ]
