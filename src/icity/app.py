@@ -38,6 +38,7 @@ from icity.api.routes import (
     messages,
     network,
     portability,
+    projects,
     push,
     sources,
     streams,
@@ -203,7 +204,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     # Data routes authenticate every call, even those that need no principal
     # (cities, categories): a key's calls there are rate-limited and metered too.
     authenticated = [Depends(get_principal)]
-    for module in (network, catalogue, entities, downloads, portability):
+    for module in (network, catalogue, entities, downloads, portability, projects):
         v1.include_router(module.router, dependencies=authenticated)
     v1.include_router(certification.portal_router, dependencies=authenticated)
     for module in (accounts, apps, access_requests, usage, messages, sources, push, streams, alarms, subscriptions, commands, certification):

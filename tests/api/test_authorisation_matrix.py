@@ -21,6 +21,7 @@ from icity.services.access import CLI
 from tests import people
 from tests.connectors.feed_server import Feed
 from tests.open311.world import matrix_incidents
+from tests.projects.world import matrix_project
 from tests.world import APPROVAL_IS, GATE_OPEN, PARKING, ROLES, World, build_world
 
 pytestmark = pytest.mark.postgres_ok
@@ -93,6 +94,9 @@ NEW_USER = {"email": "new@bcn.example", "name": "New", "password": people.PASSWO
 # alpha (consortium, with open IS) back to pilot: allowed, since pilots may open IS
 BACK_TO_PILOT = {"level": "pilot", "effectiveOn": "2026-01-01", "evidenceKind": "technical_trial", "evidence": "New trials"}
 NEW_CITY = {"id": "oulu", "name": "Oulu", "country": "FI", "lon": 25.47, "lat": 65.01, "bbox": [25.2, 64.9, 25.8, 65.1]}
+PROJECT_MANAGERS = (401, 403, 403, 403, 403, 200, 200)  # alpha is the project's member city
+# alpha's admins start it for alpha; beta's are refused (403: not their city)
+NEW_PROJECT = {"slug": "noise-maps", "name": "Noise maps", "entityTypes": ["NoiseLevelObserved"], "city": "alpha"}
 NEW_ACTION = {"kind": "call", "title": "Call about the parking feed", "happenedOn": "2026-01-05"}
 REGISTRATION = {
     "name": "Grace",
@@ -133,6 +137,18 @@ MATRIX = [
     Row("GET", "/api/v1/information-systems/{city_id}/{slug}/download.geojson", DATA_OF_LISTED_APPROVAL_IS, via="key"),
     Row("GET", "/api/v1/entities/{entity_id}/history.csv", READERS_OF_APPROVAL_IS, via="key", params={"attribute": "availableSpotNumber"}),
     Row("GET", "/api/v1/where-can-app-run", ALL_OK, via="key", params={"entityTypes": "OffStreetParking"}),
+    # public-interest projects: anyone reads; the platform admin and the member cities' admins (alpha's) manage;
+    # developers attach their own organisation's certified apps
+    Row("GET", "/api/v1/projects", ALL_OK, via="key"),
+    Row("GET", "/api/v1/projects/{slug}", ALL_OK, via="key", args={"slug": "project"}),
+    Row("POST", "/api/v1/projects", CITY_ADMINS_CREATE, body=NEW_PROJECT, writes=True),
+    Row("PATCH", "/api/v1/projects/{slug}", PROJECT_MANAGERS, args={"slug": "project"}, body={"description": "Cleaner"}, writes=True),
+    Row("POST", "/api/v1/projects/{slug}/members", CITY_ADMINS_CREATE, args={"slug": "project"}, body={"city": "beta"}, writes=True),
+    Row("DELETE", "/api/v1/projects/{slug}/members/{city_id}", (401, 403, 403, 403, 403, 204, 204), args={"slug": "project"}, writes=True),
+    Row("POST", "/api/v1/projects/{slug}/apps", (401, 403, 201, 403, 403, 403, 403), args={"slug": "project"},
+        body={"app": "{certified_app}"}, writes=True),
+    Row("DELETE", "/api/v1/projects/{slug}/apps/{app_id}", (401, 403, 204, 403, 403, 204, 204),
+        args={"slug": "project", "app_id": "attached_app"}, writes=True),
     # accounts
     Row("POST", "/api/v1/registrations", (202,) * 7, body=REGISTRATION, writes=True),
     Row("GET", "/api/v1/registrations/verify", (400,) * 7, params={"token": "forged"}),
@@ -340,6 +356,8 @@ def world_url(databases, network_url, feeds):
     world.ids["parking_instance"] = instance_id(PARKING, "availableSpotNumber", SPOTS_AT)
     with transaction(url) as session:
         matrix_incidents(session, world.ids["app_g"])
+    with transaction(url) as session:
+        world.ids.update(matrix_project(session, world.ids["app_n"]))
     return url, world
 
 

@@ -7,12 +7,48 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from icity.datamodels import get_registry
 from icity.db.models import City, InformationSystem, InformationSystemEntityType
 from icity.errors import bad_parameter
 from icity.services.access import Principal, readable_systems
 from icity.services.catalogue import CATEGORIES
+
+
+Requirement = tuple[str, str]  # ("entityType", "AirQualityObserved") or ("category", "environment")
+
+
+def offers_by_city(
+    session: Session, systems: ColumnElement[bool], requirements: list[Requirement], cities: list[str] | None = None
+) -> dict[str, dict[Requirement, dict[str, dict[str, Any]]]]:
+    """Per city, per requirement met: the IS (among those `systems` selects) that meet it, by id.
+    The one reading of "which city offers what" behind both an app's cities (readable by it) and a
+    project's readiness (opened by the city, whatever the policy); `cities` narrows it."""
+    statement = (
+        select(
+            InformationSystem.city_id,
+            InformationSystem.id,
+            InformationSystem.name,
+            InformationSystem.category_id,
+            InformationSystem.access_policy,
+            InformationSystemEntityType.entity_type,
+        )
+        .join(InformationSystemEntityType, InformationSystemEntityType.information_system_id == InformationSystem.id)
+        .where(systems)
+        .order_by(InformationSystem.city_id, InformationSystem.id)
+    )
+    if cities is not None:
+        statement = statement.where(InformationSystem.city_id.in_(cities))
+    offers: dict[str, dict[Requirement, dict[str, dict[str, Any]]]] = {}
+    for city_id, system_id, name, category, policy, entity_type in session.execute(statement).all():
+        for requirement in requirements:
+            kind, value = requirement
+            if (kind == "entityType" and entity_type == value) or (kind == "category" and category == value):
+                found = offers.setdefault(city_id, {}).setdefault(requirement, {})
+                found.setdefault(system_id, {"id": system_id, "name": name, "category": category, "accessPolicy": policy, "entityTypes": []})
+                found[system_id]["entityTypes"].append(entity_type)
+    return offers
 
 
 def where_can_app_run(
@@ -28,28 +64,8 @@ def where_can_app_run(
         if category not in CATEGORIES:
             raise bad_parameter("categories", f"'{category}' is not a category; use one of {', '.join(CATEGORIES)}")
 
-    rows = session.execute(
-        select(
-            InformationSystem.city_id,
-            InformationSystem.id,
-            InformationSystem.name,
-            InformationSystem.category_id,
-            InformationSystemEntityType.entity_type,
-        )
-        .join(InformationSystemEntityType, InformationSystemEntityType.information_system_id == InformationSystem.id)
-        .where(readable_systems(principal))
-        .order_by(InformationSystem.city_id, InformationSystem.id)
-    ).all()
     requirements = [("entityType", t) for t in entity_types] + [("category", c) for c in categories]
-    # per city: requirement -> systems that meet it
-    offers: dict[str, dict[tuple[str, str], dict[str, dict[str, Any]]]] = {}
-    for city_id, system_id, name, category, entity_type in rows:
-        for requirement in requirements:
-            kind, value = requirement
-            if (kind == "entityType" and entity_type == value) or (kind == "category" and category == value):
-                systems = offers.setdefault(city_id, {}).setdefault(requirement, {})
-                systems.setdefault(system_id, {"id": system_id, "name": name, "category": category, "entityTypes": []})
-                systems[system_id]["entityTypes"].append(entity_type)
+    offers = offers_by_city(session, readable_systems(principal), requirements)
     capable = sorted(city for city, met in offers.items() if len(met) == len(requirements))
     cities = {c.id: c for c in session.execute(select(City.id, City.name, City.level).where(City.id.in_(capable)))}
     return {
@@ -61,10 +77,15 @@ def where_can_app_run(
                 "name": cities[city].name,
                 "level": cities[city].level,
                 "provides": [
-                    {"requirement": {kind: value}, "informationSystems": list(offers[city][(kind, value)].values())}
+                    {"requirement": {kind: value}, "informationSystems": [_as_offered(s) for s in offers[city][(kind, value)].values()]}
                     for kind, value in requirements
                 ],
             }
             for city in capable
         ],
     }
+
+
+def _as_offered(system: dict[str, Any]) -> dict[str, Any]:
+    """An IS as "where can this app run" shows it: the caller reads it, so its policy is not news."""
+    return {key: value for key, value in system.items() if key != "accessPolicy"}
