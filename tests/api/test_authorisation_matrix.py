@@ -21,7 +21,7 @@ from icity.services.access import CLI
 from tests import people
 from tests.connectors.feed_server import Feed
 from tests.open311.world import matrix_incidents
-from tests.projects.world import matrix_project
+from tests.api.project_world import matrix_project
 from tests.world import APPROVAL_IS, GATE_OPEN, PARKING, ROLES, World, build_world
 
 pytestmark = pytest.mark.postgres_ok
