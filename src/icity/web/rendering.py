@@ -24,6 +24,7 @@ NAVIGATION = (
     ("/catalogue", "Catalogue"),
     ("/explorer", "Data explorer"),
     ("/apps", "App portal"),
+    ("/projects", "Projects"),
 )
 # shown to the platform admin only, under the main bar
 ADMIN_NAVIGATION = (

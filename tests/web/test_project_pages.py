@@ -1,0 +1,53 @@
+"""A visitor, not signed in, reads a public-interest project of the demo: its member cities,
+its apps, which city runs which app and each city's work list; when a city opens what was
+missing, the next visit shows it ready (nothing stored: computed at each request)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from icity.db.engine import transaction
+from icity.services import catalogue
+from tests.web.conftest import shoot
+from tests.web.test_accessibility import violations
+
+
+def row(page: Page, table: str, city: str):
+    return page.get_by_test_id(table).locator(f'tr[data-city="{city}"]')
+
+
+def test_an_anonymous_visitor_sees_members_apps_readiness_and_work_lists(live_server, page: Page):
+    page.goto(f"{live_server.url}/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Projects").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Public-interest projects")
+    assert violations(page) == []
+    page.get_by_role("link", name="Clean air for schools").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Clean air for schools")
+    shoot(page, "project-clean-air")
+    assert violations(page) == []
+
+    members = page.get_by_test_id("members")
+    for name in ("Barcelona", "Genova", "Bologna", "Cornellà de Llobregat", "Lamía"):
+        expect(members).to_contain_text(name)
+    expect(page.get_by_test_id("invited")).to_contain_text("Amsterdam")
+    expect(page.get_by_test_id("invited")).to_contain_text("Prospect")
+
+    # BreatheEasy runs where air quality is open (Cornellà's is in trial), not in Lamía (a draft)
+    breathe = page.locator('article[data-app="BreatheEasy"]')
+    expect(breathe.get_by_test_id("runs-in")).to_have_text(["Barcelona", "Bologna", "Genova", "Cornellà de Llobregat"])
+    expect(breathe.get_by_test_id("not-yet")).to_contain_text("Lamía: AirQualityObserved registered, not open yet")
+    expect(row(page, "members", "cornella").get_by_test_id("runs")).to_have_text("BreatheEasy")
+    expect(row(page, "members", "cornella").get_by_test_id("work-list")).to_contain_text("NoiseLevelObserved: no information system yet")
+    expect(row(page, "members", "barcelona").get_by_test_id("work-list")).to_have_text("nothing left to open")
+    lamia = row(page, "members", "lamia").get_by_test_id("work-list")
+    expect(lamia).to_contain_text("AirQualityObserved: registered, not open yet (Lamía air quality monitoring network)")
+    expect(row(page, "members", "lamia").get_by_test_id("runs")).to_have_text("—")
+
+    # Lamía opens its air-quality network (trial): the page shows it at once
+    with transaction(live_server.database_url) as session:
+        catalogue.set_status(session, "lamia/air-quality", "trial")
+    page.reload()
+    expect(row(page, "members", "lamia").get_by_test_id("runs")).to_have_text("BreatheEasy")
+    expect(row(page, "members", "lamia").get_by_test_id("work-list")).not_to_contain_text("AirQualityObserved")
+    expect(breathe.get_by_test_id("runs-in")).to_contain_text("Lamía")
+    shoot(page, "project-clean-air-lamia-opened")
