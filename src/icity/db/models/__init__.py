@@ -30,6 +30,7 @@ from icity.db.models.network import (
     Provider,
     ProviderToken,
 )
+from icity.db.models.owners import InfrastructureOwner, MembershipChange, OpeningNotice, OwnerAdmin
 from icity.db.models.realtime import Alarm, AlarmRule, Change, Command, Cursor, Delivery, Subscription
 
 __all__ = [
@@ -69,4 +70,8 @@ __all__ = [
     "Cursor",
     "Command",
     "AppReview",
+    "InfrastructureOwner",
+    "MembershipChange",
+    "OwnerAdmin",
+    "OpeningNotice",
 ]
