@@ -36,9 +36,9 @@ def publishers_of(session: Session, systems: list[InformationSystem]) -> dict[st
     """Each IS's publisher by IS id, in two queries whatever the number of systems."""
     city_ids = {s.city_id for s in systems if s.owner_id is None}
     owner_ids = {s.owner_id for s in systems if s.owner_id is not None}
-    cities = dict(session.execute(select(City.id, City.name).where(City.id.in_(city_ids))).tuples().all()) if city_ids else {}
+    cities = dict(session.execute(select(City.id, City.name).where(City.id.in_(city_ids))).all()) if city_ids else {}
     owners = (
-        dict(session.execute(select(InfrastructureOwner.id, InfrastructureOwner.name).where(InfrastructureOwner.id.in_(owner_ids))).tuples().all())
+        dict(session.execute(select(InfrastructureOwner.id, InfrastructureOwner.name).where(InfrastructureOwner.id.in_(owner_ids))).all())
         if owner_ids
         else {}
     )
