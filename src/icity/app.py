@@ -37,6 +37,7 @@ from icity.api.routes import (
     entities,
     messages,
     network,
+    owners,
     portability,
     projects,
     push,
@@ -207,7 +208,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     for module in (network, catalogue, entities, downloads, portability, projects):
         v1.include_router(module.router, dependencies=authenticated)
     v1.include_router(certification.portal_router, dependencies=authenticated)
-    for module in (accounts, apps, access_requests, usage, messages, sources, push, streams, alarms, subscriptions, commands, certification):
+    for module in (accounts, apps, access_requests, usage, messages, sources, push, streams, alarms, subscriptions, commands, certification, owners):
         v1.include_router(module.router)
     app.include_router(v1)
     ngsi_ld_api.install(app)  # the same services through the NGSI-LD standard

@@ -30,6 +30,7 @@ from icity.db.models.network import (
     Provider,
     ProviderToken,
 )
+from icity.db.models.owners import InfrastructureOwner, MembershipChange, OpeningNotice, OwnerAdmin
 from icity.db.models.projects import Project, ProjectApp, ProjectMember
 from icity.db.models.realtime import Alarm, AlarmRule, Change, Command, Cursor, Delivery, Subscription
 
@@ -70,6 +71,10 @@ __all__ = [
     "Cursor",
     "Command",
     "AppReview",
+    "InfrastructureOwner",
+    "MembershipChange",
+    "OwnerAdmin",
+    "OpeningNotice",
     "Project",
     "ProjectMember",
     "ProjectApp",

@@ -3,7 +3,7 @@
 A project's readiness per city is computed from the catalogue when asked, so nothing of it is stored here.
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06 02:00:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '0013'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
