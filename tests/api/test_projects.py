@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 
 from icity.app import create_app
 from icity.db.engine import new_session, transaction
-from icity.db.models import App, AuditEvent, Project, ProjectApp, ProjectMember
-from icity.services import catalogue
+from icity.db.models import App, AuditEvent, Project, ProjectApp, ProjectMember, ProjectPartner
+from icity.services import audit, catalogue, owners
 from tests import people
-from tests.api.project_world import certified_app
+from tests.api.project_world import certified_app, member_owner
 
 pytestmark = pytest.mark.postgres_ok
 
@@ -50,6 +50,8 @@ def cast(network_copy) -> Cast:
         draft, _ = people.app_with_key(session, developer, "Not yet")
         others = certified_app(session, other, "Theirs", ["AirQualityObserved"])
         ids = (air_and_noise.id, parking.id, draft.id, others.id)
+        member_owner(session, "beta-transit", "Beta Transit")
+        owners.create_owner(session, audit.actor_named("tests"), id="gamma-grid", name="Gamma Grid", kind="utility", country="GB")
         heads = [p.headers for p in (admin, alpha_admin, beta_admin, developer, other)]
     return Cast(TestClient(create_app(network_copy)), network_copy, *heads, *ids)
 
@@ -163,7 +165,7 @@ def test_managers_change_a_project_and_every_change_is_audited(cast):
 
 def counts(url: str) -> tuple[int, ...]:
     with new_session(url) as session:
-        return tuple(session.scalar(select(func.count()).select_from(t)) for t in (Project, ProjectMember, ProjectApp, AuditEvent))
+        return tuple(session.scalar(select(func.count()).select_from(t)) for t in (Project, ProjectMember, ProjectPartner, ProjectApp, AuditEvent))
 
 
 REFUSALS = [
@@ -186,6 +188,11 @@ REFUSALS = [
     ("developer", "post", "/api/v1/projects/clean-air/apps", {"app": 999999}, 422, "app", "No app with id 999999"),
     ("admin", "post", "/api/v1/projects/clean-air/apps", {"app": "air_and_noise"}, 403, None, "Only developers"),
     ("admin", "post", "/api/v1/projects/elsewhere/members", {"city": "beta"}, 404, "slug", "No project"),
+    # partners: members of the network only; an applicant exists for the platform admin alone
+    ("alpha_admin", "post", "/api/v1/projects/clean-air/partners", {"owner": "atlantis-buses"}, 422, "owner", "No infrastructure owner"),
+    ("alpha_admin", "post", "/api/v1/projects/clean-air/partners", {"owner": "gamma-grid"}, 422, "owner", "No infrastructure owner"),
+    ("admin", "post", "/api/v1/projects/clean-air/partners", {"owner": "gamma-grid"}, 409, "owner", "applicant"),
+    ("beta_admin", "post", "/api/v1/projects/clean-air/partners", {"owner": "beta-transit"}, 403, None, "none of your cities is a member"),
 ]
 
 
@@ -211,3 +218,37 @@ def test_an_attached_app_is_attached_once(cast):
     again = cast.client.post("/api/v1/projects/clean-air/apps", json={"app": cast.air_and_noise}, headers=cast.developer)
     assert (again.status_code, again.json()["param"]) == (409, "app")
     assert counts(cast.url) == before
+
+
+def test_a_partner_owner_is_listed_with_what_it_opens_and_counts_where_its_is_lies(cast):
+    start(cast)
+    client = cast.client
+    client.post("/api/v1/projects/clean-air/members", json={"city": "beta"}, headers=cast.alpha_admin)
+    client.post("/api/v1/projects/clean-air/apps", json={"app": cast.air_and_noise}, headers=cast.developer)
+    response = client.post("/api/v1/projects/clean-air/partners", json={"owner": "beta-transit", "joinedOn": "2014-11-01"}, headers=cast.alpha_admin)
+    assert (response.status_code, response.json()) == (201, {"project": "clean-air", "owner": "beta-transit", "joinedOn": "2014-11-01"})
+    again = client.post("/api/v1/projects/clean-air/partners", json={"owner": "beta-transit"}, headers=cast.admin)
+    assert (again.status_code, again.json()["param"]) == (409, "owner")
+    [partner] = project(cast)["partners"]
+    assert (partner["owner"], partner["name"], partner["informationSystems"]) == ("beta-transit", "Beta Transit", [])
+
+    # the owner opens noise sensors on its buses in beta: listed with the partner, and beta runs the app
+    with transaction(cast.url) as session:
+        catalogue.create_information_system(
+            session, city_id="beta", slug="bus-noise", name="Bus-stop noise", category="environment",
+            entity_types=["NoiseLevelObserved"], access_policy="public", licence="CC-BY-4.0", owner_id="beta-transit",
+        )  # fmt: skip
+        catalogue.set_status(session, "beta/bus-noise", "open")
+    body = project(cast)
+    [system] = body["partners"][0]["informationSystems"]
+    assert (system["id"], system["city"], system["servesProject"]) == ("beta/bus-noise", "beta", ["NoiseLevelObserved"])
+    assert app_in(body, cast.air_and_noise, "beta") == {"AirQualityObserved": "ready", "NoiseLevelObserved": "ready", "canRun": True}
+    assert [p["partnerCount"] for p in client.get("/api/v1/projects").json()["items"]] == [1]
+
+    assert client.delete("/api/v1/projects/clean-air/partners/beta-transit", headers=cast.beta_admin).status_code == 204
+    assert project(cast)["partners"] == []
+    with new_session(cast.url) as session:
+        owners_events = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.action.like("project.partner%")).order_by(AuditEvent.id)
+        ).all()
+    assert owners_events == ["project.partner_added", "project.partner_removed"]

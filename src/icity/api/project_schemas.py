@@ -77,6 +77,17 @@ class MemberIn(BaseModel):
         return self.model_dump()
 
 
+class PartnerIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, json_schema_extra={"examples": [{"owner": "tper", "joinedOn": "2014-11-01"}]}
+    )
+    owner: CityRef = Field(description="An infrastructure owner that is a member of the network.")
+    joined_on: date | None = Field(None, alias="joinedOn", description="Default: today (UTC).")
+
+    def arguments(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
 class AttachedAppIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"app": 7}]})
     app: RowId = Field(description="A certified app of your organisation.")
@@ -93,6 +104,7 @@ class ProjectSummary(BaseModel):
             "createdAt": "2026-12-06T02:00:00+00:00",
             "memberCount": 4,
             "invitedCount": 1,
+            "partnerCount": 0,
             "appCount": 1,
         }
     )
@@ -104,6 +116,7 @@ class ProjectSummary(BaseModel):
     createdAt: str
     memberCount: int | None = None
     invitedCount: int | None = None
+    partnerCount: int | None = None
     appCount: int | None = None
 
 
@@ -132,6 +145,18 @@ class ProjectDetail(ProjectSummary):
             "createdAt": "2026-12-06T02:00:00+00:00",
             "members": [READY_CITY],
             "invited": [],
+            "partners": [
+                {
+                    "owner": "tper",
+                    "name": "TPER",
+                    "kind": "transport_operator",
+                    "joinedOn": "2014-11-01",
+                    "informationSystems": [
+                        {"id": "bologna/tper-air", "name": "TPER bus-stop air sensors", "city": "bologna", "status": "open",
+                         "accessPolicy": "public", "entityTypes": ["AirQualityObserved"], "servesProject": ["AirQualityObserved"]}
+                    ],
+                }
+            ],
             "apps": [
                 {
                     "id": 1,
@@ -162,6 +187,10 @@ class ProjectDetail(ProjectSummary):
         "`not-opened` when an IS of it serves the type but is not open, `missing` when none does) and the apps it can run."
     )
     invited: list[dict] = Field(description="Invited cities (prospects among them), with the same readiness.")
+    partners: list[dict] = Field(
+        description="Infrastructure owners working on the project, with the IS they open (those serving what the project "
+        "needs first). Their IS lie in cities and count in those cities' readiness."
+    )
     apps: list[dict] = Field(
         description="Attached apps; per city, per entity type: ready, needs-access (opened, but the app needs an access "
         "grant), not-opened or missing. `runsIn`: the cities that open every type the app needs."
@@ -173,6 +202,13 @@ class ProjectMemberOut(BaseModel):
     project: str
     city: str
     role: str
+    joinedOn: str
+
+
+class ProjectPartnerOut(BaseModel):
+    model_config = example({"project": "clean-air-for-schools", "owner": "tper", "joinedOn": "2014-11-01"})
+    project: str
+    owner: str
     joinedOn: str
 
 

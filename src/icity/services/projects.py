@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from icity.datamodels import get_registry
-from icity.db.models import App, City, Organisation, Project, ProjectApp, ProjectMember, utctoday
+from icity.db.models import App, City, Organisation, Project, ProjectApp, ProjectMember, ProjectPartner, utctoday
 from icity.errors import FieldProblem, conflict, forbidden, invalid, not_found, rule_violation
-from icity.services import audit
+from icity.services import audit, project_partners
 from icity.services.access import Principal, require_any_admin, require_approved_developer, require_user
 from icity.services.pagination import Page, SortKey, keyset_page
 from icity.services.project_readiness import readiness
@@ -46,12 +46,16 @@ def list_projects(session: Session, *, limit: int, cursor: str | None) -> Page[d
         select(func.count()).where(ProjectMember.project_id == Project.id, ProjectMember.role == "invited").scalar_subquery()
     )
     apps = select(func.count()).where(ProjectApp.project_id == Project.id).scalar_subquery()
-    statement = select(Project, members, invited, apps, Project.slug)
+    partners = select(func.count()).where(ProjectPartner.project_id == Project.id).scalar_subquery()
+    statement = select(Project, members, invited, partners, apps, Project.slug)
     rows, next_cursor = keyset_page(
         statement, [SortKey(Project.slug)], "slug", limit, cursor, lambda s: session.execute(s).all()
     )
     return Page(
-        [{**_summary(p), "memberCount": m, "invitedCount": i, "appCount": a} for p, m, i, a, _ in rows],
+        [
+            {**_summary(p), "memberCount": m, "invitedCount": i, "partnerCount": o, "appCount": a}
+            for p, m, i, o, a, _ in rows
+        ],
         next_cursor,
     )
 
@@ -94,10 +98,12 @@ def get_project(session: Session, slug: str) -> dict[str, Any]:
         )
     ]
     ready = readiness(session, list(project.entity_types), cities, apps)
+    needed = set(project.entity_types) | {t for app in apps for t in app["entityTypes"]}
     return {
         **_summary(project),
         "members": [c for c in ready["cities"] if c["role"] == "member"],
         "invited": [c for c in ready["cities"] if c["role"] == "invited"],
+        "partners": project_partners.partners_of(session, project, needed),
         "apps": ready["apps"],
     }
 
@@ -287,6 +293,19 @@ def remove_member(session: Session, actor: Principal, slug: str, city_id: str) -
     session.delete(member)
     audit.record(session, actor, "project.member_removed", "project", slug, city_id=city_id, details={"city": city_id, "role": member.role})
     session.flush()
+
+
+def add_partner(session: Session, actor: Principal, slug: str, *, owner: str, joined_on: date | None = None):
+    """A manager adds an infrastructure owner (a member of the network) as a partner."""
+    project = get_project_row(session, slug)
+    require_manager(session, actor, project)
+    return project_partners.add_partner(session, actor, project, owner=owner, joined_on=_checked_joined_on(joined_on))
+
+
+def remove_partner(session: Session, actor: Principal, slug: str, owner_id: str) -> None:
+    project = get_project_row(session, slug)
+    require_manager(session, actor, project)
+    project_partners.remove_partner(session, actor, project, owner_id)
 
 
 def attach_app(session: Session, actor: Principal, slug: str, app_id: int) -> ProjectApp:

@@ -7,11 +7,13 @@ from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep,
 from icity.api.project_schemas import (
     AttachedAppIn,
     MemberIn,
+    PartnerIn,
     ProjectAppOut,
     ProjectChange,
     ProjectDetail,
     ProjectIn,
     ProjectMemberOut,
+    ProjectPartnerOut,
     ProjectSummary,
 )
 from icity.api.responses import JSONResponse, json_page
@@ -107,6 +109,31 @@ def add_member(slug: str, body: MemberIn, session: TransactionDep, principal: Pr
 )
 def remove_member(slug: str, city_id: str, session: TransactionDep, principal: PrincipalDep):
     projects.remove_member(session, principal, slug, city_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/projects/{slug}/partners",
+    status_code=201,
+    response_model=ProjectPartnerOut,
+    summary="Add an infrastructure owner (a member of the network) as a partner (the project's managers)",
+    description="Audited. The project's page then lists it with the information systems it opens.",
+    responses={**MANAGERS, **BAD_BODY, 409: {"model": Problem, "description": "Already a partner, or an applicant owner."}},
+)
+def add_partner(slug: str, body: PartnerIn, session: TransactionDep, principal: PrincipalDep):
+    partner = projects.add_partner(session, principal, slug, **body.arguments())
+    body_out = {"project": slug, "owner": partner.owner_id, "joinedOn": partner.joined_on.isoformat()}
+    return JSONResponse(body_out, status_code=201, headers={"Location": _project_url(slug)})
+
+
+@router.delete(
+    "/projects/{slug}/partners/{owner_id}",
+    status_code=204,
+    summary="Take a partner off a project (its managers)",
+    responses=MANAGERS,
+)
+def remove_partner(slug: str, owner_id: str, session: TransactionDep, principal: PrincipalDep):
+    projects.remove_partner(session, principal, slug, owner_id)
     return Response(status_code=204)
 
 

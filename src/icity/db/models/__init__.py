@@ -31,7 +31,7 @@ from icity.db.models.network import (
     ProviderToken,
 )
 from icity.db.models.owners import InfrastructureOwner, MembershipChange, OpeningNotice, OwnerAdmin
-from icity.db.models.projects import Project, ProjectApp, ProjectMember
+from icity.db.models.projects import Project, ProjectApp, ProjectMember, ProjectPartner
 from icity.db.models.realtime import Alarm, AlarmRule, Change, Command, Cursor, Delivery, Subscription
 
 __all__ = [
@@ -78,4 +78,5 @@ __all__ = [
     "Project",
     "ProjectMember",
     "ProjectApp",
+    "ProjectPartner",
 ]

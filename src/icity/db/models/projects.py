@@ -50,3 +50,19 @@ class ProjectApp(Base):
     app_id: Mapped[int] = mapped_column(ForeignKey("apps.id", ondelete="CASCADE"), primary_key=True, index=True)
     attached_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     attached_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProjectPartner(Base):
+    """An infrastructure owner (a member of the network) working on a project beside its cities:
+    the IS it opens lie in cities, so they count in those cities' readiness like the cities' own."""
+
+    __tablename__ = "project_partners"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    owner_id: Mapped[str] = mapped_column(ForeignKey("infrastructure_owners.id", ondelete="CASCADE"), index=True)
+    joined_on: Mapped[date] = mapped_column(Date)
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("project_id", "owner_id"),)

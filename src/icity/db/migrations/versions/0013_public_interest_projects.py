@@ -1,4 +1,4 @@
-"""projects: public-interest projects, their member cities and the apps attached to them
+"""projects: public-interest projects, their member cities, partner infrastructure owners and attached apps
 
 A project's readiness per city is computed from the catalogue when asked, so nothing of it is stored here.
 
@@ -58,9 +58,28 @@ def upgrade() -> None:
     with op.batch_alter_table('project_apps', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_project_apps_app_id'), ['app_id'], unique=False)
 
+    op.create_table('project_partners',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('project_id', sa.Integer(), nullable=False),
+    sa.Column('owner_id', sa.String(length=64), nullable=False),
+    sa.Column('joined_on', sa.Date(), nullable=False),
+    sa.Column('added_by', sa.String(length=200), nullable=False),
+    sa.Column('added_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['owner_id'], ['infrastructure_owners.id'], name=op.f('fk_project_partners_owner_id_infrastructure_owners'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_project_partners_project_id_projects'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_project_partners')),
+    sa.UniqueConstraint('project_id', 'owner_id', name=op.f('uq_project_partners_project_id'))
+    )
+    with op.batch_alter_table('project_partners', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_project_partners_owner_id'), ['owner_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('project_partners', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_project_partners_owner_id'))
+
+    op.drop_table('project_partners')
     with op.batch_alter_table('project_apps', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_project_apps_app_id'))
 
