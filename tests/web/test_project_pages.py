@@ -7,7 +7,8 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from icity.db.engine import transaction
-from icity.services import catalogue
+from icity.services import audit, catalogue, projects
+from tests.api.project_world import member_owner
 from tests.web.conftest import shoot
 from tests.web.test_accessibility import violations
 
@@ -51,3 +52,19 @@ def test_an_anonymous_visitor_sees_members_apps_readiness_and_work_lists(live_se
     expect(row(page, "members", "lamia").get_by_test_id("work-list")).not_to_contain_text("AirQualityObserved")
     expect(breathe.get_by_test_id("runs-in")).to_contain_text("Lamía")
     shoot(page, "project-clean-air-lamia-opened")
+
+
+def test_a_partner_owner_shows_with_the_information_systems_it_opens(live_server, page: Page):
+    with transaction(live_server.database_url) as session:
+        member_owner(session, "tper", "TPER")
+        catalogue.create_information_system(
+            session, city_id="bologna", slug="tper-noise", name="TPER bus-stop noise sensors", category="environment",
+            entity_types=["NoiseLevelObserved"], access_policy="public", licence="CC-BY-4.0", owner_id="tper",
+        )  # fmt: skip
+        catalogue.set_status(session, "bologna/tper-noise", "open")
+        projects.add_partner(session, audit.actor_named("tests"), "clean-air-for-schools", owner="tper")
+    page.goto(f"{live_server.url}/projects/clean-air-for-schools")
+    partner = page.get_by_test_id("partners").locator('li[data-owner="tper"]')
+    expect(partner).to_contain_text("TPER")
+    expect(partner).to_contain_text("TPER bus-stop noise sensors in bologna, NoiseLevelObserved serves the project")
+    assert violations(page) == []
