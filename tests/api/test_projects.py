@@ -34,6 +34,7 @@ class Cast:
     parking: int  # the developer's certified app needing OffStreetParking (alpha's is `approval`)
     draft: int  # the developer's app, not certified
     others: int  # another organisation's certified app
+    owner_admin: dict  # an admin of beta-transit, a member infrastructure owner
 
 
 @pytest.fixture
@@ -52,8 +53,9 @@ def cast(network_copy) -> Cast:
         ids = (air_and_noise.id, parking.id, draft.id, others.id)
         member_owner(session, "beta-transit", "Beta Transit")
         owners.create_owner(session, audit.actor_named("tests"), id="gamma-grid", name="Gamma Grid", kind="utility", country="GB")
+        owner_admin = people.person(session, "admin@beta-transit.example", role="owner_admin", owners=("beta-transit",))
         heads = [p.headers for p in (admin, alpha_admin, beta_admin, developer, other)]
-    return Cast(TestClient(create_app(network_copy)), network_copy, *heads, *ids)
+    return Cast(TestClient(create_app(network_copy)), network_copy, *heads, *ids, owner_admin.headers)
 
 
 def start(cast: Cast, **extra) -> None:
@@ -152,6 +154,7 @@ def test_managers_change_a_project_and_every_change_is_audited(cast):
     assert client.post("/api/v1/projects/clean-air/members", json={"city": "beta"}, headers=cast.admin).status_code == 201
     # beta is a member now: its admins manage the project too
     assert client.patch("/api/v1/projects/clean-air", json={"description": "Schools first"}, headers=cast.beta_admin).status_code == 200
+    assert client.patch("/api/v1/projects/clean-air", json={}, headers=cast.beta_admin).status_code == 200  # no change: not audited
     client.post("/api/v1/projects/clean-air/apps", json={"app": cast.air_and_noise}, headers=cast.developer)
     assert client.delete(f"/api/v1/projects/clean-air/apps/{cast.air_and_noise}", headers=cast.beta_admin).status_code == 204
     assert client.delete("/api/v1/projects/clean-air/members/beta", headers=cast.alpha_admin).status_code == 204
@@ -188,6 +191,8 @@ REFUSALS = [
     ("developer", "post", "/api/v1/projects/clean-air/apps", {"app": 999999}, 422, "app", "No app with id 999999"),
     ("admin", "post", "/api/v1/projects/clean-air/apps", {"app": "air_and_noise"}, 403, None, "Only developers"),
     ("admin", "post", "/api/v1/projects/elsewhere/members", {"city": "beta"}, 404, "slug", "No project"),
+    ("owner_admin", "post", "/api/v1/projects", {"slug": "x", "name": "X", "entityTypes": ["AirQualityObserved"], "city": "beta"}, 403, None, "as a partner"),
+    ("owner_admin", "patch", "/api/v1/projects/clean-air", {"name": "Ours"}, 403, None, "none of your cities is a member"),
     # partners: members of the network only; an applicant exists for the platform admin alone
     ("alpha_admin", "post", "/api/v1/projects/clean-air/partners", {"owner": "atlantis-buses"}, 422, "owner", "No infrastructure owner"),
     ("alpha_admin", "post", "/api/v1/projects/clean-air/partners", {"owner": "gamma-grid"}, 422, "owner", "No infrastructure owner"),

@@ -184,6 +184,8 @@ def create_project(
     """The platform admin or a city admin starts a project. A city admin names one of their
     cities (`city`), which becomes its first member; the platform admin may."""
     require_any_admin(actor)
+    if not (actor.is_admin or actor.role == "city_admin"):
+        raise forbidden("Projects are started by the platform admin or a city admin; ask one to add your organisation as a partner.")
     problems = []
     if not SLUG.match(slug):
         problems.append(FieldProblem("slug", "lower-case letters, digits and hyphens, e.g. clean-air-for-schools"))
@@ -232,6 +234,8 @@ def update_project(
         changed["description"] = description.strip()
     if entity_types is not None:
         changed["entityTypes"] = _checked_entity_types(entity_types)
+    if not changed:
+        return project  # nothing to change: nothing written, nothing to audit
     project.name = changed.get("name", project.name)
     project.description = changed.get("description", project.description)
     project.entity_types = changed.get("entityTypes", project.entity_types)
