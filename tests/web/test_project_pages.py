@@ -6,9 +6,15 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from sqlalchemy import select
+
 from icity.db.engine import transaction
+from icity.db.models import User
 from icity.services import audit, catalogue, projects
+from tests import people
 from tests.api.project_world import member_owner
+from tests.web.test_app_journeys import sign_in
+from tests.web.test_city_admin_journeys import city_admin
 from tests.web.conftest import shoot
 from tests.web.test_accessibility import violations
 
@@ -26,6 +32,8 @@ def test_an_anonymous_visitor_sees_members_apps_readiness_and_work_lists(live_se
     expect(page.get_by_role("heading", level=1)).to_have_text("Clean air for schools")
     shoot(page, "project-clean-air")
     assert violations(page) == []
+    expect(page.get_by_test_id("member-form")).to_have_count(0)  # a visitor reads; managers and developers act
+    expect(page.get_by_test_id("app-form")).to_have_count(0)
 
     members = page.get_by_test_id("members")
     for name in ("Barcelona", "Genova", "Bologna", "Cornellà de Llobregat", "Lamía"):
@@ -68,3 +76,34 @@ def test_a_partner_owner_shows_with_the_information_systems_it_opens(live_server
     expect(partner).to_contain_text("TPER")
     expect(partner).to_contain_text("TPER bus-stop noise sensors in bologna, NoiseLevelObserved serves the project")
     assert violations(page) == []
+
+
+def test_a_member_city_admin_invites_a_prospect_and_a_developer_attaches_an_app(live_server, page: Page):
+    city_admin(live_server.database_url, "opendata@lamia.example", "lamia")  # Lamía is a member of the project
+    path = "/projects/clean-air-for-schools"
+    sign_in(page, live_server.url, "opendata@lamia.example", path)
+    form = page.get_by_test_id("member-form")
+    form.get_by_label("City").select_option(label="Oulu (Prospect)")
+    form.get_by_role("button", name="Add the city").click()
+    # a prospect cannot be a member: the form says why, nothing is written
+    expect(page.get_by_test_id("member-error")).to_contain_text("Oulu is a prospect, outside the network")
+    expect(page.get_by_test_id("invited")).not_to_contain_text("Oulu")
+    assert violations(page) == []
+    form.get_by_label("Role").select_option("invited")
+    form.get_by_role("button", name="Add the city").click()
+    expect(page.get_by_test_id("done")).to_have_text("The city is added to the project.")
+    expect(row(page, "invited", "oulu").get_by_test_id("work-list")).to_contain_text("AirQualityObserved")
+    shoot(page, "project-city-admin-invited")
+
+    # Aria Labs' developer attaches ChargeNear (certified); BreatheEasy is attached already
+    with transaction(live_server.database_url) as session:
+        session.scalars(select(User).where(User.email == "giulia@arialabs.example")).one().password_hash = people.PASSWORD_HASH
+    page.context.clear_cookies()
+    sign_in(page, live_server.url, "giulia@arialabs.example", path)
+    expect(page.get_by_test_id("member-form")).to_have_count(0)
+    apps = page.get_by_test_id("app-form").get_by_label("Certified app")
+    expect(apps.locator("option")).to_have_text(["ChargeNear"])
+    page.get_by_role("button", name="Attach the app").click()
+    expect(page.get_by_test_id("done")).to_have_text("The app is attached to the project.")
+    expect(page.locator('article[data-app="ChargeNear"]')).to_be_visible()
+    expect(page.get_by_test_id("app-form")).to_have_count(0)  # nothing left of theirs to attach

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from icity.datamodels import get_registry
 from icity.db.models import App, City, Organisation, Project, ProjectApp, ProjectMember, ProjectPartner, utctoday
-from icity.errors import FieldProblem, conflict, forbidden, invalid, not_found, rule_violation
+from icity.errors import FieldProblem, ICityError, conflict, forbidden, invalid, not_found, rule_violation
 from icity.services import audit, project_partners
 from icity.services.access import Principal, require_any_admin, require_approved_developer, require_user
 from icity.services.pagination import Page, SortKey, keyset_page
@@ -138,6 +138,33 @@ def require_manager(session: Session, actor: Principal, project: Project) -> Pri
             f"({', '.join(sorted(members)) or 'none yet'}) manage it; none of your cities is a member."
         )
     return actor
+
+
+def may_manage(session: Session, viewer: Principal, project: Project) -> bool:
+    """Whether `viewer` manages `project` (the portal shows its forms only then)."""
+    if not (viewer.is_admin or (viewer.role == "city_admin" and viewer.approved)):
+        return False
+    try:
+        require_manager(session, viewer, project)
+    except ICityError:
+        return False
+    return True
+
+
+def attachable_apps(session: Session, viewer: Principal, project: Project) -> list[dict[str, Any]]:
+    """The certified, active apps of the viewer's organisation not attached to `project` yet (a developer's)."""
+    if not (viewer.kind == "user" and viewer.is_developer and viewer.approved and viewer.organisation_id):
+        return []
+    attached = select(ProjectApp.app_id).where(ProjectApp.project_id == project.id)
+    rows = session.execute(
+        select(App.id, App.name)
+        .where(
+            App.organisation_id == viewer.organisation_id, App.certification == "certified", App.status == "active",
+            App.id.not_in(attached),
+        )
+        .order_by(App.name, App.id)
+    )  # fmt: skip
+    return [{"id": app_id, "name": name} for app_id, name in rows]
 
 
 def _checked_entity_types(entity_types: list[str]) -> list[str]:
