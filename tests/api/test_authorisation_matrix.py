@@ -20,6 +20,7 @@ from icity.services import entity_store, harvest, sources
 from icity.services.access import CLI
 from tests import people
 from tests.connectors.feed_server import Feed
+from tests.api.project_world import matrix_project
 from tests.open311.world import matrix_incidents
 from tests.world import APPROVAL_IS, GATE_OPEN, OWNER, PARKING, ROLES, World, build_world
 
