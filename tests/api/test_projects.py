@@ -65,8 +65,8 @@ def start(cast: Cast, **extra) -> None:
     assert response.headers["location"] == "/api/v1/projects/clean-air"
 
 
-def project(cast: Cast) -> dict:
-    response = cast.client.get("/api/v1/projects/clean-air")  # anyone
+def project(cast: Cast, headers: dict | None = None) -> dict:
+    response = cast.client.get("/api/v1/projects/clean-air", headers=headers)  # anyone
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -98,16 +98,21 @@ def test_a_missing_is_then_added_then_opened_is_seen_at_once(cast):
     ]
     assert next(a for a in body["apps"] if a["id"] == cast.air_and_noise)["runsIn"] == ["alpha"]
 
-    # beta registers its noise IS: there, but not open yet
+    # beta registers its noise IS: there, but not open yet; a draft is named to beta's admins only
     with transaction(cast.url) as session:
         catalogue.create_information_system(
             session, city_id="beta", slug="noise", name="Beta noise", category="environment",
             entity_types=["NoiseLevelObserved"], access_policy="public", licence="CC-BY-4.0",
         )  # fmt: skip
-    body = project(cast)
-    assert app_in(body, cast.air_and_noise, "beta")["NoiseLevelObserved"] == "not-opened"
-    [item] = city_of(body, "beta")["workList"]
-    assert (item["status"], [s["id"] for s in item["informationSystems"]]) == ("not-opened", ["beta/noise"])
+    for viewer in (cast.beta_admin, cast.admin):
+        body = project(cast, viewer)
+        assert app_in(body, cast.air_and_noise, "beta")["NoiseLevelObserved"] == "not-opened"
+        [item] = city_of(body, "beta")["workList"]
+        assert (item["status"], [s["id"] for s in item["informationSystems"]]) == ("not-opened", ["beta/noise"])
+    for viewer in (None, cast.alpha_admin, cast.developer):
+        body = project(cast, viewer)
+        assert app_in(body, cast.air_and_noise, "beta")["NoiseLevelObserved"] == "missing"
+        assert "beta/noise" not in str(body)
 
     # and opens it: beta can run the app, nothing left to open
     with transaction(cast.url) as session:

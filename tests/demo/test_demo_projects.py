@@ -7,6 +7,7 @@ import pytest
 from icity.db.engine import new_session, transaction
 from icity.demo import load_demo
 from icity.services import projects
+from icity.services.access import CLI
 
 pytestmark = pytest.mark.postgres_ok
 
@@ -26,7 +27,8 @@ def work(city: dict) -> dict[str, str]:
 
 def test_clean_air_for_schools_shows_who_runs_breatheeasy_and_what_the_others_must_open(demo_url):
     with new_session(demo_url) as session:
-        project = projects.get_project(session, "clean-air-for-schools")
+        project = projects.get_project(session, "clean-air-for-schools", CLI)  # as the platform admin: drafts named
+        public = projects.get_project(session, "clean-air-for-schools")
     [breathe] = project["apps"]
     assert breathe["name"] == "BreatheEasy"
     assert breathe["runsIn"] == ["barcelona", "bologna", "genova", "cornella"]  # by joining date, then name; Cornellà's air is in trial
@@ -38,6 +40,9 @@ def test_clean_air_for_schools_shows_who_runs_breatheeasy_and_what_the_others_mu
         "cornella": {"NoiseLevelObserved": "missing"},
         "lamia": {"AirQualityObserved": "not-opened", "NoiseLevelObserved": "missing"},  # its air IS is a draft
     }
+    # the public is not told of Lamía's draft: to it, Lamía has no air-quality IS yet
+    assert {c["city"]: work(c) for c in public["members"]}["lamia"] == {"AirQualityObserved": "missing", "NoiseLevelObserved": "missing"}
+    assert "lamia/air-quality" not in str(public)
     [amsterdam] = project["invited"]
     assert (amsterdam["city"], amsterdam["level"], work(amsterdam)) == (
         "amsterdam", "prospect", {"AirQualityObserved": "missing", "NoiseLevelObserved": "missing"},

@@ -11,6 +11,9 @@ each entity type the answer says more:
   grant): the developer's work, an access request;
 - `not-opened`: the city has an IS for it, still in draft (or retired): the city's work;
 - `missing`: no IS of the city serves it: the city's work.
+
+An IS not open is shown only to whom the catalogue shows it (`discoverable_systems`: its city's
+admins, the platform admin); to everyone else such a type is `missing`, so drafts do not leak.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from sqlalchemy import and_
 from sqlalchemy.orm import Session
 
 from icity.db.models import InformationSystem
-from icity.services.access import SERVED_STATUSES, readable_systems
+from icity.services.access import SERVED_STATUSES, Principal, discoverable_systems, readable_systems
 from icity.services.authentication import principal_of_app
 from icity.services.portability import offers_by_city
 
@@ -30,7 +33,11 @@ PROJECT = "project"  # what a work item names when the project itself (not an ap
 
 
 def readiness(
-    session: Session, entity_types: list[str], cities: list[dict[str, Any]], apps: list[dict[str, Any]]
+    session: Session,
+    viewer: Principal,
+    entity_types: list[str],
+    cities: list[dict[str, Any]],
+    apps: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """Per app, per city, per entity type: its status; per city: its work list.
 
@@ -42,7 +49,8 @@ def readiness(
     requirements = [("entityType", t) for t in needed]
     served = InformationSystem.status.in_(SERVED_STATUSES)
     opened = offers_by_city(session, served, requirements, city_ids) if city_ids else {}
-    unopened = offers_by_city(session, ~served, requirements, city_ids) if city_ids else {}
+    not_served = and_(~served, discoverable_systems(viewer))
+    unopened = offers_by_city(session, not_served, requirements, city_ids) if city_ids else {}
 
     def systems(offers: dict, city: str, entity_type: str) -> list[dict[str, Any]]:
         return list(offers.get(city, {}).get(("entityType", entity_type), {}).values())

@@ -19,7 +19,7 @@ from icity.datamodels import get_registry
 from icity.db.models import App, City, Organisation, Project, ProjectApp, ProjectMember, ProjectPartner, utctoday
 from icity.errors import FieldProblem, ICityError, conflict, forbidden, invalid, not_found, rule_violation
 from icity.services import audit, project_partners
-from icity.services.access import Principal, require_any_admin, require_approved_developer, require_user
+from icity.services.access import ANONYMOUS, Principal, require_any_admin, require_approved_developer, require_user
 from icity.services.pagination import Page, SortKey, keyset_page
 from icity.services.project_readiness import readiness
 
@@ -60,8 +60,9 @@ def list_projects(session: Session, *, limit: int, cursor: str | None) -> Page[d
     )
 
 
-def get_project(session: Session, slug: str) -> dict[str, Any]:
-    """The project, its cities and apps, and what each city can run and still has to open."""
+def get_project(session: Session, slug: str, viewer: Principal = ANONYMOUS) -> dict[str, Any]:
+    """The project, its cities and apps, and what each city can run and still has to open (IS not
+    open yet named only to whom the catalogue shows them: `viewer`'s)."""
     project = get_project_row(session, slug)
     cities = [
         {
@@ -97,7 +98,7 @@ def get_project(session: Session, slug: str) -> dict[str, Any]:
             .order_by(App.name, App.id)
         )
     ]
-    ready = readiness(session, list(project.entity_types), cities, apps)
+    ready = readiness(session, viewer, list(project.entity_types), cities, apps)
     needed = set(project.entity_types) | {t for app in apps for t in app["entityTypes"]}
     return {
         **_summary(project),

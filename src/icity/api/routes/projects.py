@@ -61,18 +61,19 @@ def list_projects(request: Request, session: SessionDep, limit: LimitParam = DEF
 )
 def create_project(body: ProjectIn, session: TransactionDep, principal: PrincipalDep):
     project = projects.create_project(session, principal, **body.arguments())
-    return JSONResponse(projects.get_project(session, project.slug), status_code=201, headers={"Location": _project_url(project.slug)})
+    return JSONResponse(projects.get_project(session, project.slug, principal), status_code=201, headers={"Location": _project_url(project.slug)})
 
 
 @router.get(
     "/projects/{slug}",
     response_model=ProjectDetail,
     summary="A project: its cities, its apps, what each city can run and what it still has to open",
-    description="Computed from the catalogue at each request: a city that opens an IS is ready at once.",
+    description="Computed from the catalogue at each request: a city that opens an IS is ready at once. An IS not "
+    "open yet (`not-opened`) is named only to its city's admins and the platform admin; to others that type is `missing`.",
     responses=NO_PROJECT,
 )
-def get_project(slug: str, session: SessionDep):
-    return JSONResponse(projects.get_project(session, slug))
+def get_project(slug: str, session: SessionDep, principal: PrincipalDep):
+    return JSONResponse(projects.get_project(session, slug, principal))
 
 
 @router.patch(
@@ -83,7 +84,7 @@ def get_project(slug: str, session: SessionDep):
 )
 def update_project(slug: str, body: ProjectChange, session: TransactionDep, principal: PrincipalDep):
     projects.update_project(session, principal, slug, **body.arguments())
-    return JSONResponse(projects.get_project(session, slug))
+    return JSONResponse(projects.get_project(session, slug, principal))
 
 
 @router.post(

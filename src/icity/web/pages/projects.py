@@ -29,7 +29,7 @@ STATUS_WORDS = {
     "ready": "ready",
     "needs-access": "opened, access to request",
     "not-opened": "registered, not open yet",
-    "missing": "no information system yet",
+    "missing": "not open yet",
 }
 MEMBER_LABELS = {"city": "City", "role": "Role", "joinedOn": "Joined on"}
 APP_LABELS = {"app": "App"}
@@ -47,7 +47,7 @@ def _project_page(
     request: Request, session: Session, viewer: Principal, slug: str, *, status_code: int = 200,
     member_error: str | None = None, app_error: str | None = None, posted: dict[str, Any] | None = None,
 ):  # fmt: skip
-    project = projects.get_project(session, slug)
+    project = projects.get_project(session, slug, viewer)
     row = projects.get_project_row(session, slug)
     can_manage = projects.may_manage(session, viewer, row)
     in_project = {c["city"] for c in project["members"] + project["invited"]}
