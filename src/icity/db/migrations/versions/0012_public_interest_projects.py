@@ -2,7 +2,7 @@
 
 A project's readiness per city is computed from the catalogue when asked, so nothing of it is stored here.
 
-Revision ID: 0013
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-06 02:00:00
 """
@@ -10,7 +10,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0013'
+revision = '0012'
 down_revision = '0011'
 branch_labels = None
 depends_on = None
