@@ -372,6 +372,7 @@ class WhereCanAppRun(BaseModel):
                                     "id": "barcelona/air-quality",
                                     "name": "Air quality monitoring network",
                                     "category": "environment",
+                                    "publisher": {"kind": "city", "id": "barcelona", "name": "Barcelona"},
                                     "entityTypes": ["AirQualityObserved"],
                                 }
                             ],

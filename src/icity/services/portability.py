@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 
 from icity.datamodels import get_registry
-from icity.db.models import City, InformationSystem, InformationSystemEntityType
+from icity.db.models import City, InformationSystem, InformationSystemEntityType, InfrastructureOwner
 from icity.errors import bad_parameter
 from icity.services.access import Principal, readable_systems
 from icity.services.catalogue import CATEGORIES
+from icity.services.publishers import Publisher
 
 
 Requirement = tuple[str, str]  # ("entityType", "AirQualityObserved") or ("category", "environment")
@@ -33,20 +34,29 @@ def offers_by_city(
             InformationSystem.category_id,
             InformationSystem.access_policy,
             InformationSystemEntityType.entity_type,
+            InfrastructureOwner.id,
+            InfrastructureOwner.name,
+            City.name,
         )
         .join(InformationSystemEntityType, InformationSystemEntityType.information_system_id == InformationSystem.id)
+        .join(City, City.id == InformationSystem.city_id)
+        .outerjoin(InfrastructureOwner, InfrastructureOwner.id == InformationSystem.owner_id)
         .where(systems)
         .order_by(InformationSystem.city_id, InformationSystem.id)
     )
     if cities is not None:
         statement = statement.where(InformationSystem.city_id.in_(cities))
     offers: dict[str, dict[Requirement, dict[str, dict[str, Any]]]] = {}
-    for city_id, system_id, name, category, policy, entity_type in session.execute(statement).all():
+    for city_id, system_id, name, category, policy, entity_type, owner_id, owner_name, city_name in session.execute(statement).all():
+        publisher = Publisher("owner", owner_id, owner_name) if owner_id else Publisher("city", city_id, city_name)
         for requirement in requirements:
             kind, value = requirement
             if (kind == "entityType" and entity_type == value) or (kind == "category" and category == value):
                 found = offers.setdefault(city_id, {}).setdefault(requirement, {})
-                found.setdefault(system_id, {"id": system_id, "name": name, "category": category, "accessPolicy": policy, "entityTypes": []})
+                found.setdefault(system_id, {
+                    "id": system_id, "name": name, "category": category, "accessPolicy": policy,
+                    "publisher": publisher.as_dict(), "entityTypes": [],
+                })  # fmt: skip
                 found[system_id]["entityTypes"].append(entity_type)
     return offers
 
