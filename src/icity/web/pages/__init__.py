@@ -14,14 +14,17 @@ from icity.web.pages import (
     messages,
     network,
     network_admin,
+    opening_notices,
+    owners_admin,
+    owners,
     passwords,
     service_requests,
     wizard,
 )
 
 PAGE_ROUTERS = [
-    network.router, catalogue.router, explorer.router, account.router, app_portal.router, certification.router, developer.router,
-    city_admin.router, wizard.router, city_access.router, service_requests.router,
-    network_admin.router, developer_approvals.router, messages.router, email_verification.router,
+    network.router, owners.router, catalogue.router, explorer.router, account.router, app_portal.router, certification.router, developer.router,
+    city_admin.router, wizard.router, city_access.router, opening_notices.router, service_requests.router,
+    network_admin.router, owners_admin.router, developer_approvals.router, messages.router, email_verification.router,
     passwords.router,
 ]
