@@ -93,6 +93,7 @@ def _system_page(request: Request, session: Session, viewer: Principal, system_i
         status_code=status_code,
         system=system,
         opening_notice=openings.notice_dict(notice) if notice else None,
+        city=cities.get_city_row(session, system["city"]),
         source=source,
         runs=runs,
         running=any(run["status"] == "running" for run in runs),

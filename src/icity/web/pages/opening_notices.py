@@ -15,7 +15,7 @@ from icity.api.deps import SessionDep, TransactionDep
 from icity.api.owner_schemas import ObjectionIn
 from icity.api.schemas import RowId
 from icity.errors import ICityError
-from icity.services import catalogue, openings
+from icity.services import catalogue, cities, openings
 from icity.services.access import Principal
 from icity.web import session as web_session
 from icity.web.guards import sign_in_first
@@ -37,6 +37,7 @@ def _notices(session: Session, viewer: Principal) -> list[dict[str, Any]]:
     for notice in notices:
         system = catalogue.get_system(session, viewer, notice["informationSystem"])
         notice["system"] = system
+        notice["cityName"] = cities.get_city_row(session, system["city"]).name
         notice["mayObject"] = viewer.administers(system["city"])  # the city where it lies decides, not the owner
     return notices
 
