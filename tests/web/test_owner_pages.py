@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from icity.app import create_app
 from icity.db.engine import new_session, transaction
-from icity.db.models import InfrastructureOwner, InformationSystem, MembershipChange, OpeningNotice, OwnerAdmin, User
+from icity.db.models import AccessRequest, InfrastructureOwner, InformationSystem, MembershipChange, OpeningNotice, OwnerAdmin, User
 from tests import people
 
 PENDING_IS = "bologna/ruota-bike-sharing"
@@ -159,3 +159,24 @@ def test_only_the_platform_admin_reaches_the_owner_admin_pages(site):
     for who in ("ruota", "bologna", "developer"):
         assert site.client(who).get("/admin/owners").status_code == 403, who
         assert site.client(who).get("/admin/owners/voltia").status_code == 403, who
+
+
+def test_an_owner_admin_decides_the_access_requests_to_its_systems_and_the_city_does_not_see_them(site):
+    with transaction(site.url) as session:
+        session.get(InformationSystem, "genova/ruota-bike-sharing").access_policy = "approval"
+        developer = people.person(session, "dev@bikes.example")
+        app, _ = people.app_with_key(session, developer, "Dock Finder")
+        request_id = people.grant(session, app, "genova/ruota-bike-sharing", status="pending").id
+    assert f'data-request="{request_id}"' not in site.client("genova").get("/manage/access-requests").text
+    client = site.client("ruota")
+    assert "1 access request waiting" in client.get("/manage").text
+    page = client.get("/manage/access-requests").text
+    assert f'data-request="{request_id}"' in page and "Dock Finder" in page
+    decided = client.post(f"/manage/access-requests/{request_id}/approve", data={"csrf_token": csrf(page)}, follow_redirects=False)
+    assert decided.status_code == 303
+    genova = site.client("genova")
+    token = csrf(genova.get("/manage/access-requests").text)
+    refused = genova.post(f"/manage/access-requests/{request_id}/revoke", data={"csrf_token": token, "reason": "ours"})
+    assert refused.status_code in (403, 404) and "Form expired" not in refused.text
+    with new_session(site.url) as session:
+        assert session.get(AccessRequest, request_id).status == "approved"
