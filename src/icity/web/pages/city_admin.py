@@ -18,7 +18,7 @@ from icity.api.deps import SessionDep, TransactionDep, after_response
 from icity.api.source_schemas import StatusIn
 from icity.errors import ICityError
 from icity.services import access_requests, catalogue, cities, entities, harvest, openings, owners
-from icity.services.access import Principal
+from icity.services.access import Principal, require_any_admin
 from icity.web import session as web_session
 from icity.web.forms import problems
 from icity.web.guards import sign_in_first
@@ -41,6 +41,7 @@ DONE = {
 def managed_publishers(session: Session, viewer: Principal) -> list[dict[str, str]]:
     """Whom the viewer publishes for, by name: its cities, or its infrastructure owners; every city
     for the platform admin."""
+    require_any_admin(viewer)
     if viewer.role == "owner_admin":
         return [{"id": o["id"], "name": o["name"]} for o in owners.list_owners(session, viewer) if o["id"] in viewer.owner_ids]
     return cities.managed_cities(session, viewer)

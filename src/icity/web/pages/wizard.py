@@ -22,7 +22,7 @@ from icity.api.source_schemas import PreviewIn, SourceIn, StatusIn, SystemIn
 from icity.datamodels import get_registry
 from icity.errors import ICityError
 from icity.services import catalogue, cities, harvest, owners, sources
-from icity.services.access import Principal
+from icity.services.access import Principal, require_any_admin
 from icity.web import session as web_session
 from icity.web import source_examples
 from icity.web.forms import json_object, problems
@@ -34,8 +34,8 @@ router = APIRouter(include_in_schema=False)
 PREVIEW_ROWS = 20
 OPENING_STATUSES = ("draft", "trial", "open")  # what the wizard offers; retiring is on the IS's page
 SYSTEM_LABELS = {
-    "city": "City", "owner": "Published by", "owner_id": "Published by", "slug": "Short name", "name": "Name", "category": "Category", "entityTypes": "Entity type",
-    "description": "Description", "accessPolicy": "Access policy", "licence": "Licence", "provider": "Provider",
+    "city": "City", "owner": "Published by", "owner_id": "Published by", "slug": "Short name", "name": "Name",
+    "category": "Category", "entityTypes": "Entity type", "description": "Description", "accessPolicy": "Access policy", "licence": "Licence", "provider": "Provider",
     "documentationUrl": "Documentation URL",
 }  # fmt: skip
 SOURCE_LABELS = {
@@ -49,7 +49,8 @@ SOURCE_LABELS = {
 
 
 def _publishing_owners(session: Session, viewer: Principal) -> list[dict[str, Any]]:
-    """The owners the viewer registers IS for: an owner admin's own; every member for the platform admin."""
+    """The owners the viewer registers IS for: an owner admin's own; every owner for the platform admin
+    (an applicant may register drafts; the services refuse opening them)."""
     if viewer.role == "owner_admin":
         return [o for o in owners.list_owners(session, viewer) if o["id"] in viewer.owner_ids]
     if viewer.is_admin:
@@ -58,6 +59,7 @@ def _publishing_owners(session: Session, viewer: Principal) -> list[dict[str, An
 
 
 def _system_form(request: Request, session: Session, viewer: Principal, status_code: int = 200, **extra: Any):
+    require_any_admin(viewer)  # as managed_cities does: developers and the unapproved are refused
     if viewer.role == "owner_admin":  # an owner's IS lies in any city of the network
         where = cities.list_cities(session, level="all", limit=1000, cursor=None).items
     else:
