@@ -180,3 +180,17 @@ def test_an_owner_admin_decides_the_access_requests_to_its_systems_and_the_city_
     assert refused.status_code in (403, 404) and "Form expired" not in refused.text
     with new_session(site.url) as session:
         assert session.get(AccessRequest, request_id).status == "approved"
+
+
+def test_the_platform_admin_registers_an_is_for_an_owner_or_for_the_city(site):
+    admin = site.client("admin")
+    form = admin.get("/manage/new").text
+    assert '<option value="">The city</option>' in form and '<option value="voltia">' in form
+    fields = {"csrf_token": csrf(form), "city": "cornella", "category": "energy", "entity_type": "EVChargingStation", "access_policy": "public"}
+    for slug, owner in (("voltia-points", "voltia"), ("city-points", "")):
+        done = admin.post("/manage/new", data={**fields, "slug": slug, "name": slug, "owner": owner}, follow_redirects=False)
+        assert done.status_code == 303, done.text
+    with new_session(site.url) as session:
+        assert session.get(InformationSystem, "cornella/voltia-points").owner_id == "voltia"
+        assert session.get(InformationSystem, "cornella/city-points").owner_id is None
+    assert site.client("developer").get("/manage/new").status_code == 403
