@@ -105,3 +105,20 @@ def test_set_password_replaces_the_password_and_ends_the_sessions(url):
     assert short.exit_code == 1 and "10 to 256 characters" in short.output
     unknown = icity("user", "set-password", "nobody@dev.example", input="a fresh passphrase\n")
     assert unknown.exit_code == 1 and "No user" in unknown.output
+
+
+def test_an_owner_admin_is_created_for_its_owners(url):
+    from icity.db.models import InfrastructureOwner, OwnerAdmin, User
+
+    with transaction(url) as session:
+        session.add(InfrastructureOwner(id="voltia", name="Voltia", kind="charge_point_operator", country="ES", membership="member"))
+    unknown = icity("user", "create", "--email", "o@voltia.example", "--name", "O", "--role", "owner_admin", "--owner", "nope",
+                    input="a long passphrase\n")  # fmt: skip
+    assert unknown.exit_code == 1 and "No infrastructure owner with id 'nope'" in unknown.output
+    created = icity("user", "create", "--email", "o@voltia.example", "--name", "O", "--role", "owner_admin", "--owner", "voltia",
+                    input="a long passphrase\n")  # fmt: skip
+    assert created.exit_code == 0, created.output
+    with new_session(url) as session:
+        user = session.scalar(select(User).where(User.email == "o@voltia.example"))
+        assert user.role == "owner_admin" and session.get(OwnerAdmin, (user.id, "voltia")) is not None
+    assert _can_log_in(url, "o@voltia.example", "a long passphrase")

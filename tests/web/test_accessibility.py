@@ -11,6 +11,7 @@ from playwright.sync_api import Page
 
 from tests.web.test_app_journeys import person_with_password, sign_in
 from tests.web.test_city_admin_journeys import city_admin
+from tests.web.test_owner_journeys import owner_admin
 
 AXE = Path(__file__).parents[2] / "src" / "icity" / "web" / "assets" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -27,9 +28,16 @@ PUBLIC_PAGES = [
     "/apps?city=cornella",
     "/sign-in",
     "/sign-up",
+    "/owners",
+    "/owners/voltia",
+    "/catalogue?publisher=voltia",
+    "/information-systems/barcelona/voltia-ev-charging",
 ]
-ADMIN_PAGES = ["/admin/network", "/admin/network/manchester", "/admin/developers", "/admin/certification", "/admin/messages", "/messages"]
-CITY_ADMIN_PAGES = ["/manage", "/manage/new", "/manage/information-systems/cornella/air-quality", "/manage/information-systems/cornella/air-quality/source", "/manage/access-requests", "/manage/usage"]
+ADMIN_PAGES = ["/admin/network", "/admin/network/manchester", "/admin/developers", "/admin/certification", "/admin/messages", "/messages",
+               "/admin/owners", "/admin/owners/ruota", "/manage/opening-notices"]
+CITY_ADMIN_PAGES = ["/manage", "/manage/new", "/manage/information-systems/cornella/air-quality", "/manage/information-systems/cornella/air-quality/source", "/manage/access-requests", "/manage/usage",
+                    "/manage/opening-notices"]
+OWNER_ADMIN_PAGES = ["/manage", "/manage/new", "/manage/information-systems/bologna/ruota-bike-sharing", "/manage/opening-notices"]
 
 
 def violations(page: Page) -> list[str]:
@@ -69,3 +77,15 @@ def test_the_city_admins_pages_meet_wcag_aa(live_server, page: Page):
     city_admin(live_server.database_url, "opendata@cornella.example", "cornella")
     sign_in(page, live_server.url, "opendata@cornella.example", "/manage")
     check(page, live_server.url, CITY_ADMIN_PAGES)
+
+
+def test_the_owner_admins_pages_meet_wcag_aa(live_server, page: Page):
+    owner_admin(live_server.database_url, "ops@ruota.test.example", "ruota")
+    sign_in(page, live_server.url, "ops@ruota.test.example", "/manage")
+    check(page, live_server.url, OWNER_ADMIN_PAGES)
+
+
+def test_the_opening_notices_of_a_city_with_one_pending_meet_wcag_aa(live_server, page: Page):
+    city_admin(live_server.database_url, "opendata@bologna.example", "bologna")
+    sign_in(page, live_server.url, "opendata@bologna.example", "/manage/opening-notices")
+    check(page, live_server.url, ["/manage/opening-notices"])

@@ -114,7 +114,10 @@ class PortalApp(BaseModel):
             "advantages": ["works in every iCity city"],
             "platforms": [{"platform": "android", "url": "https://play.example/breatheeasy"}],
             "entityTypes": ["AirQualityObserved"],
-            "cities": [{"id": "barcelona", "name": "Barcelona", "level": "consortium"}],
+            "cities": [
+                {"id": "barcelona", "name": "Barcelona", "level": "consortium",
+                 "publishers": [{"kind": "city", "id": "barcelona", "name": "Barcelona"}]}
+            ],
             "certifiedAt": "2026-11-25T11:02:00+00:00",
         }
     )
@@ -126,5 +129,8 @@ class PortalApp(BaseModel):
     advantages: list[str]
     platforms: list[dict] = Field(description="Download or launch links.")
     entityTypes: list[str]
-    cities: list[dict] = Field(description="Where the app works: the cities that open every entity type it needs to it.")
+    cities: list[dict] = Field(
+        description="Where the app works: the cities that open every entity type it needs to it, each with the "
+        "`publishers` of what it reads there (the city itself, or infrastructure owners opening IS in it)."
+    )
     certifiedAt: str | None

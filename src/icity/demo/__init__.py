@@ -1,5 +1,6 @@
 """The demo network: the seed cities of the design, their 2014 engagement, the
-information systems they open and their data — deterministic synthetic data for
+information systems they open and their data, the infrastructure owners
+(icity.demo.owners) opening theirs in its cities — deterministic synthetic data for
 most, and for a few (icity.demo.connected) a connector reading a feed in the
 style of the city's own system (an iCalendar agenda, a portal's air-quality CSV,
 a GTFS zip, an Open311 server), which `icity serve` publishes under
@@ -20,6 +21,7 @@ from icity.demo.apps import load_apps
 from icity.demo.connected import default_feeds_url
 from icity.demo.engagement import load_engagement
 from icity.demo.network import CITIES, NETWORK_LEVELS, load_cities
+from icity.demo.owners import load_owners
 from icity.demo.projects import load_projects
 from icity.demo.sampling import SEED
 from icity.demo.systems import load_systems
@@ -50,6 +52,7 @@ def load_demo(session: Session, today: date | None = None, feeds_url: str | None
         **load_cities(session),
         **load_engagement(session),
         **load_systems(session, today, feeds_url or default_feeds_url()),
+        **load_owners(session, today),
         **load_apps(session),
         **load_projects(session),  # after the apps: developers attach theirs
     }

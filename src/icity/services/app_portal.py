@@ -16,11 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from icity.datamodels import get_registry
-from icity.db.models import App, AppReview, Organisation
+from icity.db.models import App, AppReview, InformationSystem, Organisation
 from icity.services.access import Principal
 from icity.services.authentication import principal_of_app
 from icity.services.pagination import Page, SortKey, decode_cursor, encode_cursor
 from icity.services.portability import where_can_app_run
+from icity.services.publishers import publishers_of
 
 ORDER = "name"
 KEYS = [SortKey(App.name), SortKey(App.id)]
@@ -32,7 +33,21 @@ def cities_for(session: Session, app: App, principal: Principal) -> list[dict[st
     if not app.entity_types or any(t not in registry for t in app.entity_types):
         return []  # it runs nowhere as declared (certification refuses such apps; this guards old data)
     found = where_can_app_run(session, principal, entity_types=list(app.entity_types), categories=[])["cities"]
-    return sorted(({"id": c["city"], "name": c["name"], "level": c["level"]} for c in found), key=lambda c: c["name"])
+    system_ids = {c["city"]: {s["id"] for p in c["provides"] for s in p["informationSystems"]} for c in found}
+    wanted = set().union(*system_ids.values())
+    systems = session.scalars(select(InformationSystem).where(InformationSystem.id.in_(wanted))).all() if wanted else []
+    publishers = publishers_of(session, list(systems))
+    return sorted(
+        (
+            {
+                "id": c["city"], "name": c["name"], "level": c["level"],
+                # who publishes what the app reads there: the city itself, or owners opening IS in it
+                "publishers": [p.as_dict() for p in sorted({publishers[s] for s in system_ids[c["city"]]}, key=lambda p: (p.kind, p.name))],
+            }
+            for c in found
+        ),
+        key=lambda c: c["name"],
+    )  # fmt: skip
 
 
 def portal_app_dict(app: App, organisation: Organisation, cities: list[dict[str, Any]], certified_at: Any) -> dict[str, Any]:

@@ -235,3 +235,14 @@ def get_owner(session: Session, principal: Principal, owner_id: str) -> dict[str
         for c in history
     ]  # fmt: skip
     return body
+
+
+def list_owner_admins(session: Session, actor: Principal, owner_id: str) -> list[dict[str, Any]]:
+    """The accounts that act for an owner (platform admin): for its page in the network admin."""
+    require_admin(actor)
+    get_owner_row(session, owner_id)
+    scope = select(OwnerAdmin.user_id).where(OwnerAdmin.owner_id == owner_id)
+    return [
+        {"id": u.id, "email": u.email, "name": u.name, "status": u.status}
+        for u in session.scalars(select(User).where(User.id.in_(scope)).order_by(User.email))
+    ]

@@ -29,6 +29,7 @@ NAVIGATION = (
 # shown to the platform admin only, under the main bar
 ADMIN_NAVIGATION = (
     ("/admin/network", "Engagement pipeline"),
+    ("/admin/owners", "Infrastructure owners"),
     ("/admin/developers", "Developer approvals"),
     ("/admin/certification", "Certification queue"),
     ("/admin/messages", "Message developers"),

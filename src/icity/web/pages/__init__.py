@@ -14,6 +14,9 @@ from icity.web.pages import (
     messages,
     network,
     network_admin,
+    opening_notices,
+    owners_admin,
+    owners,
     passwords,
     projects,
     service_requests,
@@ -21,8 +24,8 @@ from icity.web.pages import (
 )
 
 PAGE_ROUTERS = [
-    network.router, catalogue.router, explorer.router, account.router, app_portal.router, certification.router, developer.router,
-    city_admin.router, wizard.router, city_access.router, service_requests.router,
-    network_admin.router, developer_approvals.router, messages.router, email_verification.router,
+    network.router, owners.router, catalogue.router, explorer.router, account.router, app_portal.router, certification.router, developer.router,
+    city_admin.router, wizard.router, city_access.router, opening_notices.router, service_requests.router,
+    network_admin.router, owners_admin.router, developer_approvals.router, messages.router, email_verification.router,
     passwords.router, projects.router,
 ]

@@ -15,7 +15,7 @@ from icity.api.schemas import RowId
 from icity.config import get_settings
 from icity.datamodels import get_registry
 from icity.errors import ICityError
-from icity.services import access_requests, apps, catalogue, cities, entities
+from icity.services import access_requests, apps, catalogue, cities, entities, owners
 from icity.services.access import Principal
 from icity.web import session as web_session
 from icity.web.forms import blank_as_none
@@ -38,6 +38,7 @@ def catalogue_page(
     accessPolicy: str | None = None,  # noqa: N803 — the API's parameter names
     entityType: str | None = None,  # noqa: N803
     q: str | None = None,
+    publisher: str | None = None,
     cursor: str | None = None,
 ):
     chosen = {
@@ -46,6 +47,7 @@ def catalogue_page(
         "accessPolicy": blank_as_none(accessPolicy),
         "entityType": blank_as_none(entityType),
         "q": (q or "").strip(),
+        "publisher": blank_as_none(publisher),
     }
     page = catalogue.list_systems(
         session,
@@ -55,6 +57,7 @@ def catalogue_page(
         access_policy=chosen["accessPolicy"],
         entity_type=chosen["entityType"],
         text=chosen["q"] or None,
+        publisher=chosen["publisher"],
         limit=PAGE_SIZE,
         cursor=blank_as_none(cursor),
     )
@@ -68,6 +71,7 @@ def catalogue_page(
         chosen=chosen,
         cities=network,
         city_names={c["id"]: c["name"] for c in network},
+        owners=owners.list_owners(session, viewer),  # publishers besides the cities
         categories=categories,
         category_names={c["id"]: c["name"] for c in categories},
         policies=catalogue.ACCESS_POLICIES,

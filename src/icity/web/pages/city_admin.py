@@ -1,6 +1,7 @@
-"""The city admin's pages: the IS of my cities with their connectors' health, and one IS's
+"""The publisher admin's pages: the IS I manage with their connectors' health, and one IS's
 page — its status, its connector's health and harvest runs, "harvest now", its entities on a
-map. For city admins (their own cities) and the platform admin (every city); the services
+map. For city admins (the IS their cities publish), infrastructure owners' admins (the IS their
+owners publish, in whichever city they lie) and the platform admin (every IS); the services
 refuse everyone else, as the API does."""
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from sqlalchemy.orm import Session
 from icity.api.deps import SessionDep, TransactionDep, after_response
 from icity.api.source_schemas import StatusIn
 from icity.errors import ICityError
-from icity.services import access_requests, catalogue, cities, entities, harvest
-from icity.services.access import Principal
+from icity.services import access_requests, catalogue, cities, entities, harvest, openings, owners
+from icity.services.access import Principal, require_any_admin
 from icity.web import session as web_session
 from icity.web.forms import problems
 from icity.web.guards import sign_in_first
@@ -33,14 +34,27 @@ DONE = {
     "saved": "The source is saved and its first harvest has started: its runs are below.",
     "harvest": "A harvest has started: this page shows its outcome when you reload it.",
     "status": "The status is changed.",
+    "opening": "The city where it lies is told: it opens at the end of the objection period unless the city objects.",
 }
+
+
+def managed_publishers(session: Session, viewer: Principal) -> list[dict[str, str]]:
+    """Whom the viewer publishes for, by name: its cities, or its infrastructure owners; every city
+    for the platform admin."""
+    require_any_admin(viewer)
+    if viewer.role == "owner_admin":
+        return [{"id": o["id"], "name": o["name"]} for o in owners.list_owners(session, viewer) if o["id"] in viewer.owner_ids]
+    return cities.managed_cities(session, viewer)
 
 
 def _own_systems(session: Session, viewer: Principal) -> list[dict[str, Any]]:
     """The IS the viewer administers, with their source's health (the services decide which)."""
     systems = []
-    for city in cities.managed_cities(session, viewer):
-        systems += catalogue.list_systems(session, viewer, city=city["id"], limit=LISTED, cursor=None).items
+    for publisher in managed_publishers(session, viewer):
+        # the platform admin: everything in each city; a city admin: what its city publishes, not the
+        # owners' IS lying in it (it may object to those, not run them); an owner admin: its owner's
+        where = {"city": publisher["id"]} if viewer.is_admin else {"publisher": publisher["id"]}
+        systems += catalogue.list_systems(session, viewer, **where, limit=LISTED, cursor=None).items
     for system in systems:
         system["source"] = harvest.get_source(session, viewer, system["id"])
     return systems
@@ -54,10 +68,12 @@ def home(request: Request, viewer: ViewerDep, session: SessionDep):
     pending = access_requests.list_requests(
         session, viewer, status="pending", system_id=None, app_id=None, limit=LISTED, cursor=None
     ).items
+    notices = openings.list_notices(session, viewer)  # owners opening IS in my cities, or my owners' openings
     return render(
         request,
         "manage/home.html",
-        cities=cities.managed_cities(session, viewer),
+        publishers=managed_publishers(session, viewer),
+        notices_waiting=sum(1 for n in notices if n["status"] == "pending"),
         systems=systems,
         pending_total=len(pending),
         pending_by_system=Counter(item["informationSystem"] for item in pending),
@@ -71,11 +87,14 @@ def _system_page(request: Request, session: Session, viewer: Principal, system_i
     shown = entities.query_entities(
         session, viewer, entities.EntityQuery(information_system=system_id, limit=ENTITIES_ON_MAP, count=True)
     )
+    notice = openings.pending_notice(session, system_id) if system["publisher"]["kind"] == "owner" else None
     return render(
         request,
         "manage/system.html",
         status_code=status_code,
         system=system,
+        opening_notice=openings.notice_dict(notice) if notice else None,
+        city=cities.get_city_row(session, system["city"]),
         source=source,
         runs=runs,
         running=any(run["status"] == "running" for run in runs),
@@ -113,9 +132,10 @@ def change_status(
 ):
     system_id = f"{city_id}/{slug}"
     try:
-        catalogue.change_status(session, viewer, system_id, StatusIn.model_validate({"status": status}).status)
+        changed = catalogue.change_status(session, viewer, system_id, StatusIn.model_validate({"status": status}).status)
     except (ValidationError, ICityError) as error:
         session.rollback()  # e.g. below level pilot: nothing changes
         code = error.status if isinstance(error, ICityError) else 400
         return _system_page(request, session, viewer, system_id, code, error="; ".join(problems(error, {"status": "Status"})))
-    return RedirectResponse(f"/manage/information-systems/{system_id}?done=status", status_code=303)
+    done = "opening" if (changed["openingNotice"] or {}).get("status") == "pending" else "status"
+    return RedirectResponse(f"/manage/information-systems/{system_id}?done={done}", status_code=303)

@@ -1,5 +1,6 @@
 """Opening an information system, in the API's two steps: register it (a draft that only
-the city's admins see), then set up its source — connector, mapping, schedule — with a
+its publisher's admins see — the city's, or an infrastructure owner's, which picks the city
+where it lies), then set up its source — connector, mapping, schedule — with a
 preview that reads the source and saves nothing. Saving stores the source, starts the
 first harvest and, if asked, puts the IS in trial or open; the services refuse that
 below level pilot, and then nothing of the save is written.
@@ -20,8 +21,8 @@ from icity.api.deps import SessionDep, TransactionDep, after_response
 from icity.api.source_schemas import PreviewIn, SourceIn, StatusIn, SystemIn
 from icity.datamodels import get_registry
 from icity.errors import ICityError
-from icity.services import catalogue, cities, harvest, sources
-from icity.services.access import Principal
+from icity.services import catalogue, cities, harvest, owners, sources
+from icity.services.access import Principal, require_any_admin
 from icity.web import session as web_session
 from icity.web import source_examples
 from icity.web.forms import json_object, problems
@@ -33,8 +34,8 @@ router = APIRouter(include_in_schema=False)
 PREVIEW_ROWS = 20
 OPENING_STATUSES = ("draft", "trial", "open")  # what the wizard offers; retiring is on the IS's page
 SYSTEM_LABELS = {
-    "city": "City", "slug": "Short name", "name": "Name", "category": "Category", "entityTypes": "Entity type",
-    "description": "Description", "accessPolicy": "Access policy", "licence": "Licence", "provider": "Provider",
+    "city": "City", "owner": "Published by", "owner_id": "Published by", "slug": "Short name", "name": "Name",
+    "category": "Category", "entityTypes": "Entity type", "description": "Description", "accessPolicy": "Access policy", "licence": "Licence", "provider": "Provider",
     "documentationUrl": "Documentation URL",
 }  # fmt: skip
 SOURCE_LABELS = {
@@ -47,12 +48,28 @@ SOURCE_LABELS = {
 # ---- step 1: register ---------------------------------------------------------------------
 
 
+def _publishing_owners(session: Session, viewer: Principal) -> list[dict[str, Any]]:
+    """The owners the viewer registers IS for: an owner admin's own; every owner for the platform admin
+    (an applicant may register drafts; the services refuse opening them)."""
+    if viewer.role == "owner_admin":
+        return [o for o in owners.list_owners(session, viewer) if o["id"] in viewer.owner_ids]
+    if viewer.is_admin:
+        return owners.list_owners(session, viewer)
+    return []
+
+
 def _system_form(request: Request, session: Session, viewer: Principal, status_code: int = 200, **extra: Any):
+    require_any_admin(viewer)  # as managed_cities does: developers and the unapproved are refused
+    if viewer.role == "owner_admin":  # an owner's IS lies in any city of the network
+        where = cities.list_cities(session, level="all", limit=1000, cursor=None).items
+    else:
+        where = cities.managed_cities(session, viewer)
     return render(
         request,
         "manage/new_system.html",
         status_code=status_code,
-        cities=cities.managed_cities(session, viewer),
+        cities=sorted(where, key=lambda c: c["name"]),
+        owners=_publishing_owners(session, viewer),
         categories=catalogue.list_categories(session),
         entity_types=get_registry().names(),
         policies=catalogue.ACCESS_POLICIES,
@@ -62,16 +79,17 @@ def _system_form(request: Request, session: Session, viewer: Principal, status_c
 
 
 @router.get("/manage/new")
-def new_system(request: Request, viewer: ViewerDep, session: SessionDep, city: str = ""):
+def new_system(request: Request, viewer: ViewerDep, session: SessionDep, city: str = "", owner: str = ""):
     if redirect := sign_in_first(request, viewer):
         return redirect
-    return _system_form(request, session, viewer, posted={"city": city})
+    return _system_form(request, session, viewer, posted={"city": city, "owner": owner})
 
 
 class SystemForm(BaseModel):
     """The registration form as posted; SystemIn then checks it as the API does."""
 
     city: str = ""
+    owner: str = ""  # an infrastructure owner publishing it; blank: the city publishes it
     slug: str = ""
     name: str = ""
     description: str = ""
@@ -96,7 +114,9 @@ def register_system(request: Request, viewer: ViewerDep, session: TransactionDep
                 "documentationUrl": form.documentation_url.strip() or None,
             }
         )  # fmt: skip
-        system = catalogue.register_system(session, viewer, form.city, slug=body.slug, **body.model_dump(exclude={"slug"}))
+        system = catalogue.register_system(
+            session, viewer, form.city, owner_id=form.owner.strip() or None, slug=body.slug, **body.model_dump(exclude={"slug"})
+        )
     except (ValidationError, ICityError) as error:
         session.rollback()  # a refused registration writes nothing
         status = error.status if isinstance(error, ICityError) else 400
