@@ -55,7 +55,7 @@ if ! curl -sf "$API/projects/ev-charging-corridor" | jq -e ".apps[] | select(.id
   curl -sf -X POST "$API/projects/ev-charging-corridor/apps" -H "Authorization: Bearer $DEV" \
     -H 'Content-Type: application/json' -d "{\"app\": $CHARGE_NEAR}" | jq -c .
 fi
-# ChargeNear runs in Barcelona and London; Genova's charge points are registered but not open, Lamía has none
+# ChargeNear runs in Barcelona, London and Genova (there through Voltia, an owner; Genova's own is a draft); Lamía has none
 curl -sf "$API/projects/ev-charging-corridor" | jq -c '.apps[0].cities[] | {city, canRun, types: [.entityTypes[] | {entityType, status}]}'
-test "$(curl -sf "$API/projects/ev-charging-corridor" | jq -c '.apps[0].runsIn | sort')" = '["barcelona","london"]'
+test "$(curl -sf "$API/projects/ev-charging-corridor" | jq -c '.apps[0].runsIn | sort')" = '["barcelona","genova","london"]'
 # the page for people: /projects/ev-charging-corridor
