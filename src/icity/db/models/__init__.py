@@ -30,9 +30,12 @@ from icity.db.models.network import (
     Provider,
     ProviderToken,
 )
+from icity.db.models.offers import OfferAcceptance, OfferVersion
 from icity.db.models.realtime import Alarm, AlarmRule, Change, Command, Cursor, Delivery, Subscription
 
 __all__ = [
+    "OfferAcceptance",
+    "OfferVersion",
     "NAMING",
     "Base",
     "utcnow",
