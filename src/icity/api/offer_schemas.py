@@ -1,0 +1,130 @@
+"""Request bodies and response shapes of offers and statements. Amounts travel as strings
+(exact decimals: "12.50"); a body may send them as JSON numbers or strings."""
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from icity.api.schemas import example
+
+Amount = Annotated[Decimal | str, Field(examples=["49.00"])]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class OfferIn(Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        json_schema_extra={
+            "examples": [
+                {"currency": "EUR", "monthlyFee": "49.00", "pricePer1000": "0.50", "freeCalls": 10000,
+                 "terms": "Fair use; data under CC BY 4.0.", "termsUrl": "https://city.example/terms"}
+            ]
+        },
+    )  # fmt: skip
+    currency: str = Field(description="ISO 4217 code, e.g. EUR, GBP, JPY.")
+    monthly_fee: Amount = Field("0", alias="monthlyFee", description="Charged each month the app holds an acceptance; at most the currency's decimals.")
+    price_per_1000: Amount = Field("0", alias="pricePer1000", description="Per 1,000 calls beyond the free allowance.")
+    free_calls: StrictInt = Field(0, alias="freeCalls", description="Calls per app and month before anything is billed.")
+    terms: str = Field("", description="Terms of use (a priced offer needs terms or termsUrl).")
+    terms_url: str | None = Field(None, alias="termsUrl", description="Where the full terms are, http(s).")
+
+    def as_body(self) -> dict:
+        return self.model_dump(by_alias=True)
+
+
+class OfferPublic(BaseModel):
+    informationSystem: str
+    version: int
+    effectiveFrom: str
+    currency: str
+    monthlyFee: str
+    pricePer1000: str
+    freeCalls: int
+    terms: str
+    termsUrl: str | None
+    priced: bool
+    createdAt: str
+
+
+class OfferSummary(BaseModel):
+    model_config = example(
+        {"informationSystem": "london/parking", "current": None, "next": None, "free": True, "acceptUrl": "/api/v1/apps/{appId}/offers"}
+    )
+    informationSystem: str
+    current: OfferPublic | None = Field(description="The version in effect this month; none: free.")
+    next: OfferPublic | None = Field(description="The version announced for a later month.")
+    free: bool
+    acceptUrl: str
+
+
+class AcceptanceIn(Body):
+    information_system: str = Field(alias="informationSystem", examples=["london/parking"])
+    version: StrictInt = Field(examples=[1], description="The version in effect, or the next one.")
+
+
+class AcceptancePublic(BaseModel):
+    app: int
+    informationSystem: str
+    version: int
+    acceptedAt: str
+
+
+class Publisher(BaseModel):
+    kind: str = Field(description="city or owner")
+    id: str
+    name: str
+
+
+class StatementApp(BaseModel):
+    id: int
+    name: str
+    organisation: int
+    organisationName: str
+
+
+class StatementLine(BaseModel):
+    informationSystem: str
+    informationSystemName: str
+    offerVersion: int
+    accepted: bool
+    currency: str
+    calls: int
+    freeCalls: int
+    billableCalls: int
+    pricePer1000: str
+    usageAmount: str
+    monthlyFee: str
+    amount: str
+
+
+class CurrencyTotal(BaseModel):
+    currency: str
+    amount: str
+
+
+class Statement(BaseModel):
+    month: str
+    publisher: Publisher
+    app: StatementApp
+    lines: list[StatementLine]
+    totals: list[CurrencyTotal]
+    url: str
+
+
+class StatementSummary(BaseModel):
+    month: str
+    publisher: Publisher
+    app: StatementApp
+    informationSystems: int
+    totals: list[CurrencyTotal]
+    url: str
+
+
+class StatementList(BaseModel):
+    month: str
+    items: list[StatementSummary]
