@@ -4,7 +4,7 @@
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field
 
 from icity.api.schemas import example
 
@@ -26,10 +26,11 @@ class OfferIn(Body):
             ]
         },
     )  # fmt: skip
-    currency: str = Field(description="ISO 4217 code, e.g. EUR, GBP, JPY.")
+    # loose types: the service checks every field and answers 422 naming each wrong one
+    currency: str | None = Field(None, description="ISO 4217 code, e.g. EUR, GBP, JPY.")
     monthly_fee: Amount = Field("0", alias="monthlyFee", description="Charged each month the app holds an acceptance; at most the currency's decimals.")
     price_per_1000: Amount = Field("0", alias="pricePer1000", description="Per 1,000 calls beyond the free allowance.")
-    free_calls: StrictInt = Field(0, alias="freeCalls", description="Calls per app and month before anything is billed.")
+    free_calls: int | float | str = Field(0, alias="freeCalls", description="Calls per app and month before anything is billed.")
     terms: str = Field("", description="Terms of use (a priced offer needs terms or termsUrl).")
     terms_url: str | None = Field(None, alias="termsUrl", description="Where the full terms are, http(s).")
 
@@ -64,7 +65,7 @@ class OfferSummary(BaseModel):
 
 class AcceptanceIn(Body):
     information_system: str = Field(alias="informationSystem", examples=["london/parking"])
-    version: StrictInt = Field(examples=[1], description="The version in effect, or the next one.")
+    version: int | str = Field(examples=[1], description="The version in effect, or the next one.")
 
 
 class AcceptancePublic(BaseModel):
