@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from icity.db.models import InformationSystem, OfferAcceptance, OfferVersion, utctoday
 from icity.errors import FieldProblem, ICityError, conflict, invalid, not_found
 from icity.services import audit
-from icity.services.access import Principal, administered_system, discoverable_systems, require_approved_developer
+from icity.services.access import Principal, administered_system, discoverable_systems
 from icity.services.app_access import managed_app
 
 # ISO 4217 currencies accepted, with their minor-unit exponents (JPY has no cents, BHD has 3 decimals).
@@ -312,8 +312,7 @@ def record_acceptance(
 def accept_offer(
     session: Session, principal: Principal, app_id: int, system_id: Any, version: Any, today: date | None = None
 ) -> tuple[dict[str, Any], bool]:
-    require_approved_developer(principal)
-    app = managed_app(session, principal, app_id)
+    app = managed_app(session, principal, app_id)  # 404 for another organisation's app, 403 for who is no approved developer
     if not isinstance(system_id, str):
         raise invalid([FieldProblem("informationSystem", "must be an information system's id, e.g. barcelona/parking")])
     system = _discoverable(session, principal, system_id)
