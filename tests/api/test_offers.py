@@ -246,3 +246,16 @@ def test_accepting_needs_the_apps_developer_and_a_priced_version(market):
     assert c.post(accept, json={"informationSystem": "gamma/wifi", "version": 1}, headers=market["dev"]).status_code == 404  # a draft
     assert c.post(accept, json={"informationSystem": "alpha/air", "version": "1"}, headers=market["dev"]).status_code == 422
     assert c.get(accept, headers=market["dev"]).json() == []
+
+
+def test_an_access_request_to_a_priced_is_accepts_its_offer(market, db_url):
+    c = market["client"]
+    c.put("/api/v1/information-systems/alpha/parking/offer", json=PRICED, headers=market["admin"])
+    ask = {"app": market["app"], "informationSystem": "alpha/parking", "purpose": "Free spaces near the user."}
+    refused = c.post("/api/v1/access-requests", json=ask, headers=market["dev"])
+    assert refused.status_code == 402 and refused.json()["offerVersion"] == 1
+    with new_session(db_url) as session:
+        assert session.scalar(select(func.count()).select_from(OfferAcceptance)) == 0
+    asked = c.post("/api/v1/access-requests", json={**ask, "offerVersion": 1}, headers=market["dev"])
+    assert asked.status_code == 201, asked.text
+    assert c.get(f"/api/v1/apps/{market['app']}/offers", headers=market["dev"]).json()[0]["version"] == 1

@@ -38,7 +38,13 @@ class OfferIn(Body):
         return self.model_dump(by_alias=True)
 
 
+OFFER_EXAMPLE = {"informationSystem": "london/parking", "version": 2, "effectiveFrom": "2027-01-01", "currency": "GBP",
+     "monthlyFee": "49.00", "pricePer1000": "0.50", "freeCalls": 10000, "terms": "Fair use.",
+     "termsUrl": "https://london.example/terms", "priced": True, "createdAt": "2026-12-06T02:00:00+00:00"}
+
+
 class OfferPublic(BaseModel):
+    model_config = example(OFFER_EXAMPLE)
     informationSystem: str
     version: int
     effectiveFrom: str
@@ -69,6 +75,7 @@ class AcceptanceIn(Body):
 
 
 class AcceptancePublic(BaseModel):
+    model_config = example({"app": 7, "informationSystem": "london/parking", "version": 2, "acceptedAt": "2026-12-06T02:10:00+00:00"})
     app: int
     informationSystem: str
     version: int
@@ -88,7 +95,20 @@ class StatementApp(BaseModel):
     organisationName: str
 
 
+STATEMENT_PARTS = {
+    "month": "2026-12",
+    "publisher": {"kind": "city", "id": "london", "name": "London"},
+    "app": {"id": 7, "name": "Park Me", "organisation": 3, "organisationName": "Acme Apps"},
+    "totals": [{"currency": "GBP", "amount": "15.67"}],
+    "url": "/api/v1/statements/city/london/7?month=2026-12",
+}
+LINE_EXAMPLE = {"informationSystem": "london/parking", "informationSystemName": "Car parks", "offerVersion": 2, "accepted": True,
+     "currency": "GBP", "calls": 12345, "freeCalls": 1000, "billableCalls": 11345, "pricePer1000": "0.50",
+     "usageAmount": "5.67", "monthlyFee": "10.00", "amount": "15.67"}
+
+
 class StatementLine(BaseModel):
+    model_config = example(LINE_EXAMPLE)
     informationSystem: str
     informationSystemName: str
     offerVersion: int
@@ -109,6 +129,7 @@ class CurrencyTotal(BaseModel):
 
 
 class Statement(BaseModel):
+    model_config = example({**STATEMENT_PARTS, "lines": [LINE_EXAMPLE]})
     month: str
     publisher: Publisher
     app: StatementApp
@@ -118,6 +139,7 @@ class Statement(BaseModel):
 
 
 class StatementSummary(BaseModel):
+    model_config = example({**STATEMENT_PARTS, "informationSystems": 1})
     month: str
     publisher: Publisher
     app: StatementApp
@@ -127,5 +149,6 @@ class StatementSummary(BaseModel):
 
 
 class StatementList(BaseModel):
+    model_config = example({"month": "2026-12", "items": [{**STATEMENT_PARTS, "informationSystems": 1}]})
     month: str
     items: list[StatementSummary]

@@ -331,3 +331,11 @@ def required_acceptance(session: Session, system_id: str, today: date | None = N
     """The priced version an app must accept to use this IS beyond its free allowance now, if any."""
     current = in_effect(versions_of(session, system_id), month_start(today or utctoday()))
     return current if is_priced(current) else None
+
+
+def has_accepted(session: Session, app_id: int, system_id: str, version: int) -> bool:
+    return session.scalar(
+        select(OfferAcceptance.id).where(
+            OfferAcceptance.app_id == app_id, OfferAcceptance.information_system_id == system_id, OfferAcceptance.version == version
+        )
+    ) is not None

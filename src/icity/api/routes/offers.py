@@ -72,11 +72,15 @@ def list_accepted_offers(app_id: RowId, session: SessionDep, principal: Principa
     summary="Monthly statements you may see: your organisation's apps (developer), your IS (publisher's admin), all (platform admin)",
     responses=PROBLEMS,
 )
-def list_statements(session: SessionDep, principal: PrincipalDep, month: Month = None, app: Annotated[RowId | None, Query(description="Only this app.")] = None):
+def list_statements(session: SessionDep, principal: PrincipalDep, month: Month = None, app: Annotated[RowId | None, Query(description="Only this app.", examples=[7])] = None):
     return JSONResponse(statements.list_statements(session, principal, month, app))
 
 
-CSV_RESPONSE = {200: {"content": {"text/csv": {"example": "month,publisherKind,publisherId,app,informationSystem,…\r\n"}}, "description": "The statement's lines as CSV."}}
+CSV_EXAMPLE = (
+    "month,publisherKind,publisherId,app,informationSystem,offerVersion,accepted,currency,calls,freeCalls,billableCalls,"
+    "pricePer1000,usageAmount,monthlyFee,amount\r\n2026-12,city,london,7,london/parking,2,true,GBP,12345,1000,11345,0.50,5.67,10.00,15.67\r\n"
+)
+CSV_RESPONSE = {200: {"content": {"text/csv": {"schema": {"type": "string", "examples": [CSV_EXAMPLE]}}}, "description": "The statement's lines as CSV."}}
 
 
 @router.get(
