@@ -11,8 +11,11 @@ Policies of a served IS (status trial or open):
 - `registered`: any approved user (a developer's session or app key, a city admin);
 - `approval`: apps holding an approved access request (and, through a session,
   the developers of the organisation owning such an app).
-City admins also read every IS of their own cities, whatever its status or
-policy; the platform admin reads everything.
+An IS is published by its city or by an infrastructure owner (`owner_id`). Its publisher's
+admins manage it (`manages`, `administered_systems`) and read it whatever its status or policy:
+city admins the IS their cities publish, owner admins the IS their owners publish. City admins
+also discover (not read) the IS owners publish in their cities, so they can object before one
+opens. The platform admin reads everything.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from icity.db.models import AccessRequest, App, InformationSystem
 from icity.errors import authentication_required, forbidden, not_found
 
 SERVED_STATUSES = ("trial", "open")
-ROLES = ("developer", "city_admin", "admin")
+ROLES = ("developer", "city_admin", "owner_admin", "admin")
 
 
 @dataclass(frozen=True)
@@ -38,10 +41,11 @@ class Principal:
     kind: str = "anonymous"  # anonymous | user | app | provider
     user_id: int | None = None
     email: str = ""
-    role: str | None = None  # developer | city_admin | admin
+    role: str | None = None  # developer | city_admin | owner_admin | admin
     approved: bool = False
     organisation_id: int | None = None
     city_ids: frozenset[str] = field(default_factory=frozenset)
+    owner_ids: frozenset[str] = field(default_factory=frozenset)
     app_id: int | None = None
     key_id: int | None = None
     plan: str | None = None
@@ -60,8 +64,20 @@ class Principal:
         return self.role == "developer"
 
     def administers(self, city_id: str) -> bool:
-        """May manage this city's information systems and access requests."""
+        """Is an admin of this city (or the platform admin): its network record, its incident reports."""
         return self.is_admin or (self.role == "city_admin" and self.approved and city_id in self.city_ids)
+
+    def manages(self, system: InformationSystem) -> bool:
+        """May manage this IS (sources, status, offer, access requests): its publisher's admins,
+        the platform admin. A city's admins do not manage what an owner publishes in their city."""
+        if system.owner_id is None:
+            return self.administers(system.city_id)
+        return self.is_admin or (self.role == "owner_admin" and self.approved and system.owner_id in self.owner_ids)
+
+    @property
+    def is_publisher_admin(self) -> bool:
+        """An approved admin of a city or of an infrastructure owner."""
+        return self.approved and self.role in ("city_admin", "owner_admin")
 
     @property
     def label(self) -> str:
@@ -104,23 +120,34 @@ def require_admin(principal: Principal) -> Principal:
 
 
 def require_any_admin(principal: Principal) -> Principal:
-    """A platform admin or a city admin."""
+    """A platform admin, a city admin or an infrastructure owner's admin."""
     require_user(principal)
-    if not (principal.is_admin or (principal.role == "city_admin" and principal.approved)):
-        raise forbidden("Only platform and city admins do this.")
+    if not (principal.is_admin or principal.is_publisher_admin):
+        raise forbidden("Only platform, city and infrastructure owner admins do this.")
     return principal
 
 
 def administered_system(session: Session, principal: Principal, system_id: str) -> InformationSystem:
-    """The IS, if the caller administers its city (its sources, runs and status). Others get
-    404 for an IS they cannot discover (a draft) and 403 for one they can, so drafts do not leak."""
+    """The IS, if the caller manages it (its sources, runs, status, offer). Others get 404 for an
+    IS they cannot discover (a draft) and 403 for one they can, so drafts do not leak."""
     require_user(principal)
     system = session.get(InformationSystem, system_id)
-    if system is None or (not principal.administers(system.city_id) and system.status not in SERVED_STATUSES):
+    if system is None or not (principal.manages(system) or _discovers(principal, system)):
         raise not_found("information system", system_id)
-    if not principal.administers(system.city_id):
-        raise forbidden(f"Only the admins of {system.city_id} and the platform admin manage its information systems.")
+    if not principal.manages(system):
+        raise forbidden(f"Only {managers_of(system)} and the platform admin manage {system_id}.")
     return system
+
+
+def managers_of(system: InformationSystem) -> str:
+    """Who manages an IS, as error messages name them."""
+    return f"the admins of {system.owner_id or system.city_id}"
+
+
+def _discovers(principal: Principal, system: InformationSystem) -> bool:
+    if system.status in SERVED_STATUSES:
+        return True
+    return system.owner_id is not None and principal.role == "city_admin" and principal.administers(system.city_id)
 
 
 def _granted_systems(principal: Principal):
@@ -151,7 +178,7 @@ def readable_systems(principal: Principal) -> ColumnElement[bool]:
                 )
             )
     readable = and_(InformationSystem.status.in_(SERVED_STATUSES), or_(*policies))
-    return or_(readable, _own_cities(principal))
+    return or_(readable, administered_systems(principal))
 
 
 def readable_system_ids(session: Session, principal: Principal) -> set[str]:
@@ -166,10 +193,22 @@ def discoverable_systems(principal: Principal) -> ColumnElement[bool]:
     find it and ask for access; its data stays behind `readable_systems`."""
     if principal.is_admin:
         return true()
-    return or_(InformationSystem.status.in_(SERVED_STATUSES), _own_cities(principal))
+    return or_(InformationSystem.status.in_(SERVED_STATUSES), administered_systems(principal), _located_in_own_cities(principal))
 
 
-def _own_cities(principal: Principal) -> ColumnElement[bool]:
+def administered_systems(principal: Principal) -> ColumnElement[bool]:
+    """SQL condition on InformationSystem: the systems `principal` manages (see Principal.manages)."""
+    if principal.is_admin:
+        return true()
+    if principal.role == "city_admin" and principal.approved and principal.city_ids:
+        return and_(InformationSystem.city_id.in_(sorted(principal.city_ids)), InformationSystem.owner_id.is_(None))
+    if principal.role == "owner_admin" and principal.approved and principal.owner_ids:
+        return InformationSystem.owner_id.in_(sorted(principal.owner_ids))
+    return false()
+
+
+def _located_in_own_cities(principal: Principal) -> ColumnElement[bool]:
+    """Every IS in a city admin's cities, an owner's drafts included: the city may object to an opening."""
     if principal.role == "city_admin" and principal.approved and principal.city_ids:
         return InformationSystem.city_id.in_(sorted(principal.city_ids))
     return false()

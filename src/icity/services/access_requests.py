@@ -13,12 +13,20 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from icity.db.models import AccessRequest, App, CityAdmin, Device, InformationSystem, Organisation, User, utcnow
+from icity.db.models import AccessRequest, App, Device, InformationSystem, Organisation, User, utcnow
 from icity.errors import bad_parameter, conflict, forbidden, not_found
 from icity.services import audit, messages, offers
-from icity.services.access import Principal, discoverable_systems, require_approved_developer, require_user
+from icity.services.access import (
+    Principal,
+    administered_systems,
+    discoverable_systems,
+    managers_of,
+    require_approved_developer,
+    require_user,
+)
 from icity.services.app_access import managed_app
 from icity.services.pagination import Page, SortKey, keyset_page
+from icity.services.publishers import publisher_admins
 
 REQUEST_STATUSES = ("pending", "approved", "refused", "revoked", "withdrawn")
 LIVE_STATUSES = ("pending", "approved")  # a request still waiting, or a grant in force
@@ -37,16 +45,6 @@ def request_dict(request: AccessRequest, app: App, organisation_name: str) -> di
         "reason": request.reason,
         "revokedAt": request.revoked_at.isoformat() if request.revoked_at else None,
     }
-
-
-def _city_admins(session: Session, city_id: str) -> list[User]:
-    return list(
-        session.scalars(
-            select(User)
-            .join(CityAdmin, CityAdmin.user_id == User.id)
-            .where(CityAdmin.city_id == city_id, User.status == "approved")
-        )
-    )
 
 
 def accepts_commands(session: Session, system_id: str) -> bool:
@@ -95,8 +93,8 @@ def request_access(
     )
     session.add(request)
     session.flush()
-    # the city decides; a city with no admin of its own yet relies on the platform admin
-    deciders = _city_admins(session, system.city_id) or list(
+    # the publisher decides; one with no admin of its own yet relies on the platform admin
+    deciders = publisher_admins(session, system) or list(
         session.scalars(select(User).where(User.role == "admin", User.status == "approved"))
     )
     for admin in deciders:
@@ -107,7 +105,7 @@ def request_access(
             f"The app '{app.name}' asks to use {system_id}.\nPurpose: {purpose}\n\n"
             f"Approve or refuse it: POST /api/v1/access-requests/{request.id}/approve or /refuse.\n",
         )
-    audit.record(session, principal, "access.requested", "access_request", request.id, city_id=system.city_id, details={"app": app.id, "informationSystem": system_id})
+    audit.record(session, principal, "access.requested", "access_request", request.id, city_id=system.city_id, owner_id=system.owner_id, details={"app": app.id, "informationSystem": system_id})
     return request_dict(request, app, session.get(Organisation, app.organisation_id).name)
 
 
@@ -117,8 +115,8 @@ def _visible(principal: Principal):
         return None
     if principal.is_developer:
         return AccessRequest.app_id.in_(select(App.id).where(App.organisation_id == principal.organisation_id))
-    if principal.role == "city_admin" and principal.approved:
-        return InformationSystem.city_id.in_(sorted(principal.city_ids))
+    if principal.is_publisher_admin:
+        return administered_systems(principal)
     return AccessRequest.id.is_(None)
 
 
@@ -190,10 +188,10 @@ DECISIONS = {
 
 
 def decide(session: Session, principal: Principal, request_id: int, action: str, reason: str | None = None) -> dict[str, Any]:
-    """Approve, refuse or revoke: the owning city's admins and the platform admin only."""
+    """Approve, refuse or revoke: the IS's publisher's admins and the platform admin only."""
     request, app, system, organisation_name = _request(session, principal, request_id)
-    if not principal.administers(system.city_id):
-        raise forbidden(f"Only the admins of {system.city_id} decide on access to its information systems.")
+    if not principal.manages(system):
+        raise forbidden(f"Only {managers_of(system)} decide on access to {system.id}.")
     allowed, new_status, audit_action, needs_reason = DECISIONS[action]
     if request.status not in allowed:
         raise conflict(f"Cannot {action} a request that is {request.status} (only {' or '.join(allowed)}).")
@@ -221,7 +219,7 @@ def decide(session: Session, principal: Principal, request_id: int, action: str,
         audit_action,
         "access_request",
         request.id,
-        city_id=system.city_id,
+        city_id=system.city_id, owner_id=system.owner_id,
         details={"app": app.id, "informationSystem": system.id, **({"reason": reason} if reason else {})},
     )
     session.flush()
@@ -237,6 +235,6 @@ def withdraw(session: Session, principal: Principal, request_id: int) -> dict[st
     if request.status not in LIVE_STATUSES:
         raise conflict(f"Cannot withdraw a request that is {request.status}.")
     request.status = "withdrawn"
-    audit.record(session, principal, "access.withdrawn", "access_request", request.id, city_id=system.city_id, details={"app": app.id})
+    audit.record(session, principal, "access.withdrawn", "access_request", request.id, city_id=system.city_id, owner_id=system.owner_id, details={"app": app.id})
     session.flush()
     return request_dict(request, app, organisation_name)

@@ -67,7 +67,7 @@ def create_rule(session: Session, principal: Principal, system_id: str, fields: 
     rule = AlarmRule(information_system_id=system.id, created_by=principal.user_id, **checked)
     session.add(rule)
     session.flush()
-    audit.record(session, principal, "alarm_rule.created", "alarm_rule", rule.id, city_id=system.city_id, details=rule_dict(rule))
+    audit.record(session, principal, "alarm_rule.created", "alarm_rule", rule.id, city_id=system.city_id, owner_id=system.owner_id, details=rule_dict(rule))
     return rule_dict(rule)
 
 
@@ -95,7 +95,7 @@ def replace_rule(
     session.execute(delete(Alarm).where(Alarm.rule_id == rule.id, Alarm.state == "pending"))
     if not rule.enabled:
         _clear_raised(session, rule, system, "the rule was disabled")
-    audit.record(session, principal, "alarm_rule.changed", "alarm_rule", rule.id, city_id=system.city_id, details=rule_dict(rule))
+    audit.record(session, principal, "alarm_rule.changed", "alarm_rule", rule.id, city_id=system.city_id, owner_id=system.owner_id, details=rule_dict(rule))
     return rule_dict(rule)
 
 
@@ -105,7 +105,7 @@ def delete_rule(session: Session, principal: Principal, system_id: str, rule_id:
     system = administered_system(session, principal, system_id)
     rule = _rule_of(session, system, rule_id)
     _clear_raised(session, rule, system, "the rule was deleted")
-    audit.record(session, principal, "alarm_rule.deleted", "alarm_rule", rule.id, city_id=system.city_id, details=rule_dict(rule))
+    audit.record(session, principal, "alarm_rule.deleted", "alarm_rule", rule.id, city_id=system.city_id, owner_id=system.owner_id, details=rule_dict(rule))
     session.delete(rule)
     session.flush()
 

@@ -31,6 +31,7 @@ def record(
     target_id: str | int,
     *,
     city_id: str | None = None,
+    owner_id: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
     """Append one event, e.g. record(session, admin, "user.approved", "user", 12)."""
@@ -42,6 +43,7 @@ def record(
             target_type=target_type,
             target_id=str(target_id),
             city_id=city_id,
+            owner_id=owner_id,
             details=details or {},
         )
     )
@@ -74,6 +76,7 @@ def event_dict(row: AuditEvent) -> dict[str, Any]:
         "targetType": row.target_type,
         "targetId": row.target_id,
         "city": row.city_id,
+        "owner": row.owner_id,
         "details": row.details,
     }
 
@@ -95,11 +98,15 @@ def list_events(
     cursor: str | None = None,
 ) -> Page[dict[str, Any]]:
     """Events newest first. The platform admin sees every event; a city admin
-    only those about its own cities (events without a city are network-wide and
-    stay with the platform admin). `since` is inclusive, `until` exclusive."""
+    those about its own cities (including what owners do with the IS they open
+    there); an owner's admin those about its owners (events without a city or
+    owner are network-wide and stay with the platform admin). `since` is
+    inclusive, `until` exclusive."""
     require_any_admin(principal)
     statement = select(AuditEvent)
-    if not principal.is_admin:
+    if principal.role == "owner_admin":
+        statement = statement.where(AuditEvent.owner_id.in_(sorted(principal.owner_ids)))
+    elif not principal.is_admin:
         if city is not None and city not in principal.city_ids:
             mine = ", ".join(sorted(principal.city_ids))
             raise forbidden(f"You see the audit events of the cities you administer ({mine}), not those of '{city}'.")

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from icity.db.models import ApiKey, App, CityAdmin, Provider, ProviderToken, User, UserSession
+from icity.db.models import ApiKey, App, CityAdmin, OwnerAdmin, Provider, ProviderToken, User, UserSession
 from icity.errors import ICityError, invalid_credentials
 from icity.services.access import ANONYMOUS, Principal
 from icity.services.secrets import KEY_PREFIX, PROVIDER_PREFIX, SESSION_PREFIX, digest, key_prefix, same_digest
@@ -178,6 +178,9 @@ def principal_of_user(session: Session, user: User) -> Principal:
     city_ids: frozenset[str] = frozenset()
     if user.role == "city_admin":
         city_ids = frozenset(session.scalars(select(CityAdmin.city_id).where(CityAdmin.user_id == user.id)))
+    owner_ids: frozenset[str] = frozenset()
+    if user.role == "owner_admin":
+        owner_ids = frozenset(session.scalars(select(OwnerAdmin.owner_id).where(OwnerAdmin.user_id == user.id)))
     return Principal(
         kind="user",
         user_id=user.id,
@@ -186,4 +189,5 @@ def principal_of_user(session: Session, user: User) -> Principal:
         approved=user.status == "approved",
         organisation_id=user.organisation_id,
         city_ids=city_ids,
+        owner_ids=owner_ids,
     )

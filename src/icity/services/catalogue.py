@@ -199,7 +199,7 @@ def change_status(session: Session, principal: Principal, system_id: str, status
     set_status(session, system.id, status)
     audit.record(
         session, principal, "system.status_changed", "information_system", system.id,
-        city_id=system.city_id, details={"from": previous, "to": status},
+        city_id=system.city_id, owner_id=system.owner_id, details={"from": previous, "to": status},
     )
     return system_dict(system, entity_types_of(session, [system.id]).get(system.id, []))
 

@@ -53,7 +53,7 @@ def declare(
     device.commands = [{"parameters": {"type": "object"}, **command} for command in commands]
     device.command_url = command_url
     audit.record(
-        session, principal, "device.commands_declared", "device", f"{system.id}/{local_id}", city_id=system.city_id,
+        session, principal, "device.commands_declared", "device", f"{system.id}/{local_id}", city_id=system.city_id, owner_id=system.owner_id,
         details={"commands": [command["name"] for command in commands], "commandUrl": command_url},
     )  # fmt: skip
     session.flush()
@@ -101,7 +101,7 @@ def send(
     session.add(command)
     session.flush()
     audit.record(
-        session, principal, "command.sent", "command", command.id, city_id=system.city_id,
+        session, principal, "command.sent", "command", command.id, city_id=system.city_id, owner_id=system.owner_id,
         details={"device": f"{system.id}/{device.local_id}", "command": name},
     )  # fmt: skip
     session.info[_CREATED] = True
@@ -119,7 +119,7 @@ def parameter_problems(schema: dict[str, Any], parameters: dict[str, Any]) -> li
 
 
 def _require_command_right(session: Session, principal: Principal, system: InformationSystem) -> None:
-    if principal.administers(system.city_id):
+    if principal.manages(system):
         return
     if principal.kind != "app":
         raise forbidden("Apps send commands with their API key (X-API-Key); a developer's session does not.")
@@ -178,7 +178,7 @@ def list_commands(
 
 
 def _visible(principal: Principal, system: InformationSystem) -> ColumnElement[bool]:
-    if principal.administers(system.city_id):
+    if principal.manages(system):
         return true()
     if principal.kind == "app":
         return Command.app_id == principal.app_id

@@ -23,7 +23,7 @@ from icity.errors import FieldProblem, ICityError, authentication_required, bad_
 from icity.datamodels.registry import OPEN
 from icity.services import changes, entity_store
 from icity.services.entities import entity_body
-from icity.services.access import Principal
+from icity.services.access import Principal, managers_of
 
 
 @dataclass
@@ -53,14 +53,14 @@ def writable_system(session: Session, principal: Principal, system_id: str | Non
         if system_id is not None and system_id != principal.system_id:
             raise forbidden(f"This provider token writes into {principal.system_id}, not {system_id}.")
         system = session.get(InformationSystem, principal.system_id)
-    elif principal.kind == "user" and (principal.is_admin or principal.role == "city_admin") and principal.approved:
+    elif principal.kind == "user" and (principal.is_admin or principal.is_publisher_admin):
         if system_id is None:
             raise bad_parameter("tenant", "Name the information system to write into (city/slug).")
         system = session.get(InformationSystem, system_id)
-        if system is not None and not principal.administers(system.city_id):
-            raise forbidden(f"Only the admins of {system.city_id} and the platform admin write into {system_id}.")
+        if system is not None and not principal.manages(system):
+            raise forbidden(f"Only {managers_of(system)} and the platform admin write into {system_id}.")
     else:
-        raise forbidden("Only a provider token of an IS, or the admins of its city, write entities into it.")
+        raise forbidden("Only a provider token of an IS, or the admins of its publisher, write entities into it.")
     if system is None:
         raise not_found("information system", system_id or "")
     return system

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from icity.db.models import AccessRequest, App, InformationSystem, Message, User
 from icity.errors import ICityError, bad_parameter, forbidden, not_found
 from icity.services import mail
-from icity.services.access import Principal, require_any_admin, require_user
+from icity.services.access import Principal, administered_systems, require_any_admin, require_user
 from icity.services.pagination import Page, SortKey, keyset_page, parse_datetime
 
 SUBJECT_MAX = 300
@@ -57,7 +57,7 @@ def _developers_of_my_cities(principal: Principal):
         select(App.organisation_id)
         .join(AccessRequest, AccessRequest.app_id == App.id)
         .join(InformationSystem, InformationSystem.id == AccessRequest.information_system_id)
-        .where(InformationSystem.city_id.in_(sorted(principal.city_ids)))
+        .where(administered_systems(principal))
     )
     return select(User.id).where(User.role == "developer", User.organisation_id.in_(organisations))
 

@@ -48,7 +48,7 @@ def create_token(session: Session, principal: Principal, system_id: str, provide
     )
     session.add(token)
     session.flush()
-    audit.record(session, principal, "provider_token.created", "provider_token", token.id, city_id=system.city_id)
+    audit.record(session, principal, "provider_token.created", "provider_token", token.id, city_id=system.city_id, owner_id=system.owner_id)
     return {**token_dict(token), "token": new.key}
 
 
@@ -69,5 +69,5 @@ def revoke_token(session: Session, principal: Principal, system_id: str, token_i
     if token.revoked_at is not None:
         raise conflict(f"Provider token {token_id} is already revoked.")
     token.revoked_at = utcnow()
-    audit.record(session, principal, "provider_token.revoked", "provider_token", token.id, city_id=system.city_id)
+    audit.record(session, principal, "provider_token.revoked", "provider_token", token.id, city_id=system.city_id, owner_id=system.owner_id)
     return token_dict(token)

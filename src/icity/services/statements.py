@@ -23,17 +23,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from icity.db.models import App, City, InformationSystem, OfferAcceptance, OfferVersion, Organisation, UsageDay
+from icity.db.models import App, InformationSystem, OfferAcceptance, OfferVersion, Organisation, UsageDay
 from icity.errors import forbidden, not_found
-from icity.services.access import Principal, require_user
+from icity.services.access import Principal, administered_systems, require_user
+from icity.services.publishers import KINDS as PUBLISHER_KINDS
+from icity.services.publishers import publishers_of
 from icity.services.offers import in_effect, is_priced, minor_unit, next_month, parse_month
-
-PUBLISHER_KINDS = ("city", "owner")
-
-
-def publisher_of(system: InformationSystem, city_name: str) -> dict[str, str]:
-    """Who publishes an IS. Until infrastructure owners land, the IS's city."""
-    return {"kind": "city", "id": system.city_id, "name": city_name}
 
 
 @dataclass
@@ -89,8 +84,8 @@ def _visible(principal: Principal):
         raise forbidden("Your account is not approved yet: statements are shown once a platform admin approved it.", code="account-not-approved")
     if principal.is_admin:
         return None
-    if principal.role == "city_admin":
-        return InformationSystem.city_id.in_(sorted(principal.city_ids))
+    if principal.is_publisher_admin:  # a city's or an infrastructure owner's admin: the IS they manage
+        return administered_systems(principal)
     if principal.is_developer and principal.organisation_id is not None:
         return App.organisation_id == principal.organisation_id
     raise forbidden("Only developers, publishers' admins and the platform admin see statements.")
@@ -125,17 +120,18 @@ def _lines(session: Session, principal: Principal, month: date, *, app_id: int |
         pairs = {p for p in pairs if p[0] == app_id}
     if not pairs:
         return []
-    rows = select(App, Organisation.name, InformationSystem, City.name).join(Organisation, Organisation.id == App.organisation_id)
-    rows = rows.join(InformationSystem, InformationSystem.id.in_(sorted({s for _, s in pairs}))).join(City, City.id == InformationSystem.city_id)
+    rows = select(App, Organisation.name, InformationSystem).join(Organisation, Organisation.id == App.organisation_id)
+    rows = rows.join(InformationSystem, InformationSystem.id.in_(sorted({s for _, s in pairs})))
     rows = rows.where(App.id.in_(sorted({a for a, _ in pairs})))
     if visible is not None:
         rows = rows.where(visible)
     if city_id is not None:
         rows = rows.where(InformationSystem.city_id == city_id)
+    found = [row for row in session.execute(rows).tuples() if (row[0].id, row[2].id) in pairs]
+    publishers = publishers_of(session, list({system.id: system for _, _, system in found}.values()))
     lines = [
-        Line(publisher_of(system, city_name), app, organisation, system, billed[system.id], calls.get((app.id, system.id), 0), (app.id, system.id) in accepted)
-        for app, organisation, system, city_name in session.execute(rows)
-        if (app.id, system.id) in pairs
+        Line(publishers[system.id].as_dict(), app, organisation, system, billed[system.id], calls.get((app.id, system.id), 0), (app.id, system.id) in accepted)
+        for app, organisation, system in found
     ]
     lines.sort(key=lambda line: (line.publisher["kind"], line.publisher["id"], line.app.id, line.system.id))
     return lines
@@ -186,7 +182,7 @@ def get_statement(session: Session, principal: Principal, publisher_kind: str, p
     lines = [
         line
         for line in _lines(session, principal, first_day, app_id=app_id, city_id=publisher_id if publisher_kind == "city" else None)
-        if line.publisher["kind"] == publisher_kind and line.publisher["id"] == publisher_id
+        if line.publisher["kind"] == publisher_kind and str(line.publisher["id"]) == publisher_id
     ]
     if not lines:
         raise not_found("statement", f"{publisher_kind}/{publisher_id}/{app_id} for {first_day.strftime('%Y-%m')}")

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from icity.db.engine import background_thread, transaction
 from icity.db.models import ApiKey, App, InformationSystem, UsageDay
 from icity.errors import bad_parameter, forbidden
-from icity.services.access import Principal, require_user
+from icity.services.access import Principal, administered_systems, require_user
 from icity.services.pagination import SortKey, keyset_page
 
 log = logging.getLogger(__name__)
@@ -252,12 +252,12 @@ def _visible_rows(principal: Principal):
         )
     if principal.is_admin:
         return None
-    if principal.role == "city_admin":
-        own_systems = select(InformationSystem.id).where(InformationSystem.city_id.in_(sorted(principal.city_ids)))
+    if principal.is_publisher_admin:
+        own_systems = select(InformationSystem.id).where(administered_systems(principal))
         return UsageDay.information_system_id.in_(own_systems)
     if principal.is_developer and principal.organisation_id is not None:
         return App.organisation_id == principal.organisation_id
-    raise forbidden("Only developers, city admins and the platform admin see usage.")
+    raise forbidden("Only developers, publishers' admins and the platform admin see usage.")
 
 
 def usage_report(

@@ -31,6 +31,7 @@ from icity.db.models.network import (
     ProviderToken,
 )
 from icity.db.models.offers import OfferAcceptance, OfferVersion
+from icity.db.models.owners import InfrastructureOwner, MembershipChange, OpeningNotice, OwnerAdmin
 from icity.db.models.realtime import Alarm, AlarmRule, Change, Command, Cursor, Delivery, Subscription
 
 __all__ = [
@@ -72,4 +73,8 @@ __all__ = [
     "Cursor",
     "Command",
     "AppReview",
+    "InfrastructureOwner",
+    "MembershipChange",
+    "OwnerAdmin",
+    "OpeningNotice",
 ]

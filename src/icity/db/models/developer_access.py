@@ -30,7 +30,7 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(50))
     password_hash: Mapped[str] = mapped_column(String(200))  # argon2id
-    role: Mapped[str] = mapped_column(String(16), index=True)  # developer | city_admin | admin
+    role: Mapped[str] = mapped_column(String(16), index=True)  # developer | city_admin | owner_admin | admin
     # unverified → pending (email verified) → approved | refused; approved ↔ suspended
     status: Mapped[str] = mapped_column(String(16), index=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -172,6 +172,7 @@ class AuditEvent(Base):
     target_type: Mapped[str] = mapped_column(String(32))
     target_id: Mapped[str] = mapped_column(String(300))
     city_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    owner_id: Mapped[str | None] = mapped_column(String(64), index=True)  # the infrastructure owner it concerns
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 

@@ -67,7 +67,9 @@ class InformationSystem(Base):
     __tablename__ = "information_systems"
 
     id: Mapped[str] = mapped_column(String(140), primary_key=True)  # "<city>/<slug>"
-    city_id: Mapped[str] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"), index=True)
+    city_id: Mapped[str] = mapped_column(ForeignKey("cities.id", ondelete="CASCADE"), index=True)  # where it lies
+    # the infrastructure owner publishing it; None: the city publishes it
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("infrastructure_owners.id"), index=True)
     slug: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")

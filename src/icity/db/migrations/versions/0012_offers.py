@@ -1,7 +1,7 @@
 """offers: versions of information systems' commercial offers, and apps' acceptances
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06 02:00:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import icity.db.types
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
