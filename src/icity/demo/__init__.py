@@ -19,6 +19,7 @@ from icity.db.models import City
 from icity.demo.apps import load_apps
 from icity.demo.connected import default_feeds_url
 from icity.demo.engagement import load_engagement
+from icity.demo.offers import load_offers
 from icity.demo.network import CITIES, NETWORK_LEVELS, load_cities
 from icity.demo.sampling import SEED
 from icity.demo.systems import load_systems
@@ -50,4 +51,5 @@ def load_demo(session: Session, today: date | None = None, feeds_url: str | None
         **load_engagement(session),
         **load_systems(session, today, feeds_url or default_feeds_url()),
         **load_apps(session),
+        **load_offers(session, today),
     }

@@ -127,7 +127,7 @@ def _lines(session: Session, principal: Principal, month: date, *, app_id: int |
         rows = rows.where(visible)
     if city_id is not None:
         rows = rows.where(InformationSystem.city_id == city_id)
-    found = [row for row in session.execute(rows).tuples() if (row[0].id, row[2].id) in pairs]
+    found = [row for row in session.execute(rows) if (row[0].id, row[2].id) in pairs]
     publishers = publishers_of(session, list({system.id: system for _, _, system in found}.values()))
     lines = [
         Line(publishers[system.id].as_dict(), app, organisation, system, billed[system.id], calls.get((app.id, system.id), 0), (app.id, system.id) in accepted)
