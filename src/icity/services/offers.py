@@ -339,3 +339,14 @@ def has_accepted(session: Session, app_id: int, system_id: str, version: int) ->
             OfferAcceptance.app_id == app_id, OfferAcceptance.information_system_id == system_id, OfferAcceptance.version == version
         )
     ) is not None
+
+
+def accepting_apps(session: Session, app_ids: list[int], system_id: str, version: int) -> set[int]:
+    """Which of these apps accepted this version."""
+    return set(
+        session.scalars(
+            select(OfferAcceptance.app_id).where(
+                OfferAcceptance.app_id.in_(app_ids), OfferAcceptance.information_system_id == system_id, OfferAcceptance.version == version
+            )
+        )
+    )

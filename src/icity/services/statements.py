@@ -206,3 +206,22 @@ def statement_csv(statement: dict[str, Any]) -> str:
             + [str(line[c]).lower() if isinstance(line[c], bool) else line[c] for c in CSV_COLUMNS[4:]]
         )
     return out.getvalue()
+
+
+def daily_calls(session: Session, statement: dict[str, Any]) -> dict[str, Any]:
+    """Calls per UTC day of the statement's month, one series per IS of the statement (for its chart).
+    The caller got `statement` from get_statement, which checked who may see it."""
+    first = parse_month(statement["month"])
+    end = next_month(first)
+    systems = [line["informationSystem"] for line in statement["lines"]]
+    rows = session.execute(
+        select(UsageDay.information_system_id, UsageDay.day, UsageDay.calls).where(
+            UsageDay.app_id == statement["app"]["id"], UsageDay.information_system_id.in_(systems),
+            UsageDay.day >= first, UsageDay.day < end,
+        )
+    )  # fmt: skip
+    days = [first.replace(day=d).isoformat() for d in range(1, (end - first).days + 1)]
+    per_system: dict[str, dict[str, int]] = {s: {} for s in systems}
+    for system_id, day, calls in rows:
+        per_system[system_id][day.isoformat()] = calls
+    return {"days": days, "series": [{"label": s, "calls": [per_system[s].get(d, 0) for d in days]} for s in systems]}

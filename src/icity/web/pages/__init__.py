@@ -16,6 +16,7 @@ from icity.web.pages import (
     network_admin,
     passwords,
     service_requests,
+    statements,
     wizard,
 )
 
@@ -23,5 +24,5 @@ PAGE_ROUTERS = [
     network.router, catalogue.router, explorer.router, account.router, app_portal.router, certification.router, developer.router,
     city_admin.router, wizard.router, city_access.router, service_requests.router,
     network_admin.router, developer_approvals.router, messages.router, email_verification.router,
-    passwords.router,
+    passwords.router, statements.router,
 ]
