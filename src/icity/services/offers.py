@@ -350,3 +350,25 @@ def accepting_apps(session: Session, app_ids: list[int], system_id: str, version
             )
         )
     )
+
+
+def accepted_offers_in_effect(session: Session, app_ids: list[int], today: date | None = None) -> dict[int, list[dict[str, str]]]:
+    """app id → the priced IS (id, name) whose version in effect this month the app accepted."""
+    if not app_ids:
+        return {}
+    month = month_start(today or utctoday())
+    rows = session.execute(
+        select(OfferAcceptance.app_id, OfferAcceptance.version, InformationSystem.id, InformationSystem.name)
+        .join(InformationSystem, InformationSystem.id == OfferAcceptance.information_system_id)
+        .where(OfferAcceptance.app_id.in_(app_ids))
+        .order_by(InformationSystem.name)
+    ).all()
+    current: dict[str, OfferVersion | None] = {}
+    found: dict[int, list[dict[str, str]]] = {}
+    for app_id, version, system_id, name in rows:
+        if system_id not in current:
+            current[system_id] = in_effect(versions_of(session, system_id), month)
+        held = current[system_id]
+        if is_priced(held) and held.version == version:
+            found.setdefault(app_id, []).append({"id": system_id, "name": name})
+    return found
