@@ -22,13 +22,14 @@ PUBLIC_PAGES = [
     "/cities/cornella",
     "/information-systems/barcelona/air-quality",
     "/information-systems/london/parking",
+    "/information-systems/barcelona/parking",  # priced: its offer
     "/explorer?type=AirQualityObserved&city=barcelona",
     "/apps",
     "/apps?city=cornella",
     "/sign-in",
     "/sign-up",
 ]
-ADMIN_PAGES = ["/admin/network", "/admin/network/manchester", "/admin/developers", "/admin/certification", "/admin/messages", "/messages"]
+ADMIN_PAGES = ["/admin/network", "/admin/network/manchester", "/admin/developers", "/admin/certification", "/admin/messages", "/messages", "/statements"]
 CITY_ADMIN_PAGES = ["/manage", "/manage/new", "/manage/information-systems/cornella/air-quality", "/manage/information-systems/cornella/air-quality/source", "/manage/access-requests", "/manage/usage"]
 
 

@@ -12,6 +12,7 @@ from icity.services.access import CLI
 from icity.services.authentication import principal_of_user
 from tests import people
 from tests.web.conftest import shoot
+from tests.web.test_accessibility import violations
 from tests.web.test_app_journeys import sign_in
 
 DEVELOPER = "ines@parkwise.example"
@@ -54,5 +55,6 @@ def test_a_developer_accepts_a_priced_offer_and_finds_the_statement(live_server,
     expect(page.get_by_test_id("line-amount")).to_have_text("25.00 EUR")
     expect(page.locator("#usage-chart")).to_be_visible()
     shoot(page, "statement")
+    assert violations(page) == []  # WCAG A/AA, as the other pages
     csv = page.request.get(live_server.url + page.get_by_test_id("statement-csv").get_attribute("href"))
     assert csv.status == 200 and "barcelona/parking" in csv.text()
