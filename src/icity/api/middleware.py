@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from icity.api.responses import PROBLEM_JSON
 from icity.errors import ICityError, overloaded
-from icity.services.gate import GATE
+from icity.services import gate
 from icity.services.usage import UsageMeter
 
 PRINCIPAL = "principal"  # request.state.principal, set by api.deps.get_principal
@@ -36,7 +36,7 @@ def served(request: Request, systems: Iterable[str], data: bool = True) -> None:
     if principal is not None and principal.kind == "app":
         ids = list(dict.fromkeys(systems))
         if data and ids:
-            GATE.check(request.app.state.database_url, request.app.state.usage_meter, principal.app_id, ids)
+            gate.check(request.app.state.database_url, request.app.state.usage_meter, principal.app_id, ids)
         request.scope["state"][SERVED_SYSTEMS] = ids
 
 

@@ -142,9 +142,25 @@ class OfferGate:
                 )
 
 
-GATE = OfferGate()
+_GATES: dict[str, OfferGate] = {}  # one per database: a process may serve several (tests do)
+_GATES_LOCK = threading.Lock()
+
+
+def gate_for(database_url: str) -> OfferGate:
+    with _GATES_LOCK:
+        gate = _GATES.get(database_url)
+        if gate is None:
+            gate = _GATES[database_url] = OfferGate()
+        return gate
+
+
+def check(database_url: str, meter, app_id: int, systems: list[str]) -> None:
+    gate_for(database_url).check(database_url, meter, app_id, systems)
 
 
 def forget_offers() -> None:
     """Called when an offer or an acceptance is recorded: this worker reads them again at once."""
-    GATE.forget()
+    with _GATES_LOCK:
+        gates = list(_GATES.values())
+    for gate in gates:
+        gate.forget()

@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from icity.db.models import InformationSystem, OfferAcceptance, OfferVersion, utctoday
@@ -233,10 +233,22 @@ def set_offer(session: Session, principal: Principal, system_id: str, body: dict
                  "monthlyFee": format(version.monthly_fee, "f"), "pricePer1000": format(version.price_per_1000, "f"),
                  "freeCalls": version.free_calls},
     )  # fmt: skip
-    from icity.services.gate import forget_offers  # the gate reads offers; it must not serve an old price
+    _forget_offers_after_commit(session)
+    return offer_dict(version)
+
+
+def _forget_offers_after_commit(session: Session) -> None:
+    """The gate (services/gate.py) caches offers and acceptances: once this transaction is
+    committed (not before: a read in between would cache the old state again), this worker's
+    gate reads them afresh."""
+    if not event.contains(session, "after_commit", _forget):
+        event.listen(session, "after_commit", _forget, once=True)
+
+
+def _forget(_session: Session) -> None:
+    from icity.services.gate import forget_offers
 
     forget_offers()
-    return offer_dict(version)
 
 
 # ---- acceptance -----------------------------------------------------------------
@@ -303,9 +315,7 @@ def record_acceptance(
         session, principal, "offer.accepted", "app", app_id, city_id=system.city_id,
         details={"informationSystem": system.id, "version": version.version},
     )  # fmt: skip
-    from icity.services.gate import forget_offers
-
-    forget_offers()
+    _forget_offers_after_commit(session)
     return acceptance_dict(acceptance), True
 
 
