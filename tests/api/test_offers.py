@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from icity.app import create_app
 from icity.db.engine import new_session, transaction
-from icity.db.models import AuditEvent, OfferAcceptance, OfferVersion, UsageDay
+from icity.db.models import AuditEvent, InformationSystem, InfrastructureOwner, OfferAcceptance, OfferVersion, OwnerAdmin, UsageDay
 from icity.errors import ICityError
 from icity.services import offers, statements
 from icity.services.authentication import principal_of_user
@@ -259,3 +259,24 @@ def test_an_access_request_to_a_priced_is_accepts_its_offer(market, db_url):
     asked = c.post("/api/v1/access-requests", json={**ask, "offerVersion": 1}, headers=market["dev"])
     assert asked.status_code == 201, asked.text
     assert c.get(f"/api/v1/apps/{market['app']}/offers", headers=market["dev"]).json()[0]["version"] == 1
+
+
+def test_an_infrastructure_owner_publishes_and_sees_its_statements(market, db_url):
+    """An IS opened by an owner: its admins set the offer, its statements are the owner's, not the city's."""
+    with transaction(db_url) as session:
+        session.add(InfrastructureOwner(id="voltia", name="Voltia", kind="charge_point_operator", country="ES", membership="member"))
+        session.flush()
+        session.get(InformationSystem, "alpha/air").owner_id = "voltia"
+        owner_admin = people.person(session, "admin@voltia.example", role="owner_admin")
+        session.add(OwnerAdmin(user_id=owner_admin.user.id, owner_id="voltia"))
+    c = market["client"]
+    assert c.put("/api/v1/information-systems/alpha/air/offer", json=PRICED, headers=owner_admin.headers).status_code == 201
+    c.post(f"/api/v1/apps/{market['app']}/offers", json={"informationSystem": "alpha/air", "version": 1}, headers=market["dev"])
+    usage(db_url, market["app"], "alpha/air", THIS_MONTH, 2_000)
+    mine = c.get(f"/api/v1/statements/owner/voltia/{market['app']}", headers=owner_admin.headers)
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["publisher"] == {"kind": "owner", "id": "voltia", "name": "Voltia"}
+    assert mine.json()["totals"] == [{"currency": "EUR", "amount": "10.50"}]
+    assert c.get(f"/api/v1/statements/owner/voltia/{market['app']}", headers=market["dev"]).status_code == 200
+    assert c.get(f"/api/v1/statements/city/alpha/{market['app']}", headers=market["dev"]).status_code == 404
+    assert c.get(f"/api/v1/statements/owner/voltia/{market['app']}", headers=market["rival"]).status_code == 404
