@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
-from icity.db.models import AccessRequest, ApiKey, App, CityAdmin, Organisation, User, UserSession
+from icity.db.models import AccessRequest, ApiKey, App, CityAdmin, Organisation, OwnerAdmin, User, UserSession
 from icity.services.secrets import digest, hash_password, new_api_key, new_session_token
 
 PASSWORD = "correct horse battery staple"
@@ -41,6 +41,7 @@ def person(
     status: str = "approved",
     org: Organisation | None = None,
     cities: tuple[str, ...] = (),
+    owners: tuple[str, ...] = (),
 ) -> Person:
     if role == "developer" and org is None:
         org = organisation(session, f"{email} Ltd")
@@ -57,6 +58,8 @@ def person(
     session.flush()
     for city in cities:
         session.add(CityAdmin(user_id=user.id, city_id=city))
+    for owner in owners:
+        session.add(OwnerAdmin(user_id=user.id, owner_id=owner))
     token = new_session_token()
     session.add(
         UserSession(token_digest=digest(token), user_id=user.id, expires_at=datetime.now(timezone.utc) + timedelta(hours=1))

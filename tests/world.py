@@ -11,13 +11,29 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from icity.db.models import ApiKey, Delivery, InformationSystem, Subscription, utcnow
-from icity.services import alarms, catalogue, certification, cities, commands, entity_store, messages, offers, provider_tokens, subscriptions
+from icity.services import (
+    alarms,
+    catalogue,
+    certification,
+    cities,
+    commands,
+    entity_store,
+    messages,
+    offers,
+    openings,
+    owners,
+    provider_tokens,
+    subscriptions,
+)
 from icity.services.access import CLI
 from icity.services.authentication import principal_of_app, principal_of_user
 from tests import people
 
-ROLES = ("anonymous", "unapproved", "developer", "granted", "other_city_admin", "owning_city_admin", "platform_admin")
+ROLES = ("anonymous", "unapproved", "developer", "granted", "other_city_admin", "owning_city_admin", "platform_admin", "owner_admin")
 APPROVAL_IS = "alpha/parking"
+# an infrastructure owner's IS located in alpha: published (and managed) by the owner, not the city
+OWNER = "gridco"
+OWNER_IS = "alpha/chargers"
 PARKING = entity_store.entity_urn("OffStreetParking", "alpha", "p0")
 # gate-1's one command; the granted app has sent it once (world.ids["command"])
 GATE_OPEN = {
@@ -46,6 +62,7 @@ def build_world(session: Session) -> World:
     other_admin = people.person(session, "admin@beta.example", role="city_admin", cities=("beta",))
     owning_admin = people.person(session, "admin@alpha.example", role="city_admin", cities=("alpha",))
     platform = people.person(session, "admin@icity.example", role="admin")
+    owner_admin, notice, objected = _owner_with_systems(session)
 
     gate = catalogue.add_provider(session, APPROVAL_IS, name="Parking operator")
     catalogue.add_device(session, APPROVAL_IS, local_id="gate-1", provider_id=gate.id, entity_id=PARKING, commands=[GATE_OPEN])
@@ -73,6 +90,7 @@ def build_world(session: Session) -> World:
         "other_city_admin": other_admin,
         "owning_city_admin": owning_admin,
         "platform_admin": platform,
+        "owner_admin": owner_admin,
     }
     key_n_id = session.query(ApiKey.id).filter(ApiKey.app_id == app_n.id).scalar()
     # the developer's app subscribes to the approval IS it holds no grant for (access is checked at delivery)
@@ -128,5 +146,32 @@ def build_world(session: Session) -> World:
             "expired_subscription": expired.id,
             "command": sent["id"],
             "engagement_action": follow_up.id,
+            "notice": notice.id,
+            "objected_notice": objected.id,
+            "applicant_owner": "busco",
         },
     )
+
+
+def _owner_with_systems(session: Session):
+    """GridCo, a member owner: its open `approval` IS in alpha (alpha/chargers), and two drafts it asked
+    to open there, one notice pending, one alpha objected to. Its admin is the matrix's owner_admin."""
+    owners.create_owner(session, CLI, id=OWNER, name="GridCo Charging", kind="charge_point_operator", country="ES")
+    owners.change_membership(
+        session, CLI, OWNER, to_membership="member", effective_on=date(2026, 1, 5),
+        evidence_kind="letter_of_commitment", evidence="Letter signed by the CEO",
+    )  # fmt: skip
+    admin = people.person(session, "admin@gridco.example", role="owner_admin", owners=(OWNER,))
+    as_admin = principal_of_user(session, admin.user)
+    for slug, status in (("chargers", "open"), ("fast-chargers", "draft"), ("depot", "draft")):
+        catalogue.create_information_system(
+            session, city_id="alpha", owner_id=OWNER, slug=slug, name=f"GridCo {slug}", category="energy",
+            entity_types=["EVChargingStation"], access_policy="approval",
+        )  # fmt: skip
+        if status == "open":
+            catalogue.set_status(session, f"alpha/{slug}", "open")
+    notice = openings.request_opening(session, as_admin, session.get(InformationSystem, "alpha/fast-chargers"), "open")
+    objected = openings.request_opening(session, as_admin, session.get(InformationSystem, "alpha/depot"), "open")
+    openings.object_to(session, CLI, objected.id, "The depot's site is not authorised yet.")
+    owners.create_owner(session, CLI, id="busco", name="BusCo", kind="transport_operator", country="ES")  # an applicant
+    return admin, notice, objected

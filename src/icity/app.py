@@ -38,6 +38,7 @@ from icity.api.routes import (
     messages,
     network,
     offers,
+    owners,
     portability,
     push,
     sources,
@@ -209,7 +210,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     for module in (entities, downloads):  # data reads: a priced IS's data may need its offer accepted (402)
         v1.include_router(module.router, dependencies=authenticated, responses=offers.OFFER_NOT_ACCEPTED)
     v1.include_router(certification.portal_router, dependencies=authenticated)
-    for module in (accounts, apps, access_requests, offers, usage, messages, sources, push, streams, alarms, subscriptions, commands, certification):
+    for module in (accounts, apps, access_requests, offers, usage, messages, sources, push, streams, alarms, subscriptions, commands, certification, owners):
         v1.include_router(module.router)
     app.include_router(v1)
     ngsi_ld_api.install(app)  # the same services through the NGSI-LD standard

@@ -307,9 +307,10 @@ def admin_create(
 def user_create(
     email: Annotated[str, typer.Option()],
     name: Annotated[str, typer.Option()],
-    role: Annotated[str, typer.Option(help="developer, city_admin or admin")],
+    role: Annotated[str, typer.Option(help="developer, city_admin, owner_admin or admin")],
     city: Annotated[list[str] | None, typer.Option(help="A city a city admin administers (repeat for several).")] = None,
     organisation: Annotated[str | None, typer.Option(help="A developer's organisation.")] = None,
+    owner: Annotated[list[str] | None, typer.Option(help="An infrastructure owner an owner admin acts for (repeat for several).")] = None,
 ) -> None:
     """Create an approved account of any role; the password is asked for (or read from ICITY_PASSWORD or stdin)."""
     from icity.services import accounts
@@ -320,7 +321,8 @@ def user_create(
     password = _new_password()
     _as_cli(
         lambda s: check_new_password(password) or accounts.create_user(
-            s, CLI, email=email, name=name, password=password, role=role, cities=city or [], organisation=organisation
+            s, CLI, email=email, name=name, password=password, role=role, cities=city or [], organisation=organisation,
+            owners=owner or [],
         )
     )
     typer.echo(f"{role} {email} created")

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
         "commit that changed data wakes the SSE streams of every worker at once. "
         "Unset: each worker keeps its own limits in memory.",
     )
+    owner_objection_days: int = Field(
+        14,
+        ge=0,
+        description="Days a city has to object before an infrastructure owner's information system located in it "
+        "opens for the first time (0: the city is told and the system opens at once).",
+    )
     session_hours: int = Field(12, description="Lifetime of a login session.")
     verification_hours: int = Field(48, description="How long an email verification link stays valid.")
     reset_minutes: int = Field(60, description="How long a password reset link stays valid (it works once).")

@@ -21,7 +21,7 @@ from icity.services.access import CLI
 from tests import people
 from tests.connectors.feed_server import Feed
 from tests.open311.world import matrix_incidents
-from tests.world import APPROVAL_IS, GATE_OPEN, PARKING, ROLES, World, build_world
+from tests.world import APPROVAL_IS, GATE_OPEN, OWNER, PARKING, ROLES, World, build_world
 
 pytestmark = pytest.mark.postgres_ok
 
@@ -44,23 +44,23 @@ class Row:
         return f"{self.method} {self.path}"
 
 
-ALL_OK = (200,) * 7
-EVERY_USER = (401,) + (200,) * 6
-ADMIN_ONLY = (401, 403, 403, 403, 403, 403, 200)
-ADMIN_ONLY_CREATE = (401, 403, 403, 403, 403, 403, 201)
-READERS_OF_APPROVAL_IS = (404, 404, 404, 200, 404, 200, 200)  # granted key, owning city, platform
+ALL_OK = (200,) * 8
+EVERY_USER = (401,) + (200,) * 7
+ADMIN_ONLY = (401, 403, 403, 403, 403, 403, 200, 403)
+ADMIN_ONLY_CREATE = (401, 403, 403, 403, 403, 403, 201, 403)
+READERS_OF_APPROVAL_IS = (404, 404, 404, 200, 404, 200, 200, 404)  # granted key, owning city, platform
 # the IS is listed in the catalogue: the others are told its data are not readable to them
-DATA_OF_LISTED_APPROVAL_IS = (401, 403, 403, 200, 403, 200, 200)
-OWN_APP_N = (401, 404, 200, 404, 404, 404, 200)  # the developer's organisation, or the platform admin
-CHANGE_APP_N = (401, 404, 200, 404, 404, 404, 403)  # only the developers of the organisation
-STATEMENT_OF_APP_N = (401, 403, 200, 404, 404, 200, 200)  # its organisation, its publisher (alpha), the platform admin
-DECIDE = (401, 404, 404, 403, 404, 200, 200)  # the owning city decides; the requester sees but may not
-CITY_ADMINS = (401, 403, 403, 403, 403, 200, 200)  # the IS is served, so others learn it exists but may not
-CITY_ADMINS_CREATE = (401, 403, 403, 403, 403, 201, 201)
-CITY_ADMINS_START = (401, 403, 403, 403, 403, 202, 202)
-OWN_SUBSCRIPTION = (401, 404, 200, 404, 404, 404, 200)  # the app's key (the developer's), the platform admin
+DATA_OF_LISTED_APPROVAL_IS = (401, 403, 403, 200, 403, 200, 200, 403)
+OWN_APP_N = (401, 404, 200, 404, 404, 404, 200, 404)  # the developer's organisation, or the platform admin
+CHANGE_APP_N = (401, 404, 200, 404, 404, 404, 403, 404)  # only the developers of the organisation
+STATEMENT_OF_APP_N = (401, 403, 200, 404, 404, 200, 200, 404)  # its organisation, its publisher (alpha), the platform admin
+DECIDE = (401, 404, 404, 403, 404, 200, 200, 404)  # the owning city decides; the requester sees but may not
+CITY_ADMINS = (401, 403, 403, 403, 403, 200, 200, 403)  # the IS is served, so others learn it exists but may not
+CITY_ADMINS_CREATE = (401, 403, 403, 403, 403, 201, 201, 403)
+CITY_ADMINS_START = (401, 403, 403, 403, 403, 202, 202, 403)
+OWN_SUBSCRIPTION = (401, 404, 200, 404, 404, 404, 200, 404)  # the app's key (the developer's), the platform admin
 SUBSCRIPTION = "/api/v1/subscriptions/{subscription_id}"
-COMMANDERS = (401, 404, 404, 202, 404, 202, 202)  # the granted app's key, the owning city, the platform admin
+COMMANDERS = (401, 404, 404, 202, 404, 202, 202, 404)  # the granted app's key, the owning city, the platform admin
 GATE = "/api/v1/information-systems/{city_id}/{slug}/devices/{device}"
 ALARM_RULES = "/api/v1/information-systems/{city_id}/{slug}/alarm-rules"
 FEW_SPACES = {"name": "Almost full", "kind": "threshold", "attribute": "availableSpotNumber", "operator": "below", "threshold": 5}
@@ -79,8 +79,8 @@ PARKING_SOURCE = {
     "retireMissing": False,  # p0 stays what the data rows above read
 }
 LD = "/ngsi-ld/v1"
-LD_WRITERS = (401, 403, 403, 403, 403, 204, 204)
-LD_WRITERS_CREATE = (401, 403, 403, 403, 403, 201, 201)
+LD_WRITERS = (401, 403, 403, 403, 403, 204, 204, 403)
+LD_WRITERS_CREATE = (401, 403, 403, 403, 403, 201, 201, 403)
 TENANT = {"NGSILD-Tenant": APPROVAL_IS}
 NEW_PARKING = {"id": "urn:ngsi-ld:OffStreetParking:alpha:p9", "type": "OffStreetParking", "name": "P9"}
 LD_SUBSCRIPTION = {"type": "Subscription", "entities": [{"type": "OffStreetParking"}],
@@ -102,11 +102,17 @@ REGISTRATION = {
     "organisation": {"name": "New Ltd"},
 }
 
+NEW_OWNER = {"id": "tramco", "name": "TramCo", "kind": "transport_operator", "country": "ES"}
+MEMBER = {"membership": "member", "evidenceKind": "letter_of_commitment", "evidence": "Letter of 2 March"}
+OWNER_SYSTEM = {"city": "beta", "slug": "chargers", "name": "GridCo in Beta", "category": "energy", "entityTypes": ["EVChargingStation"]}
+OWNER_ADMINS_CREATE = (401, 403, 403, 403, 403, 403, 201, 201)  # the owner's admins and the platform admin
+OBJECTORS = (401, 404, 404, 404, 404, 200, 200, 403)  # alpha's admins (where it lies) and the platform admin
+
 O311 = "/open311/v2"
 IN_ALPHA = {"jurisdiction_id": "alpha"}
 # alpha/incidents is an `approval` IS: read with the granted app's key, by alpha's admins and the platform admin
-O311_READERS = (403, 403, 403, 200, 403, 200, 200)
-O311_REPORTERS = (403, 403, 403, 200, 403, 403, 403)  # a report needs an app key that may read it
+O311_READERS = (403, 403, 403, 200, 403, 200, 200, 403)
+O311_REPORTERS = (403, 403, 403, 200, 403, 403, 403, 403)  # a report needs an app key that may read it
 O311_REPORT = {"jurisdiction_id": "alpha", "service_code": "pothole", "lat": "41.4", "long": "2.1", "attribute[depth]": "deep"}
 
 MATRIX = [
@@ -135,15 +141,15 @@ MATRIX = [
     Row("GET", "/api/v1/entities/{entity_id}/history.csv", READERS_OF_APPROVAL_IS, via="key", params={"attribute": "availableSpotNumber"}),
     Row("GET", "/api/v1/where-can-app-run", ALL_OK, via="key", params={"entityTypes": "OffStreetParking"}),
     # accounts
-    Row("POST", "/api/v1/registrations", (202,) * 7, body=REGISTRATION, writes=True),
-    Row("GET", "/api/v1/registrations/verify", (400,) * 7, params={"token": "forged"}),
-    Row("POST", "/api/v1/registrations/resend", (202,) * 7, body={"email": "pending@dev.example"}, writes=True),
+    Row("POST", "/api/v1/registrations", (202,) * 8, body=REGISTRATION, writes=True),
+    Row("GET", "/api/v1/registrations/verify", (400,) * 8, params={"token": "forged"}),
+    Row("POST", "/api/v1/registrations/resend", (202,) * 8, body={"email": "pending@dev.example"}, writes=True),
     Row("POST", "/api/v1/auth/login", ALL_OK, body={"email": "dev@nogrant.example", "password": people.PASSWORD}, writes=True),
-    Row("POST", "/api/v1/auth/logout", (401,) + (204,) * 6, writes=True),
-    Row("POST", "/api/v1/auth/forgot-password", (202,) * 7, body={"email": "dev@nogrant.example"}, writes=True),
-    Row("POST", "/api/v1/auth/reset-password", (400,) * 7, body={"token": "forged", "password": people.PASSWORD}),
+    Row("POST", "/api/v1/auth/logout", (401,) + (204,) * 7, writes=True),
+    Row("POST", "/api/v1/auth/forgot-password", (202,) * 8, body={"email": "dev@nogrant.example"}, writes=True),
+    Row("POST", "/api/v1/auth/reset-password", (400,) * 8, body={"token": "forged", "password": people.PASSWORD}),
     # the current password given wrong: each user is told so, and nothing changes
-    Row("POST", "/api/v1/me/password", (401,) + (400,) * 6, body={"currentPassword": "not it", "newPassword": people.PASSWORD}),
+    Row("POST", "/api/v1/me/password", (401,) + (400,) * 7, body={"currentPassword": "not it", "newPassword": people.PASSWORD}),
     Row("GET", "/api/v1/me", EVERY_USER),
     Row("GET", "/api/v1/users", ADMIN_ONLY),
     Row("POST", "/api/v1/users", ADMIN_ONLY_CREATE, body=NEW_USER, writes=True),
@@ -153,17 +159,17 @@ MATRIX = [
     Row("POST", "/api/v1/users/{user_id}/suspend", ADMIN_ONLY, args={"user_id": "developer_user"}, body=REASON, writes=True),
     # apps and keys
     Row("GET", "/api/v1/apps", EVERY_USER),
-    Row("POST", "/api/v1/apps", (401, 403, 201, 201, 403, 403, 403), body={"name": "Another"}, writes=True),
+    Row("POST", "/api/v1/apps", (401, 403, 201, 201, 403, 403, 403, 403), body={"name": "Another"}, writes=True),
     Row("GET", "/api/v1/apps/{app_id}", OWN_APP_N),
     Row("PATCH", "/api/v1/apps/{app_id}", CHANGE_APP_N, body={"description": "Better"}, writes=True),
     Row("DELETE", "/api/v1/apps/{app_id}", CHANGE_APP_N, writes=True),
     Row("PUT", "/api/v1/apps/{app_id}/plan", ADMIN_ONLY, body={"plan": "standard"}, writes=True),
     Row("GET", "/api/v1/apps/{app_id}/keys", OWN_APP_N),
-    Row("POST", "/api/v1/apps/{app_id}/keys", (401, 404, 201, 404, 404, 404, 403), writes=True),
+    Row("POST", "/api/v1/apps/{app_id}/keys", (401, 404, 201, 404, 404, 404, 403, 404), writes=True),
     Row("DELETE", "/api/v1/apps/{app_id}/keys/{key_id}", OWN_APP_N, writes=True),
-    Row("POST", "/api/v1/apps/{app_id}/keys/{key_id}/rotate", (401, 404, 201, 404, 404, 404, 403), writes=True),
+    Row("POST", "/api/v1/apps/{app_id}/keys/{key_id}/rotate", (401, 404, 201, 404, 404, 404, 403, 404), writes=True),
     # app certification: the organisation's developers submit; the platform admin reviews; anyone reads the portal
-    Row("POST", "/api/v1/apps/{app_id}/submission", (401, 404, 201, 404, 404, 404, 403), writes=True),
+    Row("POST", "/api/v1/apps/{app_id}/submission", (401, 404, 201, 404, 404, 404, 403, 404), writes=True),
     Row("GET", "/api/v1/apps/{app_id}/certification", OWN_APP_N),
     # offers: anyone reads an IS's offer; its city's admins set it; an app's developers accept it (the world's
     # developer accepted version 1 already: 200); statements to those of the app's organisation or the publisher
@@ -172,7 +178,7 @@ MATRIX = [
     Row("PUT", "/api/v1/information-systems/{city_id}/{slug}/offer", CITY_ADMINS_CREATE, body={"currency": "EUR", "monthlyFee": "9.00", "terms": "Fair use."}, writes=True),
     Row("POST", "/api/v1/apps/{app_id}/offers", CHANGE_APP_N, body={"informationSystem": APPROVAL_IS, "version": 1}, writes=True),
     Row("GET", "/api/v1/apps/{app_id}/offers", OWN_APP_N),
-    Row("GET", "/api/v1/statements", (401, 403, 200, 200, 200, 200, 200)),
+    Row("GET", "/api/v1/statements", (401, 403, 200, 200, 200, 200, 200, 200)),
     Row("GET", "/api/v1/statements/{publisher_kind}/{publisher_id}/{app_id}", STATEMENT_OF_APP_N),
     Row("GET", "/api/v1/statements/{publisher_kind}/{publisher_id}/{app_id}.csv", STATEMENT_OF_APP_N),
     Row("GET", "/api/v1/certification-queue", ADMIN_ONLY),
@@ -189,30 +195,30 @@ MATRIX = [
     Row(
         "POST",
         "/api/v1/access-requests",
-        (401, 403, 201, 404, 403, 403, 403),
+        (401, 403, 201, 404, 403, 403, 403, 403),
         body={"app": "{app_n}", "informationSystem": APPROVAL_IS, "purpose": "Free spaces near the user."},
         writes=True,
     ),
     Row("GET", "/api/v1/access-requests", EVERY_USER),
-    Row("GET", "/api/v1/access-requests/{request_id}", (401, 404, 404, 200, 404, 200, 200)),
+    Row("GET", "/api/v1/access-requests/{request_id}", (401, 404, 404, 200, 404, 200, 200, 404)),
     Row("POST", "/api/v1/access-requests/{request_id}/approve", DECIDE, writes=True),
     Row("POST", "/api/v1/access-requests/{request_id}/refuse", DECIDE, body=REASON, writes=True),
     Row("POST", "/api/v1/access-requests/{request_id}/revoke", DECIDE, args={"request_id": "grant"}, body=REASON, writes=True),
-    Row("POST", "/api/v1/access-requests/{request_id}/withdraw", (401, 404, 404, 200, 404, 403, 403), writes=True),
+    Row("POST", "/api/v1/access-requests/{request_id}/withdraw", (401, 404, 404, 200, 404, 403, 403, 404), writes=True),
     # usage, messages, audit
-    Row("GET", "/api/v1/usage", (401, 403, 200, 200, 200, 200, 200)),  # an approved account
+    Row("GET", "/api/v1/usage", (401, 403, 200, 200, 200, 200, 200, 200)),  # an approved account
     # a city admin writes to developers who asked for its IS; the platform admin to anyone
     Row(
         "POST",
         "/api/v1/messages",
-        (401, 403, 403, 403, 403, 201, 201),
+        (401, 403, 403, 403, 403, 201, 201, 403),
         body={"to": ["{granted_user}"], "subject": "Parking data", "body": "The feed moves on Monday."},
         writes=True,
     ),
     Row("GET", "/api/v1/messages", EVERY_USER),
-    Row("GET", "/api/v1/messages/{message_id}", (401, 404, 404, 200, 404, 404, 404)),  # the recipient's only
-    Row("POST", "/api/v1/messages/{message_id}/read", (401, 404, 404, 200, 404, 404, 404), writes=True),
-    Row("GET", "/api/v1/audit", (401, 403, 403, 403, 200, 200, 200)),
+    Row("GET", "/api/v1/messages/{message_id}", (401, 404, 404, 200, 404, 404, 404, 404)),  # the recipient's only
+    Row("POST", "/api/v1/messages/{message_id}/read", (401, 404, 404, 200, 404, 404, 404, 404), writes=True),
+    Row("GET", "/api/v1/audit", (401, 403, 403, 403, 200, 200, 200, 200)),
     # opening information systems: the owning city's admins and the platform admin
     Row("POST", "/api/v1/cities/{city_id}/information-systems", CITY_ADMINS_CREATE, body=NEW_SYSTEM, writes=True),
     Row("PUT", "/api/v1/information-systems/{city_id}/{slug}/status", CITY_ADMINS, body={"status": "trial"}, writes=True),
@@ -223,7 +229,7 @@ MATRIX = [
     Row("GET", "/api/v1/information-systems/{city_id}/{slug}/harvests", CITY_ADMINS),
     Row("GET", "/api/v1/information-systems/{city_id}/{slug}/harvests/{run_id}", CITY_ADMINS),
     # push: only a provider token of the IS pushes (tests/api/test_push.py); its city's admins issue tokens
-    Row("POST", "/api/v1/information-systems/{city_id}/{slug}/observations", (401,) + (403,) * 6, body=PUSH, writes=True),
+    Row("POST", "/api/v1/information-systems/{city_id}/{slug}/observations", (401,) + (403,) * 7, body=PUSH, writes=True),
     Row("GET", "/api/v1/information-systems/{city_id}/{slug}/provider-tokens", CITY_ADMINS),
     Row(
         "POST",
@@ -238,19 +244,19 @@ MATRIX = [
     Row("GET", ALARM_RULES, CITY_ADMINS),
     Row("GET", f"{ALARM_RULES}/{{rule_id}}", CITY_ADMINS),
     Row("PUT", f"{ALARM_RULES}/{{rule_id}}", CITY_ADMINS, body={**FEW_SPACES, "threshold": 3}, writes=True),
-    Row("DELETE", f"{ALARM_RULES}/{{rule_id}}", (401, 403, 403, 403, 403, 204, 204), writes=True),
+    Row("DELETE", f"{ALARM_RULES}/{{rule_id}}", (401, 403, 403, 403, 403, 204, 204, 403), writes=True),
     Row("GET", "/api/v1/information-systems/{city_id}/{slug}/alarms", DATA_OF_LISTED_APPROVAL_IS, via="key"),
     # device commands: the city's admins declare them; apps with a grant (and the city's admins) send them
     Row("PUT", f"{GATE}/commands", CITY_ADMINS, body={"commands": [GATE_OPEN], "commandUrl": None}, writes=True),
     Row("POST", f"{GATE}/commands", COMMANDERS, via="key", body={"command": "open", "parameters": {"seconds": 5}}, writes=True),
-    Row("GET", f"{GATE}/commands", (401, 404, 404, 200, 404, 200, 200), via="key"),
-    Row("GET", f"{GATE}/commands/{{command_id}}", (401, 404, 404, 200, 404, 200, 200), via="key", args={"command_id": "command"}),
+    Row("GET", f"{GATE}/commands", (401, 404, 404, 200, 404, 200, 200, 404), via="key"),
+    Row("GET", f"{GATE}/commands/{{command_id}}", (401, 404, 404, 200, 404, 200, 200, 404), via="key", args={"command_id": "command"}),
     # subscriptions: created with an app's key (read access is checked at delivery, not here); read and
     # changed by the app, its organisation's developers and the platform admin
     Row(
         "POST",
         "/api/v1/subscriptions",
-        (401, 403, 201, 201, 403, 403, 403),
+        (401, 403, 201, 201, 403, 403, 403, 403),
         via="key",
         body={"entityTypes": ["OffStreetParking"], "informationSystem": APPROVAL_IS, "endpoint": "https://app.example/hooks"},
         writes=True,
@@ -258,10 +264,10 @@ MATRIX = [
     Row("GET", "/api/v1/subscriptions", EVERY_USER, via="key"),
     Row("GET", SUBSCRIPTION, OWN_SUBSCRIPTION, via="key", args={"subscription_id": "subscription"}),
     Row("PATCH", SUBSCRIPTION, OWN_SUBSCRIPTION, via="key", args={"subscription_id": "subscription"}, body={"status": "paused"}, writes=True),
-    Row("DELETE", SUBSCRIPTION, (401, 404, 204, 404, 404, 404, 204), via="key", args={"subscription_id": "subscription"}, writes=True),
+    Row("DELETE", SUBSCRIPTION, (401, 404, 204, 404, 404, 404, 204, 404), via="key", args={"subscription_id": "subscription"}, writes=True),
     Row("GET", f"{SUBSCRIPTION}/deliveries", OWN_SUBSCRIPTION, via="key", args={"subscription_id": "subscription"}),
     # the SSE stream of an expired subscription: those who may open it get 409 at once (streams: tests/api/test_streams.py)
-    Row("GET", f"{SUBSCRIPTION}/events", (401, 404, 409, 404, 404, 404, 409), via="key", args={"subscription_id": "expired_subscription"}),
+    Row("GET", f"{SUBSCRIPTION}/events", (401, 404, 409, 404, 404, 404, 409, 404), via="key", args={"subscription_id": "expired_subscription"}),
     Row(
         "POST",
         f"{SUBSCRIPTION}/deliveries/{{delivery_id}}/retry",
@@ -299,12 +305,12 @@ MATRIX = [
     Row("POST", f"{LD}/entityOperations/merge", LD_WRITERS, body=[{"id": PARKING, "type": "OffStreetParking", "name": "P0"}], headers=TENANT, writes=True),
     Row("POST", f"{LD}/entityOperations/delete", LD_WRITERS, body=[PARKING], headers=TENANT, writes=True),
     # NGSI-LD subscriptions: an app's key subscribes; those who may read its /api/v1 subscriptions read and change them
-    Row("POST", f"{LD}/subscriptions", (401, 403, 201, 201, 403, 403, 403), via="key", body=LD_SUBSCRIPTION, writes=True),
+    Row("POST", f"{LD}/subscriptions", (401, 403, 201, 201, 403, 403, 403, 403), via="key", body=LD_SUBSCRIPTION, writes=True),
     Row("GET", f"{LD}/subscriptions", EVERY_USER, via="key"),
     Row("GET", LD_SUBSCRIPTION_PATH, OWN_SUBSCRIPTION, via="key", args={"subscription_id": "ld_subscription"}),
-    Row("PATCH", LD_SUBSCRIPTION_PATH, (401, 404, 204, 404, 404, 404, 204), via="key", args={"subscription_id": "ld_subscription"},
+    Row("PATCH", LD_SUBSCRIPTION_PATH, (401, 404, 204, 404, 404, 404, 204, 404), via="key", args={"subscription_id": "ld_subscription"},
         body={"isActive": False}, writes=True),
-    Row("DELETE", LD_SUBSCRIPTION_PATH, (401, 404, 204, 404, 404, 404, 204), via="key", args={"subscription_id": "ld_subscription"},
+    Row("DELETE", LD_SUBSCRIPTION_PATH, (401, 404, 204, 404, 404, 404, 204, 404), via="key", args={"subscription_id": "ld_subscription"},
         writes=True),
     # the temporal API: the same readers and writers
     Row("GET", f"{LD}/temporal/entities", ALL_OK, via="key", params={"type": "OffStreetParking"}),
@@ -316,6 +322,16 @@ MATRIX = [
     Row("DELETE", f"{LD}/temporal/entities/{{entity_id}}/attrs/{{attribute}}", LD_WRITERS, args={"attribute": "parking_attribute"}, headers=TENANT, writes=True),
     Row("PATCH", f"{LD}{INSTANCE}", LD_WRITERS, args={"attribute": "parking_attribute", "instance_id": "parking_instance"}, body={"value": 4}, headers=TENANT, writes=True),
     Row("DELETE", f"{LD}{INSTANCE}", LD_WRITERS, args={"attribute": "parking_attribute", "instance_id": "parking_instance"}, headers=TENANT, writes=True),
+    # infrastructure owners: anyone sees members; the platform admin records them; the owner's admins register its IS;
+    # the city where one lies (alpha) objects to opening it, or lifts its objection
+    Row("GET", "/api/v1/owners", ALL_OK),
+    Row("POST", "/api/v1/owners", ADMIN_ONLY_CREATE, body=NEW_OWNER, writes=True),
+    Row("GET", "/api/v1/owners/{owner_id}", ALL_OK),
+    Row("POST", "/api/v1/owners/{owner_id}/membership", ADMIN_ONLY_CREATE, args={"owner_id": "applicant_owner"}, body=MEMBER, writes=True),
+    Row("POST", "/api/v1/owners/{owner_id}/information-systems", OWNER_ADMINS_CREATE, body=OWNER_SYSTEM, writes=True),
+    Row("GET", "/api/v1/opening-notices", (401, 403, 403, 403, 200, 200, 200, 200)),
+    Row("POST", "/api/v1/opening-notices/{notice_id}/object", OBJECTORS, body=REASON, writes=True),
+    Row("POST", "/api/v1/opening-notices/{notice_id}/lift", OBJECTORS, args={"notice_id": "objected_notice"}, writes=True),
     # Open311 GeoReport v2: errors are the spec's arrays, key errors its 403
     Row("GET", f"{O311}/discovery.{{format}}", ALL_OK, via="key"),
     Row("GET", f"{O311}/services.{{format}}", O311_READERS, via="key", params=IN_ALPHA),
@@ -328,8 +344,8 @@ MATRIX = [
 
 PLACES = {"city_id": "alpha", "slug": "parking", "entity_id": PARKING, "device": "gate-1",
           "type_name": "OffStreetParking", "attribute": "name", "format": "json", "service_code": "pothole",
-          "service_request_id": "R-1", "token": "R-1", "publisher_kind": "city", "publisher_id": "alpha"}  # fmt: skip
-DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending", "message_id": "message", "run_id": "run", "token_id": "provider_token", "rule_id": "alarm_rule", "action_id": "engagement_action"}
+          "service_request_id": "R-1", "token": "R-1", "owner_id": OWNER, "publisher_kind": "city", "publisher_id": "alpha"}  # fmt: skip
+DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending", "message_id": "message", "run_id": "run", "token_id": "provider_token", "rule_id": "alarm_rule", "action_id": "engagement_action", "notice_id": "notice"}
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from icity.app import create_app
 from icity.db.engine import transaction
 from icity.services import catalogue, entity_store
 from tests import people
-from tests.dcat.rdf import DCAT, HYDRA, graph_of, local, pages
+from tests.dcat.rdf import DCAT, HYDRA, assert_conforms, graph_of, local, pages, shapes
 from tests.network import H0, T0, air
 
 pytestmark = pytest.mark.postgres_ok
@@ -208,3 +208,28 @@ def test_keys_are_checked_and_their_calls_limited_as_everywhere(network_copy):
     assert keyed.status_code == 200 and "ratelimit-limit" in keyed.headers
     forged = client.get("/catalog.ttl", headers={"X-API-Key": "icy_forged"})
     assert forged.status_code == 401 and forged.headers["content-type"] == "application/problem+json"
+
+
+def test_an_owners_system_is_published_by_the_owner_where_it_lies(network_copy):
+    from icity.services import owners
+    from icity.services.access import CLI
+
+    with transaction(network_copy) as session:
+        owners.create_owner(session, CLI, id="campus-u", name="Alpha University", kind="campus", country="ES")
+        owners.change_membership(
+            session, CLI, "campus-u", to_membership="member", effective_on=T0.date(), evidence_kind="letter_of_commitment", evidence="Letter"
+        )
+        catalogue.create_information_system(
+            session, city_id="alpha", owner_id="campus-u", slug="campus-air", name="Campus air", category="environment",
+            entity_types=["AirQualityObserved"], licence="CC-BY-4.0",
+        )  # fmt: skip
+        catalogue.set_status(session, "alpha/campus-air", "open")
+    g = graph_of(TestClient(create_app(network_copy)).get("/catalog.ttl"))
+    campus = dataset("alpha/campus-air")
+    publisher = g.value(campus, DCTERMS.publisher)
+    assert publisher == URIRef(f"{BASE}/owners/campus-u#owner")
+    assert str(g.value(publisher, URIRef("http://xmlns.com/foaf/0.1/name"))) == "Alpha University"
+    assert g.value(publisher, DCTERMS.type) == URIRef("http://purl.org/adms/publishertype/Academia-ScientificOrganisation")
+    assert "POINT(2.17 41.39)" == str(g.value(g.value(campus, DCTERMS.spatial), DCAT.centroid))  # where it lies: alpha
+    shapes("shapes.ttl")  # skips with a clear message when the standards folder is absent
+    assert_conforms(g, "a catalogue with an owner's IS")

@@ -129,8 +129,9 @@ class NewUser(Body):
     email: EmailStr
     name: Name
     password: Password
-    role: Literal["developer", "city_admin", "admin"]
+    role: Literal["developer", "city_admin", "owner_admin", "admin"]
     cities: list[Annotated[str, StringConstraints(max_length=64)]] = []
+    owners: list[Annotated[str, StringConstraints(max_length=64)]] = Field([], description="The infrastructure owners an owner_admin acts for.")
     organisation: Name | None = None
 
 
@@ -200,6 +201,7 @@ class UserPublic(BaseModel):
             "status": "approved",
             "organisation": {"id": 3, "name": "Analytical Engines SL"},
             "cities": [],
+            "owners": [],
             "emailVerifiedAt": "2026-11-25T09:12:00+00:00",
             "createdAt": "2026-11-25T09:10:00+00:00",
         }
@@ -212,6 +214,7 @@ class UserPublic(BaseModel):
     status: str
     organisation: dict | None
     cities: list[str]
+    owners: list[str]
     emailVerifiedAt: str | None
     createdAt: str
 

@@ -183,6 +183,7 @@ class InformationSystemPublic(BaseModel):
         {
             "id": "barcelona/air-quality",
             "city": "barcelona",
+            "publisher": {"kind": "city", "id": "barcelona", "name": "Barcelona"},
             "slug": "air-quality",
             "name": "Air quality monitoring network",
             "description": "Hourly pollutant concentrations from the city's monitoring stations.",
@@ -200,7 +201,8 @@ class InformationSystemPublic(BaseModel):
         }
     )
     id: str
-    city: str
+    city: str = Field(description="Where it lies: apps find it there.")
+    publisher: dict = Field(description="Who publishes it: {kind: city|owner, id, name}.")
     slug: str
     name: str
     description: str
@@ -215,6 +217,9 @@ class InformationSystemPublic(BaseModel):
     propertiesIn: list[dict[str, Any]]
     propertiesOut: list[dict[str, Any]]
     openedAt: str | None
+    openingNotice: dict[str, Any] | None = Field(
+        None, description="To its manager: an owner's request to open it, pending or objected by its city."
+    )
 
 
 class InformationSystemDetail(InformationSystemPublic):

@@ -132,6 +132,18 @@ class CatalogGraph:
         g.add((agent, DCTERMS.type, vocab.local_authority(g)))
         return agent
 
+    def _publisher_agent(self, system: PublishedSystem) -> URIRef:
+        """The city, or the infrastructure owner that opened the IS in it (a fragment of its page)."""
+        publisher = system.publisher
+        if publisher.kind == "city":
+            return self._city_agent(publisher.id)
+        g = self.graph
+        agent = URIRef(f"{self.base}/owners/{quote(publisher.id)}#owner")
+        g.add((agent, RDF.type, FOAF.Agent))
+        g.add((agent, FOAF.name, Literal(publisher.name)))
+        g.add((agent, DCTERMS.type, vocab.owner_type(g, publisher.owner_kind or "")))
+        return agent
+
     def _city(self, city_id: str) -> PublishedCity | None:
         return self.publication.cities.get(city_id)
 
@@ -157,7 +169,8 @@ class CatalogGraph:
         g.add((contact, RDF.type, VCARD.Kind))
         g.add((contact, RDF.type, VCARD.Organization))
         city_name = city.name if city else system.city_id
-        g.add((contact, VCARD.fn, Literal(f"{system.provider} ({city_name})" if system.provider else city_name)))
+        operator = system.provider or (system.publisher.name if system.publisher.kind == "owner" else "")
+        g.add((contact, VCARD.fn, Literal(f"{operator} ({city_name})" if operator else city_name)))
         g.add((contact, VCARD.hasURL, URIRef(system.documentation_url or self.system_page(system))))
         return contact
 
@@ -172,7 +185,7 @@ class CatalogGraph:
             g.add((dataset, DCAT.keyword, Literal(keyword)))
         for theme in vocab.themes(g, system.category):
             g.add((dataset, DCAT.theme, theme))
-        g.add((dataset, DCTERMS.publisher, self._city_agent(system.city_id)))
+        g.add((dataset, DCTERMS.publisher, self._publisher_agent(system)))
         city = self._city(system.city_id)
         if city is not None:
             g.add((dataset, DCTERMS.spatial, self._location(city)))

@@ -156,6 +156,16 @@ def local_authority(graph: Graph) -> URIRef:
     return concept(graph, PUBLISHER_TYPE["LocalAuthority"], "Local Authority")
 
 
+# ADMS publisher types of infrastructure owners: a campus is academia; the others are companies
+# (public transport operators and utilities owned by a city are still companies in ADMS's sense)
+OWNER_PUBLISHER_TYPES = {"campus": ("Academia-ScientificOrganisation", "Academia/Scientific organisation")}
+
+
+def owner_type(graph: Graph, kind: str) -> URIRef:
+    name, label = OWNER_PUBLISHER_TYPES.get(kind, ("Company", "Company"))
+    return concept(graph, PUBLISHER_TYPE[name], label)
+
+
 def document(graph: Graph, url: str) -> URIRef:
     node = URIRef(url)
     graph.add((node, RDF.type, FOAF.Document))

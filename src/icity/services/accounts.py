@@ -17,11 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from icity.config import get_settings
-from icity.db.models import City, CityAdmin, LoginThrottle, Organisation, User, UserSession, utcnow
+from icity.db.models import City, CityAdmin, LoginThrottle, Organisation, OwnerAdmin, User, UserSession, utcnow
 from icity.errors import ICityError, bad_parameter, conflict, forbidden, not_found
 from icity.services import audit, mail, messages
 from icity.services.access import ROLES, Principal, require_admin
 from icity.services.authentication import principal_of_user
+from icity.services.owners import check_owners, set_admin_scope
 from icity.services.pagination import Page, SortKey, keyset_page
 from icity.services.secrets import (
     LinkError,
@@ -47,7 +48,9 @@ def user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
-def user_dict(user: User, organisation: Organisation | None = None, cities: list[str] | None = None) -> dict[str, Any]:
+def user_dict(
+    user: User, organisation: Organisation | None = None, cities: list[str] | None = None, owners: list[str] | None = None
+) -> dict[str, Any]:
     return {
         "id": user.id,
         "email": user.email,
@@ -57,6 +60,7 @@ def user_dict(user: User, organisation: Organisation | None = None, cities: list
         "status": user.status,
         "organisation": {"id": organisation.id, "name": organisation.name} if organisation else None,
         "cities": cities or [],
+        "owners": owners or [],  # the infrastructure owners an owner admin acts for
         "emailVerifiedAt": user.email_verified_at.isoformat() if user.email_verified_at else None,
         "createdAt": user.created_at.isoformat(),
     }
@@ -251,7 +255,8 @@ def logout(session: Session, token: str) -> None:
 def profile(session: Session, user: User) -> dict[str, Any]:
     organisation = session.get(Organisation, user.organisation_id) if user.organisation_id else None
     cities = sorted(session.scalars(select(CityAdmin.city_id).where(CityAdmin.user_id == user.id)))
-    return user_dict(user, organisation, cities)
+    owners = sorted(session.scalars(select(OwnerAdmin.owner_id).where(OwnerAdmin.user_id == user.id)))
+    return user_dict(user, organisation, cities, owners)
 
 
 def me(session: Session, principal: Principal) -> dict[str, Any]:
@@ -281,6 +286,7 @@ def create_user(
     role: str,
     cities: list[str] | None = None,
     organisation: str | None = None,
+    owners: list[str] | None = None,
 ) -> User:
     """A platform admin creates an approved account of any role."""
     require_admin(actor)
@@ -291,6 +297,12 @@ def create_user(
         raise bad_parameter("cities", "A city admin needs at least one city.")
     if role != "city_admin" and cities:
         raise bad_parameter("cities", "Only city admins are scoped to cities.")
+    owners = owners or []
+    if role == "owner_admin" and not owners:
+        raise bad_parameter("owners", "An infrastructure owner's admin needs at least one owner.")
+    if role != "owner_admin" and owners:
+        raise bad_parameter("owners", "Only owner admins are scoped to infrastructure owners.")
+    check_owners(session, owners)
     if role == "developer" and not organisation:
         raise bad_parameter("organisation", "A developer belongs to an organisation.")
     _check_cities(session, cities)
@@ -313,7 +325,9 @@ def create_user(
     session.flush()
     for city in cities:
         session.add(CityAdmin(user_id=user.id, city_id=city))
-    audit.record(session, actor, "user.created", "user", user.id, details={"email": user.email, "role": role, "cities": cities})
+    set_admin_scope(session, user, owners)
+    details = {"email": user.email, "role": role, "cities": cities} | ({"owners": owners} if owners else {})
+    audit.record(session, actor, "user.created", "user", user.id, details=details)
     return user
 
 

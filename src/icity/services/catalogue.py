@@ -30,7 +30,7 @@ from icity.errors import (
     not_found,
     rule_violation,
 )
-from icity.services import audit
+from icity.services import audit, openings
 from icity.services.access import (
     Principal,
     administered_system,
@@ -38,9 +38,12 @@ from icity.services.access import (
     readable_systems,
     require_user,
 )
-from icity.services.cities import OPEN_STATUSES, OPENING_LEVELS, get_city_row
+from icity.services.cities import OPEN_STATUSES, get_city_row
 from icity.services.command_declarations import declaration_problems
+from icity.services.owners import require_owner_admin
 from icity.services.pagination import Page, SortKey, keyset_page
+from icity.services.publishers import Publisher, publisher_of, publishers_of
+from icity.services.system_status import NEXT_STATUSES, STATUSES, get_system_row, set_status  # noqa: F401  (the catalogue's)
 
 CATEGORIES = {
     "sensor-data": ("Sensor Data", "Networks of sensors: air, noise, traffic, meteorology, devices."),
@@ -51,14 +54,6 @@ CATEGORIES = {
     "wifi": ("WiFi", "Public WiFi hotspots and their status."),
     "gis": ("Geographic Information Systems", "Cartography and GIS layers of the city."),
     "energy": ("Energy", "Electric vehicle charging and energy data."),
-}
-STATUSES = ("draft", "trial", "open", "retired")
-# draft → trial → open → retired; a trial may go back to draft; a retired system is reopened as a draft.
-NEXT_STATUSES = {
-    "draft": ("trial", "open", "retired"),
-    "trial": ("draft", "open", "retired"),
-    "open": ("trial", "retired"),
-    "retired": ("draft",),
 }
 ACCESS_POLICIES = ("public", "registered", "approval")
 
@@ -101,8 +96,9 @@ def create_information_system(
     properties_in: list[dict[str, Any]] | None = None,
     properties_out: list[dict[str, Any]] | None = None,
     connector: dict[str, Any] | None = None,
+    owner_id: str | None = None,
 ) -> InformationSystem:
-    """Register an IS in `draft`; open it with set_status."""
+    """Register an IS in `draft` (published by `owner_id`, or else by its city); open it with set_status."""
     get_city_row(session, city_id)
     problems: list[FieldProblem] = []
     if category not in CATEGORIES:
@@ -127,6 +123,7 @@ def create_information_system(
     system = InformationSystem(
         id=system_id,
         city_id=city_id,
+        owner_id=owner_id,
         slug=slug,
         name=name,
         description=description,
@@ -146,62 +143,44 @@ def create_information_system(
     return system
 
 
-def get_system_row(session: Session, system_id: str) -> InformationSystem:
-    system = session.get(InformationSystem, system_id)
-    if system is None:
-        raise not_found("information system", system_id)
-    return system
-
-
-def set_status(session: Session, system_id: str, status: str) -> InformationSystem:
-    """Move an IS through draft → trial → open → retired, enforcing the city's level."""
-    system = get_system_row(session, system_id)
-    if status not in STATUSES:
-        raise invalid([FieldProblem("status", f"status must be one of {', '.join(STATUSES)}")])
-    if status not in NEXT_STATUSES[system.status]:
-        raise rule_violation(
-            f"{system_id} is '{system.status}'; from there it can move to {' or '.join(NEXT_STATUSES[system.status])}.",
-            code="status-transition",
-            param="status",
-        )
-    if status in OPEN_STATUSES:
-        city = session.get(City, system.city_id)
-        if city.level not in OPENING_LEVELS:
-            raise rule_violation(
-                f"{city.name} is at level '{city.level}'; only cities at level pilot or consortium may put an "
-                f"information system in '{status}'. Record the city's technical trial (level 'pilot', evidence "
-                f"'technical_trial') first, or keep the system in 'draft' until then.",
-                code="city-level-too-low",
-                param="status",
-            )
-        if system.opened_at is None:
-            system.opened_at = utcnow()
-    system.status = status
-    session.flush()
-    return system
-
-
-def register_system(session: Session, principal: Principal, city_id: str, **fields: Any) -> dict[str, Any]:
-    """A city admin (or the platform admin) registers one of the city's systems, in draft."""
+def register_system(
+    session: Session, principal: Principal, city_id: str, owner_id: str | None = None, **fields: Any
+) -> dict[str, Any]:
+    """A city admin registers one of the city's systems, an owner's admin one of the owner's located
+    in a city (or the platform admin either), in draft."""
     require_user(principal)
     get_city_row(session, city_id)
-    if not principal.administers(city_id):
+    if owner_id is not None:
+        require_owner_admin(session, principal, owner_id)
+    elif not principal.administers(city_id):
         raise forbidden(f"Only the admins of {city_id} and the platform admin register its information systems.")
-    system = create_information_system(session, city_id=city_id, **fields)
-    audit.record(session, principal, "system.registered", "information_system", system.id, city_id=city_id)
-    return system_dict(system, entity_types_of(session, [system.id]).get(system.id, []))
+    system = create_information_system(session, city_id=city_id, owner_id=owner_id, **fields)
+    audit.record(session, principal, "system.registered", "information_system", system.id, city_id=city_id, owner_id=owner_id)
+    return _system_body(session, system)
 
 
 def change_status(session: Session, principal: Principal, system_id: str, status: str) -> dict[str, Any]:
-    """Draft → trial → open → retired, by the owning city's admins and the platform admin."""
+    """Draft → trial → open → retired, by the publisher's admins and the platform admin. An owner's IS
+    opens the first time through an opening notice to its city (services/openings.py)."""
     system = administered_system(session, principal, system_id)
+    if system.owner_id is not None and status in OPEN_STATUSES and system.opened_at is None and status in NEXT_STATUSES[system.status]:
+        openings.request_opening(session, principal, system, status)
+        return _system_body(session, system)
     previous = system.status
     set_status(session, system.id, status)
     audit.record(
         session, principal, "system.status_changed", "information_system", system.id,
         city_id=system.city_id, owner_id=system.owner_id, details={"from": previous, "to": status},
     )
-    return system_dict(system, entity_types_of(session, [system.id]).get(system.id, []))
+    return _system_body(session, system)
+
+
+def _system_body(session: Session, system: InformationSystem, can_read: bool = True) -> dict[str, Any]:
+    """An IS as its manager sees it: with its publisher and the opening notice that stands, if any."""
+    body = system_dict(system, entity_types_of(session, [system.id]).get(system.id, []), publisher_of(session, system), can_read)
+    notice = openings.pending_notice(session, system.id) if system.owner_id else None
+    body["openingNotice"] = openings.notice_dict(notice) if notice else None
+    return body
 
 
 # ---- reads -----------------------------------------------------------------
@@ -219,10 +198,11 @@ def entity_types_of(session: Session, system_ids: list[str]) -> dict[str, list[s
     return types
 
 
-def system_dict(system: InformationSystem, entity_types: list[str], can_read: bool = True) -> dict[str, Any]:
+def system_dict(system: InformationSystem, entity_types: list[str], publisher: Publisher, can_read: bool = True) -> dict[str, Any]:
     return {
         "id": system.id,
         "city": system.city_id,
+        "publisher": publisher.as_dict(),
         "slug": system.slug,
         "name": system.name,
         "description": system.description,
@@ -256,6 +236,7 @@ def list_systems(
     entity_type: str | None = None,
     access_policy: str | None = None,
     text: str | None = None,
+    publisher: str | None = None,
     limit: int,
     cursor: str | None,
 ) -> Page[dict[str, Any]]:
@@ -269,6 +250,10 @@ def list_systems(
         statement = statement.where(InformationSystem.city_id == city)
     if category is not None:
         statement = statement.where(InformationSystem.category_id == category)
+    if publisher is not None:  # an owner's id, or a city's for what the city itself publishes
+        statement = statement.where(
+            or_(InformationSystem.owner_id == publisher, and_(InformationSystem.owner_id.is_(None), InformationSystem.city_id == publisher))
+        )
     if status is not None:
         statement = statement.where(InformationSystem.status == status)
     if access_policy is not None:
@@ -293,7 +278,8 @@ def list_systems(
         statement.add_columns(InformationSystem.id), keys, "id", limit, cursor, lambda s: session.execute(s).all()
     )
     types = entity_types_of(session, [r[0].id for r in rows])
-    return Page([system_dict(r[0], types.get(r[0].id, []), bool(r[1])) for r in rows], next_cursor)
+    publishers = publishers_of(session, [r[0] for r in rows])
+    return Page([system_dict(r[0], types.get(r[0].id, []), publishers[r[0].id], bool(r[1])) for r in rows], next_cursor)
 
 
 def offered_entity_types(session: Session, principal: Principal) -> list[str]:
@@ -347,7 +333,7 @@ def get_system(session: Session, principal: Principal, system_id: str) -> dict[s
     if row is None:
         raise not_found("information system", system_id)
     system, can_read = row[0], bool(row[1])
-    body = system_dict(system, entity_types_of(session, [system_id]).get(system_id, []), can_read)
+    body = system_dict(system, entity_types_of(session, [system_id]).get(system_id, []), publisher_of(session, system), can_read)
     body["providers"] = list_providers(session, principal, system_id) if can_read else []
     return body
 

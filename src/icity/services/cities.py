@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from icity.db.models import City, EngagementAction, InformationSystem, LevelChange, utctoday
+from icity.db.models import City, EngagementAction, InfrastructureOwner, InformationSystem, LevelChange, utctoday
 from icity.errors import FieldProblem, bad_parameter, conflict, invalid, not_found, rule_violation
 from icity.services import audit
 from icity.services.access import Principal, require_admin, require_any_admin
@@ -60,6 +60,8 @@ def create_city(
         raise invalid(problems)
     if session.get(City, id):
         raise conflict(f"City '{id}' already exists.", param="id")
+    if session.get(InfrastructureOwner, id):  # cities and owners are publishers, named by one id
+        raise conflict(f"An infrastructure owner already has the id '{id}'.", param="id")
     city = City(id=id, name=name, country=country.upper(), level="prospect", lon=lon, lat=lat, bbox=bbox)
     session.add(city)
     audit.record(session, actor, "city.created", "city", id, city_id=id, details={"name": name, "country": city.country})

@@ -18,6 +18,7 @@ from icity.services.access import SERVED_STATUSES, Principal, discoverable_syste
 from icity.services.catalogue import CATEGORIES, entity_types_of
 from icity.services.cities import get_city_row
 from icity.services.filters import parse_time
+from icity.services.publishers import Publisher, publishers_of
 
 SERVICE_REQUESTS = "service_requests"  # the entity type Open311 serves
 
@@ -47,6 +48,7 @@ class PublishedSystem:
     provider: str
     documentation_url: str | None
     entity_types: list[str]
+    publisher: Publisher  # the city it lies in, or the infrastructure owner that opened it there
     opened_at: datetime | None
     history_start: datetime | None  # the earliest time its data speak of (history or current state)
     history_end: datetime | None  # the latest
@@ -200,12 +202,14 @@ def _described(session: Session, rows: list[InformationSystem]) -> list[Publishe
     types = entity_types_of(session, ids)
     spans = history_spans(session, ids)
     changed = last_changes(session, rows)
+    publishers = publishers_of(session, rows)
     return [
         PublishedSystem(
             id=row.id, city_id=row.city_id, slug=row.slug, name=row.name, description=row.description or "",
             category=row.category_id, category_name=CATEGORIES.get(row.category_id, (row.category_id,))[0],
             status=row.status, access_policy=row.access_policy, licence=row.licence or "", provider=row.provider or "",
-            documentation_url=row.documentation_url, entity_types=types.get(row.id, []), opened_at=row.opened_at,
+            documentation_url=row.documentation_url, entity_types=types.get(row.id, []), publisher=publishers[row.id],
+            opened_at=row.opened_at,
             history_start=spans.get(row.id, (None, None))[0], history_end=spans.get(row.id, (None, None))[1],
             last_change=changed[row.id],
         )  # fmt: skip

@@ -19,6 +19,7 @@ class Publisher:
     kind: str  # city | owner
     id: str
     name: str
+    owner_kind: str | None = None  # an owner's: transport_operator, utility, campus…
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "id": self.id, "name": self.name}
@@ -27,7 +28,7 @@ class Publisher:
 def publisher_of(session: Session, system: InformationSystem) -> Publisher:
     if system.owner_id is not None:
         owner = session.get(InfrastructureOwner, system.owner_id)
-        return Publisher("owner", owner.id, owner.name)
+        return Publisher("owner", owner.id, owner.name, owner.kind)
     city = session.get(City, system.city_id)
     return Publisher("city", city.id, city.name)
 
@@ -36,14 +37,12 @@ def publishers_of(session: Session, systems: list[InformationSystem]) -> dict[st
     """Each IS's publisher by IS id, in two queries whatever the number of systems."""
     city_ids = {s.city_id for s in systems if s.owner_id is None}
     owner_ids = {s.owner_id for s in systems if s.owner_id is not None}
-    cities = dict(session.execute(select(City.id, City.name).where(City.id.in_(city_ids))).tuples().all()) if city_ids else {}
-    owners = (
-        dict(session.execute(select(InfrastructureOwner.id, InfrastructureOwner.name).where(InfrastructureOwner.id.in_(owner_ids))).tuples().all())
-        if owner_ids
-        else {}
-    )
+    cities = dict(session.execute(select(City.id, City.name).where(City.id.in_(city_ids))).all()) if city_ids else {}
+    owners = {owner.id: owner for owner in session.scalars(select(InfrastructureOwner).where(InfrastructureOwner.id.in_(owner_ids)))} if owner_ids else {}
     return {
-        s.id: Publisher("owner", s.owner_id, owners[s.owner_id]) if s.owner_id else Publisher("city", s.city_id, cities[s.city_id])
+        s.id: Publisher("owner", s.owner_id, owners[s.owner_id].name, owners[s.owner_id].kind)
+        if s.owner_id
+        else Publisher("city", s.city_id, cities[s.city_id])
         for s in systems
     }
 

@@ -123,7 +123,7 @@ def list_users(
     session: SessionDep,
     principal: PrincipalDep,
     status: Annotated[str | None, Query(description="unverified, pending, approved, refused, suspended", examples=["pending"])] = None,
-    role: Annotated[str | None, Query(description="developer, city_admin, admin", examples=["developer"])] = None,
+    role: Annotated[str | None, Query(description="developer, city_admin, owner_admin, admin", examples=["developer"])] = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ):
@@ -142,6 +142,7 @@ def create_user(body: NewUser, session: TransactionDep, principal: PrincipalDep)
         role=body.role,
         cities=body.cities,
         organisation=body.organisation,
+        owners=body.owners,
     )
     return JSONResponse(accounts.profile(session, user), status_code=201)
 

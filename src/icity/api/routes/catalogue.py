@@ -28,6 +28,9 @@ def list_information_systems(
     status: Annotated[str | None, Query(description="trial or open (others are not served)", examples=["open"])] = None,
     entity_type: Annotated[str | None, Query(alias="entityType", examples=["AirQualityObserved"])] = None,
     access_policy: Annotated[str | None, Query(alias="accessPolicy", examples=["public"])] = None,
+    publisher: Annotated[
+        str | None, Query(description="A city's or an infrastructure owner's id: the IS it publishes.", examples=["voltia"])
+    ] = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ):
@@ -39,6 +42,7 @@ def list_information_systems(
         status=status,
         entity_type=entity_type,
         access_policy=access_policy,
+        publisher=publisher,
         limit=limit,
         cursor=cursor,
     )
