@@ -19,6 +19,7 @@ from icity.services import (
     commands,
     entity_store,
     messages,
+    offers,
     openings,
     owners,
     provider_tokens,
@@ -75,6 +76,9 @@ def build_world(session: Session) -> World:
     grant = people.grant(session, app_g, APPROVAL_IS)
     sent = commands.send(session, principal_of_app(session, app_g.id), APPROVAL_IS, "gate-1", "open", {"seconds": 5})
     pending = people.grant(session, app_p, APPROVAL_IS, status="pending")
+    # alpha prices its approval IS (an allowance no test reaches); the developer's app accepted it
+    offers.set_offer(session, CLI, APPROVAL_IS, {"currency": "EUR", "monthlyFee": "5.00", "freeCalls": 1_000_000, "terms": "Fair use."})
+    offers.record_acceptance(session, principal_of_user(session, developer.user), app_n.id, session.get(InformationSystem, APPROVAL_IS), 1)
     # waiting in the certification queue
     app_s, _ = people.app_with_key(session, developer, "Submitted")
     certification.submit(session, principal_of_user(session, developer.user), app_s.id)

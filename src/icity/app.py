@@ -37,6 +37,7 @@ from icity.api.routes import (
     entities,
     messages,
     network,
+    offers,
     owners,
     portability,
     projects,
@@ -205,10 +206,12 @@ def create_app(database_url: str | None = None) -> FastAPI:
     # Data routes authenticate every call, even those that need no principal
     # (cities, categories): a key's calls there are rate-limited and metered too.
     authenticated = [Depends(get_principal)]
-    for module in (network, catalogue, entities, downloads, portability, projects):
+    for module in (network, catalogue, portability, projects):
         v1.include_router(module.router, dependencies=authenticated)
+    for module in (entities, downloads):  # data reads: a priced IS's data may need its offer accepted (402)
+        v1.include_router(module.router, dependencies=authenticated, responses=offers.OFFER_NOT_ACCEPTED)
     v1.include_router(certification.portal_router, dependencies=authenticated)
-    for module in (accounts, apps, access_requests, usage, messages, sources, push, streams, alarms, subscriptions, commands, certification, owners):
+    for module in (accounts, apps, access_requests, offers, usage, messages, sources, push, streams, alarms, subscriptions, commands, certification, owners):
         v1.include_router(module.router)
     app.include_router(v1)
     ngsi_ld_api.install(app)  # the same services through the NGSI-LD standard

@@ -28,6 +28,7 @@ class ICityError(Exception):
     param: str | None = None
     errors: list[FieldProblem] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)  # e.g. Retry-After, WWW-Authenticate
+    extensions: dict[str, Any] = field(default_factory=dict)  # extra members of the problem (RFC 9457 §3.2)
 
     def __post_init__(self) -> None:
         super().__init__(self.detail)
@@ -45,6 +46,8 @@ class ICityError(Exception):
             body["param"] = self.param
         if self.errors:
             body["errors"] = [e.as_dict() for e in self.errors]
+        for name, value in self.extensions.items():
+            body.setdefault(name, value)
         return body
 
 

@@ -54,6 +54,7 @@ READERS_OF_APPROVAL_IS = (404, 404, 404, 200, 404, 200, 200, 404)  # granted key
 DATA_OF_LISTED_APPROVAL_IS = (401, 403, 403, 200, 403, 200, 200, 403)
 OWN_APP_N = (401, 404, 200, 404, 404, 404, 200, 404)  # the developer's organisation, or the platform admin
 CHANGE_APP_N = (401, 404, 200, 404, 404, 404, 403, 404)  # only the developers of the organisation
+STATEMENT_OF_APP_N = (401, 403, 200, 404, 404, 200, 200, 404)  # its organisation, its publisher (alpha), the platform admin
 DECIDE = (401, 404, 404, 403, 404, 200, 200, 404)  # the owning city decides; the requester sees but may not
 CITY_ADMINS = (401, 403, 403, 403, 403, 200, 200, 403)  # the IS is served, so others learn it exists but may not
 CITY_ADMINS_CREATE = (401, 403, 403, 403, 403, 201, 201, 403)
@@ -189,6 +190,16 @@ MATRIX = [
     # app certification: the organisation's developers submit; the platform admin reviews; anyone reads the portal
     Row("POST", "/api/v1/apps/{app_id}/submission", (401, 404, 201, 404, 404, 404, 403, 404), writes=True),
     Row("GET", "/api/v1/apps/{app_id}/certification", OWN_APP_N),
+    # offers: anyone reads an IS's offer; its city's admins set it; an app's developers accept it (the world's
+    # developer accepted version 1 already: 200); statements to those of the app's organisation or the publisher
+    Row("GET", "/api/v1/information-systems/{city_id}/{slug}/offer", ALL_OK),
+    Row("GET", "/api/v1/information-systems/{city_id}/{slug}/offer/versions", ALL_OK),
+    Row("PUT", "/api/v1/information-systems/{city_id}/{slug}/offer", CITY_ADMINS_CREATE, body={"currency": "EUR", "monthlyFee": "9.00", "terms": "Fair use."}, writes=True),
+    Row("POST", "/api/v1/apps/{app_id}/offers", CHANGE_APP_N, body={"informationSystem": APPROVAL_IS, "version": 1}, writes=True),
+    Row("GET", "/api/v1/apps/{app_id}/offers", OWN_APP_N),
+    Row("GET", "/api/v1/statements", (401, 403, 200, 200, 200, 200, 200, 200)),
+    Row("GET", "/api/v1/statements/{publisher_kind}/{publisher_id}/{app_id}", STATEMENT_OF_APP_N),
+    Row("GET", "/api/v1/statements/{publisher_kind}/{publisher_id}/{app_id}.csv", STATEMENT_OF_APP_N),
     Row("GET", "/api/v1/certification-queue", ADMIN_ONLY),
     Row(
         "POST",
@@ -352,7 +363,7 @@ MATRIX = [
 
 PLACES = {"city_id": "alpha", "slug": "parking", "entity_id": PARKING, "device": "gate-1",
           "type_name": "OffStreetParking", "attribute": "name", "format": "json", "service_code": "pothole",
-          "service_request_id": "R-1", "token": "R-1", "owner_id": OWNER}  # fmt: skip
+          "service_request_id": "R-1", "token": "R-1", "owner_id": OWNER, "publisher_kind": "city", "publisher_id": "alpha"}  # fmt: skip
 DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending", "message_id": "message", "run_id": "run", "token_id": "provider_token", "rule_id": "alarm_rule", "action_id": "engagement_action", "notice_id": "notice"}
 
 

@@ -23,6 +23,7 @@ PUBLIC_PAGES = [
     "/cities/cornella",
     "/information-systems/barcelona/air-quality",
     "/information-systems/london/parking",
+    "/information-systems/barcelona/parking",  # priced: its offer
     "/explorer?type=AirQualityObserved&city=barcelona",
     "/apps",
     "/apps?city=cornella",
@@ -34,7 +35,7 @@ PUBLIC_PAGES = [
     "/information-systems/barcelona/voltia-ev-charging",
 ]
 ADMIN_PAGES = ["/admin/network", "/admin/network/manchester", "/admin/developers", "/admin/certification", "/admin/messages", "/messages",
-               "/admin/owners", "/admin/owners/ruota", "/manage/opening-notices"]
+               "/admin/owners", "/admin/owners/ruota", "/manage/opening-notices", "/statements"]
 CITY_ADMIN_PAGES = ["/manage", "/manage/new", "/manage/information-systems/cornella/air-quality", "/manage/information-systems/cornella/air-quality/source", "/manage/access-requests", "/manage/usage",
                     "/manage/opening-notices"]
 OWNER_ADMIN_PAGES = ["/manage", "/manage/new", "/manage/information-systems/bologna/ruota-bike-sharing", "/manage/opening-notices"]

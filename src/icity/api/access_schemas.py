@@ -170,6 +170,10 @@ class AccessRequestIn(Body):
     app: RowId
     information_system: Annotated[str, StringConstraints(max_length=140)] = Field(alias="informationSystem")
     purpose: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=2000)]
+    offer_version: int | str | None = Field(
+        None, alias="offerVersion", examples=[1],
+        description="The version of the IS's offer the app accepts with its request; needed when the IS is priced (else 402 `offer-not-accepted`).",
+    )  # fmt: skip
 
 
 # ---- responses --------------------------------------------------------------------

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from icity.api.responses import PROBLEM_JSON
 from icity.errors import ICityError, overloaded
+from icity.services import gate
 from icity.services.usage import UsageMeter
 
 PRINCIPAL = "principal"  # request.state.principal, set by api.deps.get_principal
@@ -25,13 +26,18 @@ RATE_LIMIT = "rate_limit"  # request.state.rate_limit: the key's ratelimit.Verdi
 SERVED_SYSTEMS = "served_systems"  # request.state.served_systems: the IS ids a response served
 
 
-def served(request: Request, systems: Iterable[str]) -> None:
+def served(request: Request, systems: Iterable[str], data: bool = True) -> None:
     """Report the information systems whose data this response carries, for
     metering. Only calls made with an API key are metered, so only those pay
-    for listing them."""
+    for listing them. A data read (not a catalogue description) of a priced IS
+    beyond the app's free allowance, without the offer accepted, is refused
+    here with 402 (services/gate.py); the refused call counts under no IS."""
     principal = request.scope.get("state", {}).get(PRINCIPAL)
     if principal is not None and principal.kind == "app":
-        request.scope["state"][SERVED_SYSTEMS] = list(dict.fromkeys(systems))
+        ids = list(dict.fromkeys(systems))
+        if data and ids:
+            gate.check(request.app.state.database_url, request.app.state.usage_meter, principal.app_id, ids)
+        request.scope["state"][SERVED_SYSTEMS] = ids
 
 
 async def send_problem(send: Send, error: ICityError, path: str) -> None:

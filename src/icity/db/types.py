@@ -1,6 +1,7 @@
 """Column types and SQL constructs that behave the same on SQLite and PostgreSQL."""
 
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Boolean, DateTime, Float, Integer, String, TypeDecorator, func, literal, literal_column
@@ -239,3 +240,17 @@ def json_keys(column: ColumnElement, dialect_name: str) -> Any:
     if dialect_name == "postgresql":
         return func.json_object_keys(column).table_valued("key", joins_implicitly=True).render_derived()
     return func.json_each(column).table_valued("key", joins_implicitly=True)
+
+
+class DecimalText(TypeDecorator[Decimal]):
+    """Exact decimals (money) stored as their text on both dialects: SQLite has no exact
+    numeric type (it would round-trip through a float), and one storage keeps them alike."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect) -> str | None:
+        return None if value is None else format(Decimal(value), "f")
+
+    def process_result_value(self, value: str | None, dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)

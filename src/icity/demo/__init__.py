@@ -20,6 +20,7 @@ from icity.db.models import City
 from icity.demo.apps import load_apps
 from icity.demo.connected import default_feeds_url
 from icity.demo.engagement import load_engagement
+from icity.demo.offers import load_offers
 from icity.demo.network import CITIES, NETWORK_LEVELS, load_cities
 from icity.demo.owners import load_owners
 from icity.demo.projects import load_projects
@@ -54,5 +55,6 @@ def load_demo(session: Session, today: date | None = None, feeds_url: str | None
         **load_systems(session, today, feeds_url or default_feeds_url()),
         **load_owners(session, today),
         **load_apps(session),
+        **load_offers(session, today),
         **load_projects(session),  # after the apps: developers attach theirs
     }

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from icity.db.models import AccessRequest, App, Device, InformationSystem, Organisation, User, utcnow
 from icity.errors import bad_parameter, conflict, forbidden, not_found
-from icity.services import audit, messages
+from icity.services import audit, messages, offers
 from icity.services.access import (
     Principal,
     administered_systems,
@@ -53,7 +53,11 @@ def accepts_commands(session: Session, system_id: str) -> bool:
     return any(bool(commands) for commands in declarations)  # JSON lists: compared here, alike on SQLite and PostgreSQL
 
 
-def request_access(session: Session, principal: Principal, *, app_id: int, system_id: str, purpose: str) -> dict[str, Any]:
+def request_access(
+    session: Session, principal: Principal, *, app_id: int, system_id: str, purpose: str, offer_version: Any = None
+) -> dict[str, Any]:
+    """Ask for access; a priced IS's offer is accepted with the request (`offer_version`), or the
+    request is refused with 402 naming the offer, and nothing is written."""
     require_approved_developer(principal)
     app = managed_app(session, principal, app_id)
     system = session.scalar(
@@ -78,6 +82,12 @@ def request_access(session: Session, principal: Principal, *, app_id: int, syste
     )
     if existing is not None:
         raise conflict(f"App {app.id} already has a {existing.status} request ({existing.id}) for {system_id}.")
+    if offer_version is not None:
+        offers.record_acceptance(session, principal, app.id, system, offer_version)
+    else:
+        priced = offers.required_acceptance(session, system_id)
+        if priced is not None and not offers.has_accepted(session, app.id, system_id, priced.version):
+            raise offers.offer_not_accepted(system_id, priced, f"{system_id} is priced: accept its offer with the request (offerVersion).")
     request = AccessRequest(
         app_id=app.id, information_system_id=system_id, purpose=purpose, status="pending", requested_by=principal.user_id
     )

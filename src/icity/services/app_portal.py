@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from icity.datamodels import get_registry
 from icity.db.models import App, AppReview, InformationSystem, Organisation
+from icity.services import offers
 from icity.services.access import Principal
 from icity.services.authentication import principal_of_app
 from icity.services.pagination import Page, SortKey, decode_cursor, encode_cursor
@@ -103,3 +104,8 @@ def portal_page(session: Session, *, city: str | None, limit: int, cursor: str |
         return Page(apps, None)
     page = apps[:limit]
     return Page(page, encode_cursor(ORDER, [page[-1]["name"], page[-1]["id"]]))
+
+
+def priced_data_of(session: Session, app_ids: list[int]) -> dict[int, list[dict[str, str]]]:
+    """The priced IS whose offer in effect each app accepted (the portal shows the offers apps work under)."""
+    return offers.accepted_offers_in_effect(session, app_ids)

@@ -7,16 +7,23 @@ from fastapi import APIRouter, Query, Request
 from icity.api.access_schemas import AccessRequestIn, AccessRequestPublic, ReasonIn
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
+from icity.api.routes.offers import OFFER_NOT_ACCEPTED
 from icity.api.schemas import Page, RowId
 from icity.services import access_requests
 
 router = APIRouter(tags=["access requests"])
 
 
-@router.post("/access-requests", status_code=201, response_model=AccessRequestPublic, summary="Ask for an app's access to an `approval` IS, or to the device commands of any IS")
+@router.post(
+    "/access-requests",
+    status_code=201,
+    response_model=AccessRequestPublic,
+    summary="Ask for an app's access to an `approval` IS, or to the device commands of any IS",
+    responses=OFFER_NOT_ACCEPTED,
+)
 def request_access(body: AccessRequestIn, session: TransactionDep, principal: PrincipalDep):
     created = access_requests.request_access(
-        session, principal, app_id=body.app, system_id=body.information_system, purpose=body.purpose
+        session, principal, app_id=body.app, system_id=body.information_system, purpose=body.purpose, offer_version=body.offer_version
     )
     return JSONResponse(created, status_code=201)
 

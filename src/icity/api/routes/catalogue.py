@@ -57,7 +57,7 @@ def list_information_systems(
 )
 def get_information_system(city_id: str, slug: str, request: Request, session: SessionDep, principal: PrincipalDep):
     system = catalogue.get_system(session, principal, f"{city_id}/{slug}")
-    served(request, [system["id"]])
+    served(request, [system["id"]], data=False)  # a description, not data: never behind the offer gate
     return JSONResponse(system)
 
 

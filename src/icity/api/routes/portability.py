@@ -37,5 +37,6 @@ def where_can_app_run(
             for offer in city["provides"]
             for system in offer["informationSystems"]
         ),
+        data=False,  # which IS exist where: a catalogue answer, not their data
     )
     return JSONResponse(body)

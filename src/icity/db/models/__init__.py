@@ -30,11 +30,14 @@ from icity.db.models.network import (
     Provider,
     ProviderToken,
 )
+from icity.db.models.offers import OfferAcceptance, OfferVersion
 from icity.db.models.owners import InfrastructureOwner, MembershipChange, OpeningNotice, OwnerAdmin
 from icity.db.models.projects import Project, ProjectApp, ProjectMember, ProjectPartner
 from icity.db.models.realtime import Alarm, AlarmRule, Change, Command, Cursor, Delivery, Subscription
 
 __all__ = [
+    "OfferAcceptance",
+    "OfferVersion",
     "NAMING",
     "Base",
     "utcnow",

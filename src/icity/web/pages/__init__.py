@@ -20,6 +20,7 @@ from icity.web.pages import (
     passwords,
     projects,
     service_requests,
+    statements,
     wizard,
 )
 
@@ -27,5 +28,5 @@ PAGE_ROUTERS = [
     network.router, owners.router, catalogue.router, explorer.router, account.router, app_portal.router, certification.router, developer.router,
     city_admin.router, wizard.router, city_access.router, opening_notices.router, service_requests.router,
     network_admin.router, owners_admin.router, developer_approvals.router, messages.router, email_verification.router,
-    passwords.router, projects.router,
+    passwords.router, projects.router, statements.router,
 ]

@@ -15,7 +15,7 @@ from icity.api.schemas import RowId
 from icity.config import get_settings
 from icity.datamodels import get_registry
 from icity.errors import ICityError
-from icity.services import access_requests, apps, catalogue, cities, entities, owners
+from icity.services import access_requests, apps, catalogue, cities, entities, offers, owners
 from icity.services.access import Principal
 from icity.web import session as web_session
 from icity.web.forms import blank_as_none
@@ -124,9 +124,16 @@ def _system_page(request: Request, session: Session, viewer: Principal, system_i
         requests = access_requests.list_requests(
             session, viewer, status=None, system_id=system_id, app_id=None, limit=100, cursor=None
         ).items
+    offer = offers.offer_summary(session, system_id)
+    accepted_apps = []
+    if own_apps and offer["current"] and offer["current"]["priced"]:
+        accepted = offers.accepting_apps(session, [a["id"] for a in own_apps], system_id, offer["current"]["version"])
+        accepted_apps = [a["name"] for a in own_apps if a["id"] in accepted]
     return render(
         request,
         "information_system.html",
+        offer=offer,
+        accepted_apps=accepted_apps,
         system=system,
         city=cities.get_city_row(session, system["city"]),
         category=dict((c["id"], c["name"]) for c in catalogue.list_categories(session)).get(system["category"]),
@@ -146,8 +153,10 @@ def _system_page(request: Request, session: Session, viewer: Principal, system_i
 
 
 @router.get("/information-systems/{city_id}/{slug}")
-def system_page(request: Request, city_id: str, slug: str, viewer: ViewerDep, session: SessionDep, requested: bool = False):
-    return _system_page(request, session, viewer, f"{city_id}/{slug}", requested=requested)
+def system_page(
+    request: Request, city_id: str, slug: str, viewer: ViewerDep, session: SessionDep, requested: bool = False, offer_accepted: bool = False
+):
+    return _system_page(request, session, viewer, f"{city_id}/{slug}", requested=requested, offer_accepted=offer_accepted)
 
 
 @router.post("/information-systems/{city_id}/{slug}/access-requests", dependencies=[Depends(web_session.check_csrf)])
@@ -159,6 +168,7 @@ def request_access(
     session: TransactionDep,
     app: Annotated[RowId, Form()],
     purpose: Annotated[str, Form()],
+    offer_version: Annotated[int | None, Form()] = None,
 ):
     system_id = f"{city_id}/{slug}"
     try:  # the API's checks of the request, then the service's
@@ -169,8 +179,32 @@ def request_access(
             request_error="Say in a sentence or two (10 characters or more) what the app will do with the data.",
         )  # fmt: skip
     try:
-        access_requests.request_access(session, viewer, app_id=body.app, system_id=system_id, purpose=body.purpose)
+        access_requests.request_access(
+            session, viewer, app_id=body.app, system_id=system_id, purpose=body.purpose, offer_version=offer_version
+        )
     except ICityError as error:
         session.rollback()  # a refused request writes nothing
         return _system_page(request, session, viewer, system_id, status_code=error.status, request_error=error.detail)
     return RedirectResponse(f"/information-systems/{system_id}?requested=1", status_code=303)
+
+
+@router.post("/information-systems/{city_id}/{slug}/offer-acceptances", dependencies=[Depends(web_session.check_csrf)])
+def accept_offer(
+    request: Request,
+    city_id: str,
+    slug: str,
+    viewer: ViewerDep,
+    session: TransactionDep,
+    app: Annotated[RowId, Form()],
+    version: Annotated[int, Form()],
+    agree: Annotated[str, Form()] = "",
+):
+    system_id = f"{city_id}/{slug}"
+    if agree != "yes":
+        return _system_page(request, session, viewer, system_id, status_code=400, offer_error="Tick the box to accept the offer's terms.")
+    try:
+        offers.accept_offer(session, viewer, app, system_id, version)
+    except ICityError as error:
+        session.rollback()  # a refused acceptance writes nothing
+        return _system_page(request, session, viewer, system_id, status_code=error.status, offer_error=error.detail)
+    return RedirectResponse(f"/information-systems/{system_id}?offer_accepted=1", status_code=303)
