@@ -10,7 +10,7 @@ It runs on every data read made with a key (`api.middleware.served`), so it is k
 
 So the allowance is checked per worker to within the calls other workers made in the last
 `TTL_S` seconds, and an acceptance or a new offer is seen at once by the worker that recorded
-it (`forget_offers`), by the others within `TTL_S`: a small, bounded overshoot, never a call
+it (`offers.recorded()` moves), by the others within `TTL_S`: a small, bounded overshoot, never a call
 refused wrongly for long. The statement bills the metered calls whatever the gate let through.
 """
 
@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from icity.db.engine import new_session
 from icity.db.models import OfferAcceptance, OfferVersion, UsageDay, utctoday
+from icity.services import offers
 from icity.services.offers import month_start, next_month, offer_not_accepted
 
 TTL_S = 30.0
@@ -54,6 +55,7 @@ class OfferGate:
         self._priced_month: date | None = None
         self._priced_at = float("-inf")
         self._entries: dict[tuple[int, str, date], _Entry] = {}
+        self._recorded = offers.recorded()
 
     def forget(self) -> None:
         with self._lock:
@@ -118,6 +120,9 @@ class OfferGate:
         free allowance for the month is used up; else count the call."""
         month = month_start(today or utctoday())
         now = time.monotonic()
+        if self._recorded != offers.recorded():  # an offer or acceptance recorded here since: read afresh
+            self._recorded = offers.recorded()
+            self.forget()
         priced = self._priced_systems(database_url, month, now)
         if not priced:
             return
@@ -159,7 +164,7 @@ def check(database_url: str, meter, app_id: int, systems: list[str]) -> None:
 
 
 def forget_offers() -> None:
-    """Called when an offer or an acceptance is recorded: this worker reads them again at once."""
+    """Every gate of this process forgets what it cached (tests start each afresh)."""
     with _GATES_LOCK:
         gates = list(_GATES.values())
     for gate in gates:

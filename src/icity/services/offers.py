@@ -237,18 +237,24 @@ def set_offer(session: Session, principal: Principal, system_id: str, body: dict
     return offer_dict(version)
 
 
+_recorded = 0  # offers and acceptances this worker recorded: the gate reads them afresh when it moves
+
+
+def recorded() -> int:
+    return _recorded
+
+
 def _forget_offers_after_commit(session: Session) -> None:
     """The gate (services/gate.py) caches offers and acceptances: once this transaction is
     committed (not before: a read in between would cache the old state again), this worker's
     gate reads them afresh."""
-    if not event.contains(session, "after_commit", _forget):
-        event.listen(session, "after_commit", _forget, once=True)
+    if not event.contains(session, "after_commit", _count_recorded):
+        event.listen(session, "after_commit", _count_recorded, once=True)
 
 
-def _forget(_session: Session) -> None:
-    from icity.services.gate import forget_offers
-
-    forget_offers()
+def _count_recorded(_session: Session) -> None:
+    global _recorded
+    _recorded += 1
 
 
 # ---- acceptance -----------------------------------------------------------------
