@@ -17,7 +17,7 @@ def demo_url(databases) -> str:
     url = databases.new()
     with transaction(url) as session:
         counts = load_demo(session, date(2024, 5, 15))
-    assert (counts["projects"], counts["project_members"], counts["project_apps"]) == (2, 11, 2)
+    assert (counts["projects"], counts["project_members"], counts["project_apps"], counts["project_partners"]) == (3, 14, 3, 2)
     return url
 
 
@@ -60,3 +60,15 @@ def test_accessible_public_transport_runs_only_where_stops_are_open(demo_url):
         "barcelona": {"GtfsStop": "missing", "ParkingSpot": "missing"},
     }
     assert [c["city"] for c in project["invited"]] == ["manchester", "tallinn"]
+
+
+def test_zero_emission_mobility_counts_the_owners_systems_where_they_lie(demo_url):
+    with new_session(demo_url) as session:
+        project = projects.get_project(session, "zero-emission-mobility")
+    assert [p["owner"] for p in project["partners"]] == ["voltia", "ruota"]  # by joining date
+    [charge_near] = project["apps"]
+    # Genova's own EV charging is a draft: ChargeNear runs there on Voltia's
+    assert "genova" in charge_near["runsIn"]
+    members = {c["city"]: work(c) for c in project["members"]}
+    assert members["genova"] == {}  # EV charging through Voltia, bike sharing through Ruota
+    assert members["bologna"]["BikeHireDockingStation"] == "missing"  # Ruota's opening there waits for Bologna's say
