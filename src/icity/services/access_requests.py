@@ -26,7 +26,7 @@ from icity.services.access import (
 )
 from icity.services.app_access import managed_app
 from icity.services.pagination import Page, SortKey, keyset_page
-from icity.services.publishers import publisher_admins
+from icity.services.publishers import platform_admins, publisher_admins
 
 REQUEST_STATUSES = ("pending", "approved", "refused", "revoked", "withdrawn")
 LIVE_STATUSES = ("pending", "approved")  # a request still waiting, or a grant in force
@@ -94,9 +94,7 @@ def request_access(
     session.add(request)
     session.flush()
     # the publisher decides; one with no admin of its own yet relies on the platform admin
-    deciders = publisher_admins(session, system) or list(
-        session.scalars(select(User).where(User.role == "admin", User.status == "approved"))
-    )
+    deciders = publisher_admins(session, system) or platform_admins(session)
     for admin in deciders:
         messages.notify(
             session,

@@ -19,12 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from icity.config import get_settings
-from icity.db.models import City, InfrastructureOwner, InformationSystem, OpeningNotice, User, utcnow
+from icity.db.models import City, InfrastructureOwner, InformationSystem, OpeningNotice, utcnow
 from icity.errors import bad_parameter, conflict, forbidden, not_found, rule_violation
 from icity.services import audit, messages
 from icity.services.access import CLI, Principal, require_user
 from icity.services.owners import require_member
-from icity.services.publishers import city_admins, publisher_admins
+from icity.services.publishers import city_admins, platform_admins, publisher_admins
 from icity.services.system_status import set_status
 
 log = logging.getLogger(__name__)
@@ -52,10 +52,6 @@ def _standing(session: Session, system_id: str) -> OpeningNotice | None:
         .where(OpeningNotice.information_system_id == system_id, OpeningNotice.status.in_(("pending", "objected")))
         .order_by(OpeningNotice.id.desc())
     )
-
-
-def _platform_admins(session: Session) -> list[User]:
-    return list(session.scalars(select(User).where(User.role == "admin", User.status == "approved").order_by(User.id)))
 
 
 def request_opening(
@@ -90,7 +86,7 @@ def request_opening(
     session.add(notice)
     session.flush()
     city = session.get(City, system.city_id)
-    for admin in city_admins(session, city.id) or _platform_admins(session):
+    for admin in city_admins(session, city.id) or platform_admins(session):
         messages.notify(
             session,
             admin,

@@ -59,3 +59,8 @@ def publisher_admins(session: Session, system: InformationSystem) -> list[User]:
 def city_admins(session: Session, city_id: str) -> list[User]:
     scope = select(CityAdmin.user_id).where(CityAdmin.city_id == city_id)
     return list(session.scalars(select(User).where(User.id.in_(scope), User.status == "approved").order_by(User.id)))
+
+
+def platform_admins(session: Session) -> list[User]:
+    """Those told when a publisher has no admin of its own yet."""
+    return list(session.scalars(select(User).where(User.role == "admin", User.status == "approved").order_by(User.id)))
