@@ -347,46 +347,6 @@ class History(BaseModel):
     buckets: list[HistoryBucket] | None = Field(None, description="Aggregated values (with aggregate).")
 
 
-class CityOffer(BaseModel):
-    city: str
-    name: str
-    level: str
-    provides: list[dict[str, Any]]
-
-
-class WhereCanAppRun(BaseModel):
-    model_config = example(
-        {
-            "entityTypes": ["AirQualityObserved"],
-            "categories": [],
-            "cities": [
-                {
-                    "city": "barcelona",
-                    "name": "Barcelona",
-                    "level": "consortium",
-                    "provides": [
-                        {
-                            "requirement": {"entityType": "AirQualityObserved"},
-                            "informationSystems": [
-                                {
-                                    "id": "barcelona/air-quality",
-                                    "name": "Air quality monitoring network",
-                                    "category": "environment",
-                                    "publisher": {"kind": "city", "id": "barcelona", "name": "Barcelona"},
-                                    "entityTypes": ["AirQualityObserved"],
-                                }
-                            ],
-                        }
-                    ],
-                }
-            ],
-        }
-    )
-    entityTypes: list[str]
-    categories: list[str]
-    cities: list[CityOffer]
-
-
 # ---- messages and audit ---------------------------------------------------------
 
 class MessageToSend(BaseModel):

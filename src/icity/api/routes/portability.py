@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query, Request
 from icity.api.deps import PrincipalDep, SessionDep
 from icity.api.middleware import served
 from icity.api.responses import JSONResponse
-from icity.api.schemas import Problem, WhereCanAppRun
+from icity.api.portability_schemas import WhereCanAppRun
+from icity.api.schemas import Problem
 from icity.services import filters, portability
 
 router = APIRouter(tags=["portability"])
