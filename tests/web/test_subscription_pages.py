@@ -199,3 +199,17 @@ def test_forms_without_the_csrf_token_are_refused(site):
     with new_session(site.url) as session:
         assert session.scalar(select(func.count()).select_from(Subscription)) == 1
         assert session.scalar(select(Subscription.status)) == "active"
+
+
+def test_the_live_views_stream_follows_the_same_access_rules_with_the_session_cookie(site):
+    """The live view reads /api/v1/subscriptions/{id}/events with the portal's session cookie:
+    another developer's cookie finds no such subscription, no cookie is asked to authenticate,
+    and a paused subscription's stream is refused, as with a key."""
+    ada = site.client("ada")
+    subscription_id = create(site, ada)
+    events = f"/api/v1/subscriptions/{subscription_id}/events"
+    assert site.client("bob").get(events).status_code == 404
+    assert site.client().get(events).status_code == 401
+    ada.post(f"/dashboard/subscriptions/{subscription_id}/pause", data={"csrf_token": csrf(ada.get("/dashboard").text)})
+    paused = ada.get(events)
+    assert paused.status_code == 409 and "paused" in paused.json()["detail"]
