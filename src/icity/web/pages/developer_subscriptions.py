@@ -60,7 +60,7 @@ def _list_page(request: Request, session: Session, viewer: Principal, status_cod
         status_code=status_code,
         apps=own_apps,
         app_names={app["id"]: app["name"] for app in own_apps},
-        subscriptions=[s for s in listed if not s["standard"]] + [s for s in listed if s["standard"]],
+        subscriptions=listed,
         cities=cities.list_cities(session, level="all", limit=LISTED, cursor=None).items,
         systems=catalogue.list_systems(session, viewer, limit=LISTED, cursor=None).items,
         entity_types=catalogue.offered_entity_types(session, viewer),
@@ -86,7 +86,7 @@ def _utc(value: str) -> str | None:
     value = value.strip()
     if not value:
         return None
-    return value if value.endswith("Z") or "+" in value[10:] else f"{value}Z"
+    return value if value.endswith("Z") else f"{value}Z"
 
 
 @router.post("/dashboard/subscriptions", dependencies=[Depends(web_session.check_csrf)])
