@@ -5,6 +5,8 @@ the moment it was loaded."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -18,6 +20,9 @@ from icity.demo import is_demo_database, is_loaded, load_demo
 from icity.demo.network import load_cities
 from icity.demo.simulator import TOKEN_NAME, DemoSimulator, Reading, TickResult, _due_moments
 from icity.services import cities
+from icity.services.mqtt_ingest import MqttIngest
+
+BROKER = "mqtt://127.0.0.1:1883"
 
 NOISE_METER = "urn:ngsi-ld:NoiseLevelObserved:barcelona:noise-01"
 
@@ -147,3 +152,43 @@ def test_the_history_ends_when_the_demo_is_loaded(databases):
         # the pipeline's open steps are dated from the load: none overdue by more than days
         overdue = cities.overdue_follow_ups(session, loaded_at.date())
         assert overdue and all(entry["daysOverdue"] < 14 for entry in overdue)
+
+
+def test_with_a_broker_the_noise_meters_publish_their_live_readings_over_mqtt(live_server):
+    """The real Mosquitto (ICITY_MQTT_URL in CI): the catch-up goes over HTTP, the live reading of each
+    sound level meter to icity/<city>/<slug>/<device>/attrs, stored by the platform's MQTT ingest."""
+    prefix = f"icity-test-{uuid.uuid4().hex[:10]}"  # this test's topics only
+    consumer = MqttIngest(BROKER, live_server.database_url, prefix=prefix, share_group=None)
+    consumer.start()
+    simulator = DemoSimulator(live_server.database_url, live_server.url, BROKER, mqtt_prefix=prefix)
+    try:
+        assert consumer.wait_subscribed(10), "no MQTT broker on 127.0.0.1:1883: start Mosquitto (`mosquitto -d`)"
+        simulator.connect_broker()
+        wait_until(simulator._mqtt.is_connected)
+        with new_session(live_server.database_url) as session:
+            meter = session.scalar(select(Device).where(Device.entity_id == NOISE_METER))
+        now = utcnow()
+        live_moment = _due_moments(meter.last_seen_at, meter.reporting_period_s, now)[-1][0]
+
+        result = simulator.tick(now)
+
+        noise_meters = sum(1 for system in simulator.tokens if system.endswith("/noise")) * 4
+        assert result.published == noise_meters and result.refused == []
+
+        def meter_seen():
+            with new_session(live_server.database_url) as session:
+                return session.get(Device, meter.id).last_seen_at
+
+        wait_until(lambda: meter_seen() == live_moment, what=lambda: f"last seen {meter_seen()}, not {live_moment}")
+    finally:
+        simulator.stop()
+        consumer.stop()
+
+
+def wait_until(condition, timeout_s: float = 20.0, what=None):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not true within {timeout_s} s" + (f": {what()}" if what else ""))

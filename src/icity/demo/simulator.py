@@ -44,6 +44,7 @@ TOKEN_NAME = "demo simulator"
 SIMULATED_TYPES = ("AirQualityObserved", "NoiseLevelObserved")
 FIRST_TICK_S = 3.0  # `make run` shows the demo moving within seconds
 TICK_S = 15.0
+SERVER_WAIT_S = 1.0  # between tries while `icity serve` is not yet listening
 CATCH_UP = timedelta(days=1)  # the longest gap filled on start
 FINE_CATCH_UP = timedelta(hours=1)  # filled at the device's period; earlier, hourly as the history
 BATCH_MEASURES = 1000  # per push: 5,000 observations at most, half the API's limit
@@ -72,7 +73,8 @@ class Reading:
 
 @dataclass
 class TickResult:
-    pushed: int = 0  # readings accepted
+    pushed: int = 0  # readings accepted over HTTP
+    published: int = 0  # readings published over MQTT (the platform's MQTT ingest stores them)
     refused: list[str] = field(default_factory=list)  # what the API said of a refused batch
 
 
@@ -92,13 +94,14 @@ class DemoSimulator:
         base_url: str,
         mqtt_url: str | None = None,
         *,
+        mqtt_prefix: str = "icity",
         first_tick_s: float = FIRST_TICK_S,
         tick_s: float = TICK_S,
         rng: random.Random | None = None,
     ) -> None:
         self.database_url = database_url
         self.base_url = base_url.rstrip("/")
-        self.mqtt_url = mqtt_url
+        self.mqtt_url, self.mqtt_prefix = mqtt_url, mqtt_prefix
         self.first_tick_s, self.tick_s = first_tick_s, tick_s
         self.rng = rng or random.Random(f"{SEED}:simulator")
         self.tokens: dict[str, str] = {}  # IS → provider token secret (never logged)
@@ -140,20 +143,21 @@ class DemoSimulator:
         now = now or utcnow()
         if not self.tokens:
             self.issue_tokens()
-        readings = self.due_readings(now)
-        live_mqtt = [r for r in readings if r.live and self._mqtt_carries(r)]
-        over_http = [r for r in readings if r not in live_mqtt] if live_mqtt else readings
         result = TickResult()
+        live_mqtt: list[Reading] = []
         by_system: dict[str, list[Reading]] = defaultdict(list)
-        for reading in over_http:
-            by_system[reading.system_id].append(reading)
+        for reading in self.due_readings(now):
+            if reading.live and self._mqtt_carries(reading):
+                live_mqtt.append(reading)
+            else:
+                by_system[reading.system_id].append(reading)
         with httpx.Client(base_url=self.base_url, timeout=30) as client:
             for system_id, group in by_system.items():
                 for start in range(0, len(group), BATCH_MEASURES):
                     self.push(client, system_id, group[start : start + BATCH_MEASURES], result)
         for reading in live_mqtt:
             self._publish(reading)
-            result.pushed += 1
+            result.published += 1
         return result
 
     def push(self, client: httpx.Client, system_id: str, readings: list[Reading], result: TickResult) -> None:
@@ -166,12 +170,14 @@ class DemoSimulator:
         response = client.post(
             f"/api/v1/information-systems/{system_id}/observations",
             content=orjson.dumps(body),
-            headers={"Authorization": f"Bearer {self.tokens[system_id]}", "Content-Type": "application/json"},
+            headers={"Authorization": f"Bearer {self.tokens.get(system_id, '')}", "Content-Type": "application/json"},
         )
         if response.status_code == 200:
             result.pushed += len(readings)
             return
-        detail = response.json().get("detail", "") if response.headers.get("content-type", "").endswith("json") else ""
+        if response.status_code == 401:  # its token was revoked: new ones next round
+            self.tokens = {}
+        detail = response.json().get("detail", "") if "json" in response.headers.get("content-type", "") else ""
         result.refused.append(f"{system_id}: {response.status_code} {detail}".strip())
         log.warning("demo simulator: a push to %s was refused (%s)", system_id, response.status_code)
 
@@ -234,16 +240,17 @@ class DemoSimulator:
 
     def _mqtt_carries(self, reading: Reading) -> bool:
         """With a broker, the sound level meters publish their live readings over MQTT."""
-        return self._mqtt is not None and reading.system_id.endswith("/noise")
+        return self._mqtt is not None and self._mqtt.is_connected() and reading.system_id.endswith("/noise")
 
     def _publish(self, reading: Reading) -> None:
         from icity.realtime.mqtt import publish_properties
 
         payload = orjson.dumps({**reading.values, "TimeInstant": iso(reading.observed_at)})
-        topic = f"icity/{reading.system_id}/{reading.device}/attrs"
+        topic = f"{self.mqtt_prefix}/{reading.system_id}/{reading.device}/attrs"
         self._mqtt.publish(topic, payload, qos=1, properties=publish_properties(self.tokens[reading.system_id]))
 
-    def _connect_mqtt(self) -> None:
+    def connect_broker(self) -> None:
+        """Connect to ICITY_MQTT_URL's broker in the background (start() does)."""
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
 
@@ -267,16 +274,18 @@ class DemoSimulator:
             wait = self.tick_s
             try:
                 result = self.tick()
-                if result.pushed:
-                    log.info("demo simulator: %d readings pushed", result.pushed)
-            except Exception:  # the next round tries again (the server may still be starting)
+                if result.pushed or result.published:
+                    log.info("demo simulator: %d readings pushed, %d published", result.pushed, result.published)
+            except httpx.TransportError:  # the server is still starting: try again in a moment
+                wait = SERVER_WAIT_S
+            except Exception:  # the next round tries again
                 log.exception("demo simulator: a round failed")
 
     def start(self) -> None:
         from icity.db.engine import background_thread
 
         if self.mqtt_url:
-            self._connect_mqtt()
+            self.connect_broker()
         self._thread = background_thread(self._run, name="demo simulator")
         self._thread.start()
 
