@@ -106,7 +106,7 @@ class DemoSimulator:
         self.rng = rng or random.Random(f"{SEED}:simulator")
         self.tokens: dict[str, str] = {}  # IS → provider token secret (never logged)
         self.states: dict[int, DeviceState] = {}
-        self.weather: dict[str, Drift] = {}
+        self.weather: dict[str, tuple[Drift, datetime | None, float]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._mqtt = None
@@ -226,15 +226,24 @@ class DemoSimulator:
                 loud = round(self.rng.uniform(81, 88), 1)  # street works, a late concert
                 values = {"LAeq": loud, "LAmax": round(loud + 10 + abs(self.rng.gauss(0, 3)), 1), "LAS": round(loud - 1, 1)}
             return values
-        weather = self.weather.setdefault(city.id, Drift(self.rng, 0.98, 0.025))
         index = int(local_id.rsplit("-", 1)[-1]) - 1 if local_id.rsplit("-", 1)[-1].isdigit() else 1
-        values = air_quality_reading(city, is_roadside(index), moment, state.local.next(), weather.next(), state.pm_ratio, self.rng)
+        values = air_quality_reading(
+            city, is_roadside(index), moment, state.local.next(), self._weather(city.id, moment), state.pm_ratio, self.rng
+        )
         if is_roadside(index) and (state.excursion_left or self.rng.random() < NO2_EXCURSION_CHANCE):
             # a pollution episode: a stalled inversion over a jammed road, for two or three readings
             state.excursion_left = state.excursion_left - 1 if state.excursion_left else self.rng.randint(1, 2)
             values["no2"] = round(self.rng.uniform(205, 260), 1)
             values["co"] = round(0.15 + 0.006 * values["no2"], 2)
         return values
+
+    def _weather(self, city_id: str, moment: datetime) -> float:
+        """The city's weather drift, shared by its stations: one step per reporting time, not per station."""
+        drift, at, value = self.weather.get(city_id) or (Drift(self.rng, 0.98, 0.025), None, 0.0)
+        if at != moment:
+            at, value = moment, drift.next()
+        self.weather[city_id] = (drift, at, value)
+        return value
 
     # -- MQTT -----------------------------------------------------------------------------------
 
