@@ -1,7 +1,7 @@
 """alarm acknowledgements: an operator acknowledges an alarm with a note
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-06 05:20:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import icity.db.types
 
 
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
