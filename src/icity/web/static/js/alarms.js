@@ -26,6 +26,6 @@
     told.hidden = false;
   }
 
-  window.iCityLive.follow({ system, kind: "alarm" }, (data) => { refresh(data); });
-  document.body.dataset.liveAlarms = "following";
+  const source = window.iCityLive.follow({ system, kind: "alarm" }, (data) => { refresh(data); });
+  source.addEventListener("open", () => { document.body.dataset.liveAlarms = "following"; });
 })();
