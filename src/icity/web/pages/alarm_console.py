@@ -64,7 +64,6 @@ def _page(
         status_code=status_code,
         system=system,
         rules=rules,
-        rule_names={rule["id"]: rule["name"] for rule in rules},
         alarms=listed,
         editing=extra.pop("editing", None) or editing,
         posted=posted,
@@ -103,12 +102,14 @@ def _rule_body(fields: dict[str, str]) -> dict[str, Any]:
     return AlarmRuleIn.model_validate(body).model_dump()
 
 
-def _refused(request: Request, session: Session, viewer: Principal, system_id: str, error: Exception, **extra: Any):
+def _refused(
+    request: Request, session: Session, viewer: Principal, system_id: str, error: ICityError | ValidationError, **extra: Any
+):
+    """The page again with the refusal's problems, nothing written; a caller who may not manage the IS gets its error page."""
     session.rollback()
     code = error.status if isinstance(error, ICityError) else 422
-    if isinstance(error, ICityError) and code in (403, 404):
+    if isinstance(error, ICityError) and code in (401, 403, 404):
         raise error  # not theirs to manage: the error page, as for a GET
-    assert isinstance(error, (ICityError, ValidationError))
     return _page(request, session, viewer, system_id, code, errors=problems(error, LABELS), **extra)
 
 

@@ -24,6 +24,7 @@ from icity.web.schema_forms import fields_of, parameters_of
 router = APIRouter(include_in_schema=False)
 
 HISTORY_SHOWN = 50
+LABELS = {"parameters": "Parameters", "command": "Command", "expiresInS": "Expires in"}
 DONE = {"sent": "The command is queued for the device: its status below follows it."}
 PAGE = "/manage/information-systems/{city_id}/{slug}/devices/{local_id}/commands"
 
@@ -87,9 +88,8 @@ def send_command(request: Request, city_id: str, slug: str, local_id: str, name:
         session.rollback()
         if error.status in (401, 403, 404):
             raise  # not theirs to command: the error page, as for a GET
-        labels = {"parameters": "Parameters", "command": "Command", "expiresInS": "Expires in"}
         return _page(
             request, session, viewer, system_id, local_id, error.status,
-            errors=problems(error, labels), refused=name, posted=posted,
+            errors=problems(error, LABELS), refused=name, posted=posted,
         )  # fmt: skip
     return RedirectResponse(f"{PAGE.format(city_id=city_id, slug=slug, local_id=local_id)}?done=sent#history", status_code=303)
