@@ -206,3 +206,18 @@ def test_an_owner_admin_does_not_manage_a_citys_is(site):
         owners.create_owner(session, CLI, id="gridco", name="GridCo", kind="charge_point_operator", country="ES")
         site.tokens["gridco"] = people.person(session, "ops@gridco.example", role="owner_admin", owners=("gridco",)).token
     assert site.client("gridco").get(PAGE).status_code == 403
+
+
+def test_an_owners_admin_keeps_the_alarms_of_its_owners_is_and_the_city_where_it_lies_may_not(databases, demo_url):
+    url = databases.copy(demo_url)
+    with transaction(url) as session:
+        ruota = people.person(session, "ops@ruota.test", role="owner_admin", owners=("ruota",))
+        genova = people.person(session, "admin@genova.test", role="city_admin", cities=("genova",))
+    site = Site(url, {"ruota": ruota.token, "genova": genova.token}, {})
+    page = "/manage/information-systems/genova/ruota-bike-sharing/alarms"
+    assert site.client("genova").get(page).status_code == 403
+    owner = site.client("ruota")
+    token = csrf(owner.get(page).text)
+    added = owner.post(page.replace("/alarms", "/alarm-rules"), data=rule_form(token, kind="silent", name="Dock silent"), follow_redirects=False)
+    assert added.status_code == 303
+    assert "Dock silent" in owner.get(page).text
