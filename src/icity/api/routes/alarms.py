@@ -96,7 +96,9 @@ def list_alarms(
     session: SessionDep,
     principal: PrincipalDep,
     state: Annotated[str | None, Query(description="pending, raised or cleared", examples=["raised"])] = None,
-    acknowledged: Annotated[bool | None, Query(description="true: only those acknowledged; false: only those not")] = None,
+    acknowledged: Annotated[
+        bool | None, Query(description="true: only those acknowledged; false: only those not", examples=[False])
+    ] = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ):
