@@ -9,6 +9,7 @@ from icity.web.pages import (
     city_admin,
     developer,
     developer_approvals,
+    devices,
     email_verification,
     explorer,
     messages,
@@ -18,6 +19,7 @@ from icity.web.pages import (
     owners_admin,
     owners,
     passwords,
+    provider_tokens,
     projects,
     service_requests,
     statements,
@@ -28,5 +30,5 @@ PAGE_ROUTERS = [
     network.router, owners.router, catalogue.router, explorer.router, account.router, app_portal.router, certification.router, developer.router,
     city_admin.router, wizard.router, city_access.router, opening_notices.router, service_requests.router,
     network_admin.router, owners_admin.router, developer_approvals.router, messages.router, email_verification.router,
-    passwords.router, projects.router, statements.router,
+    passwords.router, projects.router, statements.router, devices.router, provider_tokens.router,
 ]

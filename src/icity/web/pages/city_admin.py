@@ -1,5 +1,5 @@
 """The publisher admin's pages: the IS I manage with their connectors' health, and one IS's
-page — its status, its connector's health and harvest runs, "harvest now", its entities on a
+page — its status, how its data arrives (its connector's health and harvest runs, what its devices push), "harvest now", its entities on a
 map. For city admins (the IS their cities publish), infrastructure owners' admins (the IS their
 owners publish, in whichever city they lie) and the platform admin (every IS); the services
 refuse everyone else, as the API does."""
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from icity.api.deps import SessionDep, TransactionDep, after_response
 from icity.api.source_schemas import StatusIn
 from icity.errors import ICityError
-from icity.services import access_requests, catalogue, cities, entities, harvest, openings, owners
+from icity.services import access_requests, catalogue, cities, data_arrival, entities, harvest, openings, owners
 from icity.services.access import Principal, require_any_admin
 from icity.web import session as web_session
 from icity.web.forms import problems
@@ -81,7 +81,7 @@ def home(request: Request, viewer: ViewerDep, session: SessionDep):
 
 
 def _system_page(request: Request, session: Session, viewer: Principal, system_id: str, status_code: int = 200, **extra: Any):
-    source = harvest.get_source(session, viewer, system_id)  # the owning city's admins only
+    arrival = data_arrival.arrival(session, viewer, system_id)  # its publisher's admins only
     system = catalogue.get_system(session, viewer, system_id)
     runs = harvest.list_runs(session, viewer, system_id, limit=RUNS_SHOWN, cursor=None).items
     shown = entities.query_entities(
@@ -95,7 +95,8 @@ def _system_page(request: Request, session: Session, viewer: Principal, system_i
         system=system,
         opening_notice=openings.notice_dict(notice) if notice else None,
         city=cities.get_city_row(session, system["city"]),
-        source=source,
+        source=arrival["harvest"],
+        pushed=arrival["push"],
         runs=runs,
         running=any(run["status"] == "running" for run in runs),
         next_statuses=catalogue.NEXT_STATUSES[system["status"]],
