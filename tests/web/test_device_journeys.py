@@ -1,0 +1,79 @@
+"""Browser journey of a city operator on the demo network, in Debian's Chromium: Barcelona's admin
+issues a provider token for its air-quality network on the page, pushes with the exact curl line
+the page shows (a real HTTP push, run by the shell), and watches the silent device turn
+"reporting", its latest value change and its chart gain the point — without reloading (the
+portal's live stream). Every page passes axe-core's WCAG A/AA check; screenshots in test-artifacts/."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from datetime import timedelta
+
+from playwright.sync_api import Page, expect
+from sqlalchemy import select, update
+
+from icity.db.engine import transaction
+from icity.db.models import Device, utcnow
+from tests.web.conftest import shoot
+from tests.web.test_accessibility import violations
+from tests.web.test_app_journeys import sign_in
+from tests.web.test_city_admin_journeys import city_admin
+
+SYSTEM = "barcelona/air-quality"
+MANAGE = f"/manage/information-systems/{SYSTEM}"
+
+
+def all_silent(database_url: str) -> None:
+    """The network's devices last heard two days ago: overdue, whatever their period."""
+    seen = utcnow() - timedelta(days=2)
+    with transaction(database_url) as session:
+        session.execute(
+            update(Device).where(Device.information_system_id == SYSTEM)
+            .values(last_seen_at=seen, reporting_period_s=600, silent_after=seen + timedelta(seconds=600))
+        )  # fmt: skip
+        assert session.scalars(select(Device.local_id).where(Device.information_system_id == SYSTEM)).first()
+
+
+def test_an_operator_issues_a_token_pushes_with_it_and_sees_the_device_report_live(live_server, page: Page):
+    all_silent(live_server.database_url)
+    city_admin(live_server.database_url, "sensors@barcelona.example", "barcelona")
+    sign_in(page, live_server.url, "sensors@barcelona.example", MANAGE)
+    expect(page.get_by_test_id("push-facts")).to_be_visible()
+    expect(page.get_by_test_id("device-counts")).to_contain_text("0 reporting")
+
+    page.get_by_role("link", name="Provider tokens").first.click()
+    assert violations(page) == []
+    page.get_by_label("Token name").fill("journey gateway")
+    page.get_by_role("button", name="Issue the token").click()
+    expect(page.get_by_test_id("new-token-value")).to_have_value(re.compile(r"^icp_"))
+    assert violations(page) == []
+    curl = page.get_by_test_id("curl-line").inner_text()
+    device = re.search(r'"device": "([^"]+)"', curl).group(1)
+    attribute = re.search(r'"values": \{"([^"]+)": 21\.5\}', curl).group(1)
+
+    page.goto(f"{live_server.url}{MANAGE}/devices")
+    row = page.locator(f'tr[data-device="{device}"]')
+    expect(row.get_by_test_id("device-status")).to_have_text("silent")
+    expect(page.locator("#devices-map .leaflet-interactive").first).to_be_visible()
+    assert violations(page) == []
+    shoot(page, "devices")
+
+    with page.expect_response(lambda response: "/live/events" in response.url):  # the page follows the IS
+        row.get_by_role("link").click()
+    expect(page.get_by_test_id("device-status")).to_have_text("silent")
+    chart = page.locator(f'canvas[data-attribute="{attribute}"]')
+    points = int(chart.get_attribute("data-points"))
+    assert violations(page) == []
+
+    pushed = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=30)  # as the operator would
+    assert pushed.returncode == 0, pushed.stderr
+    assert '"observations":1' in pushed.stdout.replace(" ", "")
+
+    expect(page.get_by_test_id("device-status")).to_have_text("reporting")
+    expect(page.locator(f'#latest-values dd[data-attribute="{attribute}"]')).to_have_text("21.5")
+    expect(chart).to_have_attribute("data-points", str(points + 1))
+    shoot(page, "device")
+
+    page.goto(f"{live_server.url}{MANAGE}")  # the IS's page counts it
+    expect(page.get_by_test_id("device-counts")).to_contain_text("1 reporting")
