@@ -28,7 +28,6 @@ router = APIRouter(include_in_schema=False)
 
 MANAGE = "/manage/information-systems"
 DONE = {"revoked": "The token is revoked: its next push is refused (over MQTT, within 30 s)."}
-EXAMPLE_VALUE = 21.5  # what the sample lines push, for a device's first numeric attribute
 
 
 def _page(request: Request, session: Session, viewer: Principal, system_id: str, status_code: int = 200, **extra: Any):
@@ -93,9 +92,9 @@ def revoke_token(request: Request, city_id: str, slug: str, token_id: RowId, vie
 def push_lines(session: Session, viewer: Principal, system_id: str, token: str) -> dict[str, Any]:
     """The curl line that pushes over HTTP, and the mosquitto_pub line for MQTT when the platform
     listens to a broker: as the README documents them, for one of the IS's devices."""
-    device, attribute = _example(session, viewer, system_id)
+    device, attribute, value = _example(session, viewer, system_id)
     settings = get_settings()
-    body = {"measures": [{"device": device, "observedAt": "__NOW__", "values": {attribute: EXAMPLE_VALUE}}]}
+    body = {"measures": [{"device": device, "observedAt": "__NOW__", "values": {attribute: value}}]}
     now = '"$(date -u +%Y-%m-%dT%H:%M:%SZ)"'
     data = json.dumps(body).replace('"__NOW__"', '"\'' + now + '\'"')  # the shell puts the time of sending
     url = f"{settings.public_url}/api/v1/information-systems/{system_id}/observations"
@@ -106,7 +105,7 @@ def push_lines(session: Session, viewer: Principal, system_id: str, token: str) 
     mqtt = None
     if settings.mqtt_url:
         broker = urlsplit(settings.mqtt_url)
-        payload = json.dumps({attribute: EXAMPLE_VALUE, "TimeInstant": "__NOW__"}).replace('"__NOW__"', '"\'' + now + '\'"')
+        payload = json.dumps({attribute: value, "TimeInstant": "__NOW__"}).replace('"__NOW__"', '"\'' + now + '\'"')
         mqtt = (
             f"mosquitto_pub -h {broker.hostname} -p {broker.port or 1883} -V 5 -q 1 "
             f"-D publish user-property authorization {shlex.quote('Bearer ' + token)} \\\n"
@@ -115,11 +114,14 @@ def push_lines(session: Session, viewer: Principal, system_id: str, token: str) 
     return {"device": device, "attribute": attribute, "curl": curl, "mqtt": mqtt}
 
 
-def _example(session: Session, viewer: Principal, system_id: str) -> tuple[str, str]:
-    """A device of the IS that reports into an entity, and one of that entity's numeric attributes."""
+def _example(session: Session, viewer: Principal, system_id: str) -> tuple[str, str, Any]:
+    """A device of the IS that reports into an entity, one of that entity's numeric attributes and
+    a plausible value of it (its latest, a little changed, so that a try shows on the chart)."""
     for device in devices.list_devices(session, viewer, system_id):
         if device["entity"]:
             shown = devices.get_device(session, viewer, system_id, device["id"])
             if shown["charts"]:
-                return device["id"], sorted(shown["charts"])[0]
-    return "<device>", "<attribute>"
+                attribute = sorted(shown["charts"])[0]
+                latest = shown["latest"][attribute]
+                return device["id"], attribute, latest + 1 if isinstance(latest, int) else round(latest * 1.1 + 0.1, 2)
+    return "<device>", "<attribute>", 0

@@ -33,6 +33,8 @@
       time.dateTime = observedAt;
       time.textContent = label(observedAt) + " UTC";
       document.getElementById("device-last-seen").replaceChildren(time);
+      const observed = document.getElementById("entity-observed");
+      if (observed) observed.replaceChildren(time.cloneNode(true));
     }
     for (const name of change.changed || Object.keys(change.entity)) {
       const value = change.entity[name];
