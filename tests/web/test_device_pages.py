@@ -116,6 +116,16 @@ def test_an_is_nothing_arrives_into_offers_both_ways_to_set_it_up(site: Site):
     assert f'href="{MANAGE}/{OWNER_IS}/provider-tokens"' in page.text
 
 
+def test_the_managed_list_says_how_each_is_data_arrives(site: Site):
+    page = site.client("owning_city_admin").get("/manage")
+    assert page.status_code == 200
+    row = re.search(rf'<tr data-system="{APPROVAL_IS}">.*?</tr>', page.text, re.S).group(0)
+    assert re.search(r'data-testid="arrival">\s*<a href="[^"]+/devices">pushed</a>:\s*0 of 1 device reporting', row)
+    owners = site.client("owner_admin").get("/manage")
+    row = re.search(rf'<tr data-system="{OWNER_IS}">.*?</tr>', owners.text, re.S).group(0)
+    assert "Set up how its data arrives" in row
+
+
 # ---- devices
 
 

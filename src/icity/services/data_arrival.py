@@ -28,18 +28,19 @@ def device_status(device: Device, now: datetime) -> str:
     return REPORTING
 
 
-def arrival(session: Session, principal: Principal, system_id: str) -> dict[str, Any]:
+def arrival(session: Session, principal: Principal, system_id: str, *, counts: bool = True) -> dict[str, Any]:
     """{"ways": ["harvest", "push"] or [] (nothing set up yet), "harvest": the source with its
-    health or None, "push": the pushed data's figures or None}."""
+    health or None, "push": the pushed data's figures or None}. Without `counts`, the observations
+    of the last hour and day are not counted (a list of many IS)."""
     system = administered_system(session, principal, system_id)
     now = utcnow()
     source = harvest.source_view(session, system) if system.connector else None
-    pushed = _push_figures(session, system, now)
+    pushed = _push_figures(session, system, now, counts)
     ways = (["harvest"] if source else []) + (["push"] if pushed else [])
     return {"ways": ways, "harvest": source, "push": pushed}
 
 
-def _push_figures(session: Session, system: InformationSystem, now: datetime) -> dict[str, Any] | None:
+def _push_figures(session: Session, system: InformationSystem, now: datetime, counts: bool) -> dict[str, Any] | None:
     """None when the IS has neither devices nor provider tokens: nobody pushes into it."""
     devices = list(session.scalars(select(Device).where(Device.information_system_id == system.id)))
     tokens = session.scalar(select(func.count()).where(ProviderToken.information_system_id == system.id)) or 0
@@ -50,7 +51,9 @@ def _push_figures(session: Session, system: InformationSystem, now: datetime) ->
     last_rejected = max(rejected, key=lambda d: d.last_rejection_at or now - timedelta(days=36500), default=None)
     entities = select(Entity.id).where(Entity.information_system_id == system.id).scalar_subquery()
 
-    def observations_since(since: datetime) -> int:
+    def observations_since(since: datetime) -> int | None:
+        if not counts:
+            return None
         statement = select(func.count()).where(Observation.entity_id.in_(entities), Observation.observed_at >= since)
         return session.scalar(statement) or 0
 

@@ -48,7 +48,7 @@ def managed_publishers(session: Session, viewer: Principal) -> list[dict[str, st
 
 
 def _own_systems(session: Session, viewer: Principal) -> list[dict[str, Any]]:
-    """The IS the viewer administers, with their source's health (the services decide which)."""
+    """The IS the viewer administers, with how their data arrives (the services decide which)."""
     systems = []
     for publisher in managed_publishers(session, viewer):
         # the platform admin: everything in each city; a city admin: what its city publishes, not the
@@ -56,7 +56,7 @@ def _own_systems(session: Session, viewer: Principal) -> list[dict[str, Any]]:
         where = {"city": publisher["id"]} if viewer.is_admin else {"publisher": publisher["id"]}
         systems += catalogue.list_systems(session, viewer, **where, limit=LISTED, cursor=None).items
     for system in systems:
-        system["source"] = harvest.get_source(session, viewer, system["id"])
+        system["arrival"] = data_arrival.arrival(session, viewer, system["id"], counts=False)
     return systems
 
 
