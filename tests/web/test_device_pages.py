@@ -1,13 +1,16 @@
 """The operator's console for pushed IS over HTTP (no browser), on the authorisation matrix's world
 (tests/world.py): how an IS's data arrives, its devices (list, page, add, edit) and its provider
-tokens (issue, list, revoke). Managers (the owning city's admin, an owner's admin for its owner's
+tokens (issue, list, revoke; the push lines shown work as shown: the MQTT one on this machine's Mosquitto). Managers (the owning city's admin, an owner's admin for its owner's
 IS, the platform admin) see and act; others are refused; a refused form writes nothing; CSRF holds.
 The browser journey is in test_device_journeys.py."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import subprocess
+import time
 from datetime import timedelta
 
 import pytest
@@ -15,10 +18,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from icity.app import create_app
+from icity.config import get_settings
 from icity.db.engine import new_session, transaction
+from icity.db.models import AuditEvent, Base, Device, Entity, ProviderToken, utcnow
 from icity.services import provider_tokens
 from icity.services.access import CLI
-from icity.db.models import AuditEvent, Base, Device, Entity, ProviderToken, utcnow
+from icity.services.mqtt_ingest import MqttIngest
 from tests.world import APPROVAL_IS, OWNER_IS, PARKING, World, build_world
 
 MANAGE = "/manage/information-systems"
@@ -295,3 +300,29 @@ def test_others_cannot_issue_or_revoke_tokens_nor_without_csrf(site: Site):
     mine = site.client("owning_city_admin")
     assert mine.post(f"{MANAGE}/{APPROVAL_IS}/provider-tokens/{token_id}/revoke", data={"csrf_token": "forged"}).status_code == 403
     assert site.rows() == before
+
+
+def test_the_mqtt_line_shown_pushes_over_the_real_broker(site: Site, monkeypatch):
+    """With ICITY_MQTT_URL set, the page's mosquitto_pub line (run by the shell, as shown) reaches
+    the platform's MQTT consumer on this machine's Mosquitto and the device is heard."""
+    monkeypatch.setenv("ICITY_MQTT_URL", "mqtt://127.0.0.1:1883")
+    get_settings.cache_clear()
+    try:
+        page = issue(site, site.client("owning_city_admin"), provider=str(site.world.ids["gate_provider"]))
+    finally:
+        monkeypatch.delenv("ICITY_MQTT_URL")
+        get_settings.cache_clear()
+    line = html.unescape(re.search(r'data-testid="mqtt-line"><code>(.*?)</code>', page, re.S).group(1))
+    assert "-h 127.0.0.1 -p 1883 -V 5 -q 1" in line and f"-t icity/{APPROVAL_IS}/gate-1/attrs" in line
+    consumer = MqttIngest("mqtt://127.0.0.1:1883", site.url, share_group=None)  # every message, whoever else listens
+    consumer.start()
+    try:
+        assert consumer.wait_subscribed(10), "no MQTT broker answers on 127.0.0.1:1883: start Mosquitto"
+        sent = subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=30)
+        assert sent.returncode == 0, sent.stderr
+        deadline = time.monotonic() + 20
+        while site.device("gate-1").last_seen_at is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        consumer.stop()
+    assert site.device("gate-1").last_seen_at is not None and consumer.stats["stored"] == 1
