@@ -1,8 +1,8 @@
 """Browser journey of a city operator on the demo network, in Debian's Chromium: Barcelona's admin
 issues a provider token for its air-quality network on the page, pushes with the exact curl line
 the page shows (a real HTTP push, run by the shell), and watches the silent device turn
-"reporting", its latest value change and its chart gain the point — without reloading (the
-portal's live stream). Every page passes axe-core's WCAG A/AA check; screenshots in test-artifacts/."""
+"reporting" (on its page and in the devices list open beside it), its latest value change and its
+chart gain the point — without reloading (the portal's live stream). Every page passes axe-core's WCAG A/AA check; screenshots in test-artifacts/."""
 
 from __future__ import annotations
 
@@ -66,14 +66,24 @@ def test_an_operator_issues_a_token_pushes_with_it_and_sees_the_device_report_li
     points = int(chart.get_attribute("data-points"))
     assert violations(page) == []
 
+    listing = page.context.new_page()  # the devices list, open beside it, follows too
+    with listing.expect_response(lambda response: "/live/events" in response.url):
+        listing.goto(f"{live_server.url}{MANAGE}/devices")
+    listed = listing.locator(f'tr[data-device="{device}"]')
+    expect(listed.get_by_test_id("device-status")).to_have_text("silent")
+
     pushed = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, timeout=30)  # as the operator would
     assert pushed.returncode == 0, pushed.stderr
+    pushed_on = utcnow().date().isoformat()
     assert '"observations":1' in pushed.stdout.replace(" ", "")
 
     expect(page.get_by_test_id("device-status")).to_have_text("reporting")
     expect(page.locator(f'#latest-values dd[data-attribute="{attribute}"]')).to_have_text(f"{float(value):g}")  # as JavaScript prints the number
     expect(chart).to_have_attribute("data-points", str(points + 1))
     shoot(page, "device")
+    expect(listed.get_by_test_id("device-status")).to_have_text("reporting")
+    expect(listed.get_by_test_id("last-seen")).to_contain_text(pushed_on)  # was two days ago
+    listing.close()
 
     page.goto(f"{live_server.url}{MANAGE}")  # the IS's page counts it
     expect(page.get_by_test_id("device-counts")).to_contain_text("1 reporting")
