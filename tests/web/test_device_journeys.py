@@ -10,11 +10,14 @@ import re
 import subprocess
 from datetime import timedelta
 
+import httpx
 from playwright.sync_api import Page, expect
 from sqlalchemy import select, update
 
 from icity.db.engine import transaction
-from icity.db.models import Device, utcnow
+from icity.db.models import Device, Provider, utcnow
+from icity.services import provider_tokens
+from icity.services.access import CLI
 from tests.web.conftest import shoot
 from tests.web.test_accessibility import violations
 from tests.web.test_app_journeys import sign_in
@@ -87,3 +90,37 @@ def test_an_operator_issues_a_token_pushes_with_it_and_sees_the_device_report_li
 
     page.goto(f"{live_server.url}{MANAGE}")  # the IS's page counts it
     expect(page.get_by_test_id("device-counts")).to_contain_text("1 reporting")
+
+
+def test_an_operator_adds_a_device_that_is_then_heard_for_the_first_time(live_server, page: Page):
+    city_admin(live_server.database_url, "sensors@barcelona.example", "barcelona")
+    with transaction(live_server.database_url) as session:
+        provider = session.scalar(select(Provider.id).where(Provider.information_system_id == SYSTEM))
+        token = provider_tokens.create_token(session, CLI, SYSTEM, provider, "test gateway")["token"]
+    sign_in(page, live_server.url, "sensors@barcelona.example", f"{MANAGE}/devices")
+    page.get_by_role("link", name="Add a device").click()
+    assert violations(page) == []
+    page.get_by_label("Local id").fill("aq-new")
+    page.get_by_label("Name", exact=True).fill("Poblenou – new station")
+    page.get_by_label("Latitude").fill("41.4036")
+    page.get_by_label("Longitude", exact=True).fill("2.2")
+    page.get_by_label("Reporting period in seconds").fill("600")
+    page.get_by_label("Entity it reports into").select_option("new:AirQualityObserved")
+    page.get_by_label("Commands", exact=False).first.fill('[{"name": "calibrate", "parameters": {"type": "object"}}]')
+    with page.expect_response(lambda response: "/live/events" in response.url):
+        page.get_by_role("button", name="Add the device").click()
+    expect(page.get_by_test_id("done")).to_have_text("The device is added.")
+    expect(page.get_by_test_id("device-status")).to_have_text("never heard")
+    expect(page.get_by_test_id("no-values")).to_be_visible()
+
+    answer = httpx.post(
+        f"{live_server.url}/api/v1/information-systems/{SYSTEM}/observations",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"measures": [{"device": "aq-new", "observedAt": utcnow().isoformat(), "values": {"no2": 33.5}}]},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    expect(page.get_by_test_id("device-status")).to_have_text("reporting")
+    expect(page.locator('#latest-values dd[data-attribute="no2"]')).to_have_text("33.5")
+    expect(page.locator('canvas[data-attribute="no2"]')).to_have_attribute("data-points", "1")
+    assert violations(page) == []
