@@ -9,6 +9,7 @@ from icity.web.pages import (
     city_admin,
     developer,
     developer_approvals,
+    developer_subscriptions,
     devices,
     email_verification,
     explorer,
@@ -29,7 +30,7 @@ from icity.web.pages import (
 
 PAGE_ROUTERS = [
     network.router, owners.router, catalogue.router, explorer.router, account.router, app_portal.router, certification.router, developer.router,
-    city_admin.router, wizard.router, city_access.router, opening_notices.router, service_requests.router,
+    developer_subscriptions.router, city_admin.router, wizard.router, city_access.router, opening_notices.router, service_requests.router,
     network_admin.router, owners_admin.router, developer_approvals.router, messages.router, email_verification.router,
     passwords.router, projects.router, statements.router, live.router, devices.router, provider_tokens.router,
 ]
