@@ -102,6 +102,7 @@ def test_a_pushed_is_shows_what_its_devices_sent(site: Site):
     page = client.get(f"{MANAGE}/{APPROVAL_IS}")
     assert page.status_code == 200
     assert 'data-testid="push-facts"' in page.text and 'data-testid="no-source"' not in page.text
+    assert 'id="runs"' not in page.text  # no source, no harvest runs to list
     assert re.search(r'data-testid="device-counts">0 reporting, 0 silent, 1 never heard', page.text)
     assert re.search(r'data-testid="last-observation">none yet', page.text)
     secret = new_token(site)
