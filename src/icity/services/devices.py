@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -42,7 +43,8 @@ class DeviceForm:
     command_url: str = ""  # "" : over MQTT
 
 
-def operator_device(device: Device, now) -> dict[str, Any]:
+def operator_device(device: Device, now: datetime) -> dict[str, Any]:
+    """The device as the API shows it, with its status (reporting, silent, never heard)."""
     return {**catalogue.device_dict(device, now), "status": device_status(device, now)}
 
 
