@@ -39,6 +39,12 @@ ADMIN_PAGES = ["/admin/network", "/admin/network/manchester", "/admin/developers
 CITY_ADMIN_PAGES = ["/manage", "/manage/new", "/manage/information-systems/cornella/air-quality", "/manage/information-systems/cornella/air-quality/source", "/manage/access-requests", "/manage/usage",
                     "/manage/opening-notices", "/manage/information-systems/cornella/air-quality/alarms",
                     "/manage/information-systems/cornella/air-quality/devices/aq-01/commands"]
+# the operator's console of a pushed IS (devices, provider tokens), as Barcelona's admin sees it
+OPERATOR_PAGES = ["/manage/information-systems/barcelona/air-quality", "/manage/information-systems/barcelona/air-quality/devices",
+                  "/manage/information-systems/barcelona/air-quality/devices/aq-01",
+                  "/manage/information-systems/barcelona/air-quality/devices/aq-01/edit",
+                  "/manage/information-systems/barcelona/air-quality/devices/new",
+                  "/manage/information-systems/barcelona/air-quality/provider-tokens"]
 OWNER_ADMIN_PAGES = ["/manage", "/manage/new", "/manage/information-systems/bologna/ruota-bike-sharing", "/manage/opening-notices"]
 
 
@@ -79,6 +85,12 @@ def test_the_city_admins_pages_meet_wcag_aa(live_server, page: Page):
     city_admin(live_server.database_url, "opendata@cornella.example", "cornella")
     sign_in(page, live_server.url, "opendata@cornella.example", "/manage")
     check(page, live_server.url, CITY_ADMIN_PAGES)
+
+
+def test_the_operators_console_meets_wcag_aa(live_server, page: Page):
+    city_admin(live_server.database_url, "sensors@barcelona.example", "barcelona")
+    sign_in(page, live_server.url, "sensors@barcelona.example", "/manage")
+    check(page, live_server.url, OPERATOR_PAGES)
 
 
 def test_the_owner_admins_pages_meet_wcag_aa(live_server, page: Page):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from icity.db.models import Provider, ProviderToken, utcnow
 from icity.errors import bad_parameter, conflict, not_found
-from icity.services import audit
+from icity.services import audit, catalogue
 from icity.services.access import Principal, administered_system
 from icity.services.secrets import PROVIDER_PREFIX, new_api_key
 
@@ -71,3 +71,16 @@ def revoke_token(session: Session, principal: Principal, system_id: str, token_i
     token.revoked_at = utcnow()
     audit.record(session, principal, "provider_token.revoked", "provider_token", token.id, city_id=system.city_id, owner_id=system.owner_id)
     return token_dict(token)
+
+
+def issue_token(
+    session: Session, principal: Principal, system_id: str, provider_id: int | None, provider_name: str = "", name: str = ""
+) -> dict[str, Any]:
+    """A token for one of the IS's providers or, when none is named, for a new provider of that
+    name (an IS that nobody pushes into yet has none): the portal's "issue a provider token"."""
+    system = administered_system(session, principal, system_id)
+    if provider_id is None:
+        if not provider_name.strip():
+            raise bad_parameter("providerName", "Choose one of the IS's providers, or name the new one this token is for.")
+        provider_id = catalogue.add_provider(session, system.id, name=provider_name.strip()[:200]).id
+    return create_token(session, principal, system.id, provider_id, name)

@@ -12,6 +12,7 @@ from icity.web.pages import (
     developer,
     developer_approvals,
     developer_subscriptions,
+    devices,
     email_verification,
     explorer,
     live,
@@ -22,6 +23,7 @@ from icity.web.pages import (
     owners_admin,
     owners,
     passwords,
+    provider_tokens,
     projects,
     service_requests,
     statements,
@@ -33,5 +35,5 @@ PAGE_ROUTERS = [
     developer_subscriptions.router, city_admin.router, alarm_console.router, device_commands.router, wizard.router, city_access.router,
     opening_notices.router, service_requests.router,
     network_admin.router, owners_admin.router, developer_approvals.router, messages.router, email_verification.router,
-    passwords.router, projects.router, statements.router, live.router,
+    passwords.router, projects.router, statements.router, live.router, devices.router, provider_tokens.router,
 ]

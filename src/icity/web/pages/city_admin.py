@@ -1,5 +1,5 @@
 """The publisher admin's pages: the IS I manage with their connectors' health, and one IS's
-page — its status, its connector's health and harvest runs, "harvest now", its entities on a
+page — its status, how its data arrives (its connector's health and harvest runs, what its devices push), "harvest now", its entities on a
 map. For city admins (the IS their cities publish), infrastructure owners' admins (the IS their
 owners publish, in whichever city they lie) and the platform admin (every IS); the services
 refuse everyone else, as the API does."""
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from icity.api.deps import SessionDep, TransactionDep, after_response
 from icity.api.source_schemas import StatusIn
 from icity.errors import ICityError
-from icity.services import access_requests, catalogue, cities, entities, harvest, openings, owners
+from icity.services import access_requests, catalogue, cities, data_arrival, entities, harvest, openings, owners
 from icity.services.access import Principal, require_any_admin
 from icity.web import session as web_session
 from icity.web.forms import problems
@@ -48,7 +48,7 @@ def managed_publishers(session: Session, viewer: Principal) -> list[dict[str, st
 
 
 def _own_systems(session: Session, viewer: Principal) -> list[dict[str, Any]]:
-    """The IS the viewer administers, with their source's health (the services decide which)."""
+    """The IS the viewer administers, with how their data arrives (the services decide which)."""
     systems = []
     for publisher in managed_publishers(session, viewer):
         # the platform admin: everything in each city; a city admin: what its city publishes, not the
@@ -56,7 +56,7 @@ def _own_systems(session: Session, viewer: Principal) -> list[dict[str, Any]]:
         where = {"city": publisher["id"]} if viewer.is_admin else {"publisher": publisher["id"]}
         systems += catalogue.list_systems(session, viewer, **where, limit=LISTED, cursor=None).items
     for system in systems:
-        system["source"] = harvest.get_source(session, viewer, system["id"])
+        system["arrival"] = data_arrival.arrival(session, viewer, system["id"], counts=False)
     return systems
 
 
@@ -81,7 +81,7 @@ def home(request: Request, viewer: ViewerDep, session: SessionDep):
 
 
 def _system_page(request: Request, session: Session, viewer: Principal, system_id: str, status_code: int = 200, **extra: Any):
-    source = harvest.get_source(session, viewer, system_id)  # the owning city's admins only
+    arrival = data_arrival.arrival(session, viewer, system_id)  # its publisher's admins only
     system = catalogue.get_system(session, viewer, system_id)
     runs = harvest.list_runs(session, viewer, system_id, limit=RUNS_SHOWN, cursor=None).items
     shown = entities.query_entities(
@@ -95,7 +95,8 @@ def _system_page(request: Request, session: Session, viewer: Principal, system_i
         system=system,
         opening_notice=openings.notice_dict(notice) if notice else None,
         city=cities.get_city_row(session, system["city"]),
-        source=source,
+        source=arrival["harvest"],
+        pushed=arrival["push"],
         runs=runs,
         running=any(run["status"] == "running" for run in runs),
         next_statuses=catalogue.NEXT_STATUSES[system["status"]],

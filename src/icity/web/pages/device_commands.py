@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from icity.api.deps import SessionDep, TransactionDep
 from icity.errors import ICityError
-from icity.services import catalogue, commands
+from icity.services import catalogue, commands, devices
 from icity.services.access import Principal
 from icity.web import session as web_session
 from icity.web.forms import problems
@@ -32,7 +32,7 @@ PAGE = "/manage/information-systems/{city_id}/{slug}/devices/{local_id}/commands
 def _page(
     request: Request, session: Session, viewer: Principal, system_id: str, local_id: str, status_code: int = 200, **extra: Any
 ):
-    device = commands.managed_device(session, viewer, system_id, local_id)  # refuses whoever does not manage the IS
+    device = devices.managed_device(session, viewer, system_id, local_id)  # refuses whoever does not manage the IS
     system = catalogue.get_system(session, viewer, system_id)
     history = commands.list_commands(session, viewer, system_id, local_id, limit=HISTORY_SHOWN, cursor=None).items
     declared = [
@@ -68,7 +68,7 @@ def history_json(request: Request, city_id: str, slug: str, local_id: str, viewe
         return JSONResponse({"detail": "Sign in first."}, status_code=401)
     system_id = f"{city_id}/{slug}"
     try:
-        commands.managed_device(session, viewer, system_id, local_id)
+        devices.managed_device(session, viewer, system_id, local_id)
         history = commands.list_commands(session, viewer, system_id, local_id, limit=HISTORY_SHOWN, cursor=None).items
     except ICityError as error:
         return JSONResponse({"detail": error.detail}, status_code=error.status)
@@ -80,7 +80,7 @@ def send_command(request: Request, city_id: str, slug: str, local_id: str, name:
     system_id = f"{city_id}/{slug}"
     posted = {key: value for key, value in request.state.form.items() if isinstance(value, str)}
     try:
-        device = commands.managed_device(session, viewer, system_id, local_id)
+        device = devices.managed_device(session, viewer, system_id, local_id)
         declared = next((c for c in device["commands"] or [] if isinstance(c, dict) and c.get("name") == name), {})
         parameters = parameters_of(declared.get("parameters", {}), posted)
         commands.send(session, viewer, system_id, local_id, name, parameters)
