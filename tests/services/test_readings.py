@@ -10,40 +10,18 @@ from sqlalchemy import select
 from icity.app import create_app
 from icity.db.engine import new_session, transaction
 from icity.db.models import InformationSystem, User
-from icity.services import catalogue, entity_store, readings
+from icity.services import readings
 from icity.services.access import Principal
 from icity.services.authentication import principal_of_user
-from tests import people
+from tests.gis_layers import DEVELOPER, add_gis_layers
 
-STREETS = {"id": entity_store.entity_urn("Road", "alpha", "ring"), "type": "Road", "name": "Ronda", "roadClass": "primary",
-           "location": {"type": "LineString", "coordinates": [[2.15, 41.38], [2.18, 41.40]]}}  # fmt: skip
-DISTRICT = {"id": entity_store.entity_urn("OSMBoundary", "alpha", "d1"), "type": "OSMBoundary", "name": "Centre",
-            "location": {"type": "Polygon", "coordinates": [[[2.16, 41.38], [2.18, 41.38], [2.18, 41.40], [2.16, 41.38]]]}}  # fmt: skip
 TOKENS: dict[str, str] = {}  # email -> session token, set by gis_network
 
 
 @pytest.fixture
 def gis_network(network_copy) -> str:
-    """alpha opens a public street map and a registered cadastre; a third GIS layer stays a draft;
-    beta opens a public street map of its own."""
     with transaction(network_copy) as session:
-        for city, slug, policy, status, entities in [
-            ("alpha", "streets", "public", "open", [STREETS]),
-            ("alpha", "cadastre", "registered", "open", [DISTRICT]),
-            ("alpha", "plans", "public", "draft", []),
-            ("beta", "streets", "public", "trial", []),
-        ]:
-            catalogue.create_information_system(
-                session, city_id=city, slug=slug, name=f"{city} {slug}", category="gis",
-                entity_types=["Road", "OSMBoundary"], access_policy=policy,
-            )  # fmt: skip
-            if status != "draft":
-                catalogue.set_status(session, f"{city}/{slug}", status)
-            if entities:
-                entity_store.upsert_entities(session, f"{city}/{slug}", entities)
-        ada = people.person(session, "ada@dev.example")
-        people.person(session, "admin@icity.example", role="admin")
-    TOKENS["ada@dev.example"] = ada.token
+        TOKENS[DEVELOPER] = add_gis_layers(session)
     return network_copy
 
 
@@ -70,7 +48,7 @@ def test_only_gis_systems_are_layers(gis_network):
 
 def test_the_api_serves_a_layers_shapes_with_the_same_rules(gis_network):
     client = TestClient(create_app(gis_network))
-    ada = {"Cookie": f"icity_session={TOKENS['ada@dev.example']}"}
+    ada = {"Cookie": f"icity_session={TOKENS[DEVELOPER]}"}
     geojson = {"Accept": "application/geo+json"}
     public = client.get("/api/v1/entities", params={"informationSystem": "alpha/streets", "limit": 1000}, headers=geojson)
     assert public.status_code == 200
