@@ -6,8 +6,10 @@ save screenshots in test-artifacts/."""
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -126,6 +128,16 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     if report.when == "call":
         item.rep_call = report
+        if report.failed and call.excinfo is not None and "Timeout" in call.excinfo.typename:
+            # a page that never loaded: what the live server's threads were doing tells why
+            report.sections.append(("threads at the timeout", _thread_stacks()))
+
+
+def _thread_stacks() -> str:
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    return "\n".join(
+        f"--- {names.get(ident, ident)}\n" + "".join(traceback.format_stack(frame)) for ident, frame in sys._current_frames().items()
+    )
 
 
 def shoot(page, name: str) -> Path:

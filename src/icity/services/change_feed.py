@@ -83,9 +83,10 @@ def load_views(session, streams: Iterable[tuple[int, Credential]]) -> Views:
 
 
 class Stream:
-    """One connected client's queue of batches, filled by the feed, emptied by its response."""
+    """One connected client's queue of batches, filled by the feed, emptied by its response: a
+    subscription's stream, or (subscription_id None) a portal page following changes live."""
 
-    def __init__(self, subscription_id: int, credential: Credential, capacity: int = STREAM_CAPACITY):
+    def __init__(self, subscription_id: int | None, credential: Credential | None, capacity: int = STREAM_CAPACITY):
         self.subscription_id = subscription_id
         self.credential = credential  # what authenticated its client: checked again with each batch
         self.closed: str | None = None  # why, once closed
@@ -209,7 +210,7 @@ class ChangeFeed:
                 signal.signal(number, server_handler)
         self._signal_handlers = []
 
-    def connect(self, subscription_id: int, credential: Credential) -> tuple[Stream, int]:
+    def connect(self, subscription_id: int | None, credential: Credential | None) -> tuple[Stream, int]:
         """A new stream, and the position after which it receives every change: replay up to it from the log."""
         stream = Stream(subscription_id, credential)
         self._streams.add(stream)
@@ -255,7 +256,8 @@ class ChangeFeed:
             if not self._streams:  # nobody to hand changes to: keep up without reading them
                 self.position = max(self.position, await anyio.to_thread.run_sync(self._latest))
                 return
-            followed = {(stream.subscription_id, stream.credential) for stream in self._streams}
+            # a portal page's live stream (no subscription) decides what it shows by itself
+            followed = {(s.subscription_id, s.credential) for s in self._streams if s.subscription_id is not None}
             batch = await anyio.to_thread.run_sync(self._load, self.position, followed)
             if not batch.changes:
                 return

@@ -12,7 +12,7 @@ from polling:
   processes (API workers, `icity worker`) too.
 
 The log is written only while someone listens — an active subscription that could
-select the IS, or an alarm rule on it — so a platform with no subscribers pays
+select the IS, an alarm rule on it, or a portal page following it live — so a platform with no subscribers pays
 nothing for it on its write paths.
 
 Ids must grow in commit order, or a reader that has passed id 12 would never see a
@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from icity.config import get_settings
 from icity.db.bulk import insert_many
-from icity.db.models import AlarmRule, Change, Subscription, utcnow
+from icity.db.models import AlarmRule, Change, LiveView, Subscription, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,10 @@ def listening(session: Session, system_id: str, city_id: str) -> bool:
         or_(Subscription.city_id.is_(None), Subscription.city_id == city_id),
     )
     ruled = exists().where(AlarmRule.information_system_id == system_id, AlarmRule.enabled.is_(True))
-    return bool(session.scalar(select(or_(subscribed, ruled))))
+    watched = exists().where(
+        LiveView.expires_at > now, or_(LiveView.information_system_id.is_(None), LiveView.information_system_id == system_id)
+    )
+    return bool(session.scalar(select(or_(subscribed, ruled, watched))))
 
 
 def change_row(
@@ -118,7 +121,9 @@ def latest_id(session: Session) -> int:
 
 
 def prune(session: Session, before: datetime) -> int:
-    """Forget changes older than `before` (streams cannot resume from before it)."""
+    """Forget changes older than `before` (streams cannot resume from before it), and live views
+    that stopped counting (their page's process died)."""
+    session.execute(delete(LiveView).where(LiveView.expires_at < utcnow()))
     return session.execute(delete(Change).where(Change.at < before)).rowcount
 
 

@@ -94,7 +94,7 @@ def _replay_page(
     return events, reached, go_on, more
 
 
-async def _watch_disconnect(request: Request, stream: Stream) -> None:
+async def watch_disconnect(request: Request, stream: Stream) -> None:
     """Close the stream as soon as the client goes, not at the next write."""
     while True:
         message = await request.receive()
@@ -109,7 +109,7 @@ async def _event_stream(
     database_url = request.app.state.database_url
     # connected here, not before the response: a generator never started never runs its `finally`
     stream, start = feed.connect(subscription.id, credential)
-    watcher = asyncio.create_task(_watch_disconnect(request, stream))
+    watcher = asyncio.create_task(watch_disconnect(request, stream))
     try:
         yield b"retry: %d\n\n" % RETRY_MS
         sent = start if resume_after is None else resume_after  # live changes up to it are not sent again

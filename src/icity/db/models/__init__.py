@@ -33,9 +33,10 @@ from icity.db.models.network import (
 from icity.db.models.offers import OfferAcceptance, OfferVersion
 from icity.db.models.owners import InfrastructureOwner, MembershipChange, OpeningNotice, OwnerAdmin
 from icity.db.models.projects import Project, ProjectApp, ProjectMember, ProjectPartner
-from icity.db.models.realtime import Alarm, AlarmRule, Change, Command, Cursor, Delivery, Subscription
+from icity.db.models.realtime import Alarm, AlarmRule, Change, Command, Cursor, Delivery, LiveView, Subscription
 
 __all__ = [
+    "LiveView",
     "OfferAcceptance",
     "OfferVersion",
     "NAMING",

@@ -32,6 +32,18 @@ class Change(Base):
     altered: Mapped[dict[str, Any] | None] = mapped_column()
 
 
+class LiveView(Base):
+    """A portal page following changes live (/live/events): while one is open, the changes of its IS
+    (of every IS when None) are logged. Its stream pushes `expires_at` on while it lasts, so a view
+    whose process died stops counting by itself."""
+
+    __tablename__ = "live_views"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    information_system_id: Mapped[str | None] = mapped_column(String(140))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class Subscription(Base):
     """An app's standing query: what it wants to be told about, and where (webhook or stream)."""
 

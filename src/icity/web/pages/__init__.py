@@ -11,6 +11,7 @@ from icity.web.pages import (
     developer_approvals,
     email_verification,
     explorer,
+    live,
     messages,
     network,
     network_admin,
@@ -28,5 +29,5 @@ PAGE_ROUTERS = [
     network.router, owners.router, catalogue.router, explorer.router, account.router, app_portal.router, certification.router, developer.router,
     city_admin.router, wizard.router, city_access.router, opening_notices.router, service_requests.router,
     network_admin.router, owners_admin.router, developer_approvals.router, messages.router, email_verification.router,
-    passwords.router, projects.router, statements.router,
+    passwords.router, projects.router, statements.router, live.router,
 ]
