@@ -33,24 +33,34 @@
   }
 
   const markers = new Map();
-  function place(entity) {
-    const latLng = icityLatLng(entity.location);
-    if (!latLng) return null;
+  const shapeStyle = { color: "#0b5394", weight: 2, fillOpacity: 0.05 };
+  function place(entity, later) {
+    const geometry = entity.location;
     let marker = markers.get(entity.id);
-    if (marker) marker.setLatLng(latLng);
-    else {
-      marker = L.circleMarker(latLng, markerStyle)
-        .bindTooltip(icityText(entity.name || entity.id))
-        .on("click", () => select(entity.id))
-        .addTo(map);
-      markers.set(entity.id, marker);
-      mapElement.dataset.entities = String(markers.size);
+    if (geometry && geometry.type !== "Point") {  // a street, an area: drawn as it is
+      if (marker) marker.remove();
+      marker = L.geoJSON(geometry, { style: shapeStyle });
+      marker.shape = true;
+    } else {
+      const latLng = icityLatLng(geometry);
+      if (!latLng) return null;
+      if (marker && !marker.shape) return marker.setLatLng(latLng);
+      if (marker) marker.remove();
+      marker = L.circleMarker(latLng, markerStyle);
     }
+    marker.bindTooltip(icityText(entity.name || entity.id)).on("click", () => select(entity.id));
+    if (!later) marker.addTo(map);
+    markers.set(entity.id, marker);
+    mapElement.dataset.entities = String(markers.size);
     return marker;
   }
-  entities.forEach(place);
+  const isShape = (entity) => Boolean(entity.location && entity.location.type !== "Point");
+  // the view first (a shape is clipped to it), then the shapes, then the points: on top, and clickable
+  entities.forEach((entity) => place(entity, true));
   if (markers.size) map.fitBounds(L.featureGroup([...markers.values()]).getBounds().pad(0.1), { maxZoom: 15 });
   else map.setView([48, 8], 4);
+  entities.filter(isShape).forEach((entity) => markers.get(entity.id).addTo(map));
+  entities.filter((entity) => !isShape(entity) && markers.has(entity.id)).forEach((entity) => markers.get(entity.id).addTo(map));
   mapElement.dataset.entities = String(markers.size);
 
   function show(value) {
@@ -144,7 +154,7 @@
                                    informationSystem: change.informationSystem, location: change.location }, change.entity);
     byId.set(entity.id, entity);
     const marker = place(entity);
-    if (marker) {
+    if (marker && !marker.shape) {
       marker.setStyle(flashStyle);
       setTimeout(() => marker.setStyle(markerStyle), 1500);
     }
@@ -174,6 +184,7 @@
   if (window.iCityLive) {
     const params = { kind: "entity" };
     if (chosen.type) params.type = chosen.type;
-    window.iCityLive.follow(params, onChange);
+    const stream = window.iCityLive.follow(params, onChange);
+    stream.addEventListener("open", () => { mapElement.dataset.live = "open"; });
   }
 })();

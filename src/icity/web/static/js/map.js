@@ -6,20 +6,23 @@
 
 window.icityMap = function (elementId, options) {
   const settings = JSON.parse(document.getElementById("map-settings").textContent);
-  const map = L.map(elementId, Object.assign({ worldCopyJump: true }, options || {}));
+  const map = L.map(elementId, Object.assign({ worldCopyJump: true, maxZoom: 18 }, options || {}));  // a known maxZoom: clustering needs one without tiles
   map.attributionControl.setPrefix(false);
   if (settings.tilesUrl) {
     L.tileLayer(settings.tilesUrl, { attribution: settings.tilesAttribution, maxZoom: 19 }).addTo(map);
   } else {
     map.attributionControl.addAttribution("Country outlines: Natural Earth (world-atlas)");
+    map.createPane("basemap").style.zIndex = 200;  // where tiles would be: under everything else
     fetch("/static/vendor/world-atlas/countries-50m.json")
       .then((response) => response.json())
       .then((world) => {
         const countries = topojson.feature(world, world.objects.countries);
         L.geoJSON(countries, {
+          pane: "basemap",
+          renderer: L.svg({ pane: "basemap" }),  // a canvas in a pane of its own fails before its first redraw
           interactive: false,
           style: { color: "#8a9bb0", weight: 1, fillColor: "#eef2e6", fillOpacity: 1 },
-        }).addTo(map).bringToBack();
+        }).addTo(map);
       });
     drawGisLayers(map, document.getElementById(elementId));
   }
@@ -37,6 +40,7 @@ function drawGisLayers(map, element) {
   const layers = source ? JSON.parse(source.textContent) : [];
   if (!layers.length) return;
   map.createPane("gis").style.zIndex = 350;  // over the basemap (tiles 200), under the markers (overlay 400)
+  const renderer = L.svg({ pane: "gis" });  // its own, even on a canvas map: a few hundred shapes at most
   let drawn = 0;
   for (const layer of layers) {
     const query = new URLSearchParams({ informationSystem: layer.id, limit: "1000" });
@@ -45,6 +49,7 @@ function drawGisLayers(map, element) {
       .then((collection) => {
         L.geoJSON(collection, {
           pane: "gis",
+          renderer,
           interactive: false,
           style: (feature) => GIS_STYLES[feature.geometry.type.replace("Multi", "")] || GIS_STYLES.LineString,
         }).addTo(map);

@@ -12,7 +12,7 @@
   const flash = { fillColor: "#e69138", radius: 9 };
   const markers = new Map();
 
-  function place(point) {
+  function place(point, later) {
     let marker = markers.get(point.id);
     if (point.location && point.location.type !== "Point") {
       if (marker) marker.remove();
@@ -24,18 +24,20 @@
       if (marker) marker.remove();
       marker = L.circleMarker(latLng, style);
     }
-    marker.bindTooltip(icityText(point.id)).addTo(map);
+    marker.bindTooltip(icityText(point.id));
+    if (!later) marker.addTo(map);
     markers.set(point.id, marker);
     element.dataset.entities = String(markers.size);
     return marker;
   }
 
-  points.forEach(place);
+  points.forEach((point) => place(point, true));  // added once the map has its view: a shape is clipped to it
   if (markers.size) map.fitBounds(L.featureGroup([...markers.values()]).getBounds().pad(0.2), { maxZoom: 15 });
+  markers.forEach((marker) => marker.addTo(map));
   element.dataset.entities = String(markers.size);
 
   if (!window.iCityLive || !element.dataset.system) return;
-  window.iCityLive.follow({ system: element.dataset.system, kind: "entity" }, (change) => {
+  const stream = window.iCityLive.follow({ system: element.dataset.system, kind: "entity" }, (change) => {
     if (change.kind !== "entity") return;
     const marker = place({ id: change.id, location: change.location });
     if (marker && marker.setStyle && marker.setLatLng) {
@@ -51,4 +53,5 @@
     }
     element.dataset.changes = String(Number(element.dataset.changes || 0) + 1);
   });
+  stream.addEventListener("open", () => { element.dataset.live = "open"; });
 })();
