@@ -4,7 +4,6 @@ shown; the API serves the layer's shapes to those who may read them, and to no o
 
 import pytest
 from fastapi.testclient import TestClient
-
 from sqlalchemy import select
 
 from icity.app import create_app
