@@ -13,8 +13,8 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
 from icity.db.engine import new_session, transaction
-from icity.db.models import City, Device
-from icity.services import provider_tokens
+from icity.db.models import City, Device, Entity
+from icity.services import entity_store, provider_tokens
 from icity.services.access import CLI
 from tests.web.conftest import shoot
 from tests.web.test_accessibility import violations
@@ -104,4 +104,18 @@ def test_the_explorer_and_the_is_page_update_live_and_anonymous_visitors_get_no_
     cell = page.locator(f'[data-observed="{air.entity_id}"]')
     expect(cell).to_have_text(re.compile(re.escape(observed[:19])))
     expect(system_map).to_have_attribute("data-changes", "1")
+    # a station the city adds appears, and one it moves is where it now stands
+    stations = page.locator("#system-map path.entity-marker")
+    before = stations.count()
+    moved = page.locator("#system-map path.entity-marker").first.bounding_box()
+    with transaction(live_server.database_url) as session:
+        first = session.scalars(select(Entity).where(Entity.information_system_id == AIR).order_by(Entity.id)).first()
+        entity_store.upsert_entities(session, AIR, [
+            {"id": first.id, "type": first.type, "location": {"type": "Point", "coordinates": [first.lon + 0.01, first.lat]}},
+            {"id": entity_store.entity_urn("AirQualityObserved", "barcelona", "aq-new"), "type": "AirQualityObserved",
+             "name": "New station", "location": {"type": "Point", "coordinates": [2.17, 41.40]}, "no2": 20.0},
+        ])  # fmt: skip
+    expect(stations).to_have_count(before + 1)
+    expect(system_map).to_have_attribute("data-changes", "3")
+    assert page.locator("#system-map path.entity-marker").first.bounding_box()["x"] > moved["x"]
     assert violations(page) == []
