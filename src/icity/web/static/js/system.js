@@ -39,7 +39,7 @@
   if (!window.iCityLive || !element.dataset.system) return;
   const stream = window.iCityLive.follow({ system: element.dataset.system, kind: "entity" }, (change) => {
     if (change.kind !== "entity") return;
-    const marker = place({ id: change.id, location: change.location });
+    const marker = place({ id: change.id, location: (change.entity && change.entity.location) || change.location });  // a shape stays one
     if (marker && marker.setStyle && marker.setLatLng) {
       marker.setStyle(flash);
       setTimeout(() => marker.setStyle(style), 1500);
