@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from icity.db.models import ApiKey, Delivery, InformationSystem, Subscription, utcnow
+from icity.db.models import Alarm, ApiKey, Delivery, InformationSystem, Subscription, utcnow
 from icity.services import (
     alarms,
     catalogue,
@@ -69,6 +69,9 @@ def build_world(session: Session) -> World:
     provider_token_id = provider_tokens.create_token(session, CLI, APPROVAL_IS, gate.id, "gate gateway")["id"]
     few_spaces = {"name": "Almost full", "kind": "threshold", "attribute": "availableSpotNumber", "operator": "below", "threshold": 5}
     alarm_rule_id = alarms.create_rule(session, CLI, APPROVAL_IS, few_spaces)["id"]
+    # p0 had too few spaces: the rule's alarm, raised and not yet acknowledged
+    raised = Alarm(rule_id=alarm_rule_id, entity_id=PARKING, state="raised", since=utcnow(), raised_at=utcnow(), value=3)
+    session.add(raised)
     # the partner plan: these tests make many calls a second
     app_n, key_n = people.app_with_key(session, developer, "No grant", plan="partner")
     app_g, key_g = people.app_with_key(session, granted, "Granted", plan="partner")
@@ -140,6 +143,7 @@ def build_world(session: Session) -> World:
             "gate_provider": gate.id,
             "provider_token": provider_token_id,
             "alarm_rule": alarm_rule_id,
+            "alarm": raised.id,
             "subscription": subscription["id"],
             "ld_subscription": ld_subscription.uri,
             "dead_letter": dead_letter.id,

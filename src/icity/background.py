@@ -38,4 +38,27 @@ def background_tasks(settings: Settings, database_url: str | None = None) -> lis
         from icity.services.mqtt_ingest import MqttIngest
 
         tasks.append(MqttIngest(settings.mqtt_url, database_url=database_url))
+    simulator = demo_simulator(settings, database_url)
+    if simulator is not None:
+        tasks.append(simulator)
     return tasks
+
+
+def demo_simulator(settings: Settings, database_url: str | None = None) -> BackgroundTask | None:
+    """The demo's sensors, kept reporting (icity.demo.simulator): on the demo's database only, unless
+    ICITY_DEMO_SIMULATOR=false. It pushes to the API where `icity serve` listens."""
+    from icity.config import served_url
+    from icity.db.engine import new_session
+    from icity.demo.simulator import DemoSimulator, simulator_enabled
+
+    if not settings.demo_simulator:
+        return None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with new_session(database_url) as session:
+            if not simulator_enabled(session, settings.demo_simulator):
+                return None
+    except SQLAlchemyError:  # a database not yet migrated is no demo
+        return None
+    return DemoSimulator(database_url, served_url(settings.host, settings.port), settings.mqtt_url)

@@ -170,7 +170,7 @@ def db_upgrade() -> None:
 
 @demo_app.command("load")
 def demo_load(
-    today: Annotated[str | None, typer.Option(help="Reference date of the synthetic history (YYYY-MM-DD).")] = None,
+    today: Annotated[str | None, typer.Option(help="End of the synthetic history (YYYY-MM-DD: that day's midnight, UTC). Default: now.")] = None,
 ) -> None:
     """Load the demo city network (does nothing if it is already loaded)."""
     from icity.db.engine import analyze, transaction

@@ -113,6 +113,12 @@ class Settings(BaseSettings):
         description="MQTT broker to take pushed observations from, e.g. mqtt://127.0.0.1:1883 (mqtts:// for TLS, "
         "user:password@ if it asks). Set: `icity serve` and `icity worker` subscribe to icity/+/+/+/attrs.",
     )
+    demo_simulator: bool = Field(
+        True,
+        description="On the demo's database (one `icity demo load` filled), `icity serve`'s background work keeps the "
+        "demo's sensors reporting through the platform's own push API (and MQTT with ICITY_MQTT_URL). Never runs on "
+        "another database; set false to keep the demo still.",
+    )
     command_ttl_s: int = Field(
         60, ge=1, le=86_400,
         description="Seconds a device command waits to be delivered and answered before it expires, when the app "

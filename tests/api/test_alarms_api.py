@@ -144,6 +144,7 @@ def test_the_alarms_of_an_is_are_read_by_whoever_reads_its_data(alpha):
         "raisedAt": (NOW - timedelta(minutes=5)).isoformat(),
         "clearedAt": None,
         "value": 52.5,
+        "acknowledgement": None,
     }
     assert client.get(f"{BASE}/alarms", params={"state": "cleared"}).json()["items"] == []
     bad = client.get(f"{BASE}/alarms", params={"state": "ringing"})
@@ -152,3 +153,57 @@ def test_the_alarms_of_an_is_are_read_by_whoever_reads_its_data(alpha):
     hidden = client.get("/api/v1/information-systems/alpha/parking/alarms")
     assert hidden.status_code == 401 and hidden.headers["content-type"] == "application/problem+json"
     assert "not readable to you" in hidden.json()["detail"]
+
+
+def _raised(client: TestClient, admin, provider, url: str, no2: float = 52.5, minutes_ago: int = 5) -> dict:
+    measure = {"device": "aq-00", "observedAt": (NOW - timedelta(minutes=minutes_ago)).isoformat(), "values": {"no2": no2}}
+    assert client.post(f"{BASE}/observations", json={"measures": [measure]}, headers=provider).status_code == 200
+    AlarmEvaluator(url).run_once()
+    return client.get(f"{BASE}/alarms", headers=admin).json()["items"][0]
+
+
+def acknowledgements(url: str) -> int:
+    with transaction(url) as session:
+        return session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "alarm.acknowledged"))
+
+
+def test_an_operator_acknowledges_a_raised_alarm_with_a_note_once_audited(alpha):
+    client, admin, other, provider, url = alpha
+    client.post(f"{BASE}/alarm-rules", json=NO2_HIGH, headers=admin)
+    alarm = _raised(client, admin, provider, url)
+    path = f"{BASE}/alarms/{alarm['id']}/acknowledgement"
+    refused = client.post(path, json={"note": "mine"}, headers=other)  # beta's admin: not theirs
+    assert refused.status_code == 403 and acknowledgements(url) == 0
+    assert client.post(path, json={"note": ""}, headers=admin).status_code == 400
+    done = client.post(path, json={"note": "Roadworks on Aragó: police told"}, headers=admin)
+    assert done.status_code == 200, done.text
+    ack = done.json()["acknowledgement"]
+    assert (ack["by"], ack["note"], done.json()["state"]) == ("admin@alpha.example", "Roadworks on Aragó: police told", "raised")
+    again = client.post(path, json={"note": "twice"}, headers=admin)
+    assert again.status_code == 409 and "already acknowledged by admin@alpha.example" in again.json()["detail"]
+    assert acknowledgements(url) == 1
+    [listed] = client.get(f"{BASE}/alarms", params={"acknowledged": "true"}).json()["items"]
+    assert listed["acknowledgement"] == ack
+    assert client.get(f"{BASE}/alarms", params={"acknowledged": "false"}).json()["items"] == []
+
+
+def test_an_acknowledgement_stays_when_the_alarm_clears_and_a_new_raise_needs_its_own(alpha):
+    client, admin, _, provider, url = alpha
+    client.post(f"{BASE}/alarm-rules", json=NO2_HIGH, headers=admin)
+    alarm = _raised(client, admin, provider, url, minutes_ago=9)
+    client.post(f"{BASE}/alarms/{alarm['id']}/acknowledgement", json={"note": "seen"}, headers=admin)
+    cleared = _raised(client, admin, provider, url, no2=20, minutes_ago=7)
+    assert (cleared["state"], cleared["acknowledgement"]["note"]) == ("cleared", "seen")
+    again = _raised(client, admin, provider, url, no2=60, minutes_ago=3)
+    assert (again["id"], again["state"], again["acknowledgement"]) == (alarm["id"], "raised", None)
+
+
+def test_a_pending_alarm_is_not_acknowledged_yet(alpha):
+    client, admin, _, provider, url = alpha
+    client.post(f"{BASE}/alarm-rules", json={**NO2_HIGH, "durationS": 3600}, headers=admin)
+    alarm = _raised(client, admin, provider, url)
+    assert alarm["state"] == "pending"
+    refused = client.post(f"{BASE}/alarms/{alarm['id']}/acknowledgement", json={"note": "early"}, headers=admin)
+    assert refused.status_code == 409 and acknowledgements(url) == 0
+    missing = client.post(f"{BASE}/alarms/999999/acknowledgement", json={"note": "x"}, headers=admin)
+    assert missing.status_code == 404

@@ -265,6 +265,8 @@ MATRIX = [
     Row("PUT", f"{ALARM_RULES}/{{rule_id}}", CITY_ADMINS, body={**FEW_SPACES, "threshold": 3}, writes=True),
     Row("DELETE", f"{ALARM_RULES}/{{rule_id}}", (401, 403, 403, 403, 403, 204, 204, 403), writes=True),
     Row("GET", "/api/v1/information-systems/{city_id}/{slug}/alarms", DATA_OF_LISTED_APPROVAL_IS, via="key"),
+    Row("POST", "/api/v1/information-systems/{city_id}/{slug}/alarms/{alarm_id}/acknowledgement", CITY_ADMINS,
+        body={"note": "Seen: the car park is full for the match"}, writes=True),  # fmt: skip
     # device commands: the city's admins declare them; apps with a grant (and the city's admins) send them
     Row("PUT", f"{GATE}/commands", CITY_ADMINS, body={"commands": [GATE_OPEN], "commandUrl": None}, writes=True),
     Row("POST", f"{GATE}/commands", COMMANDERS, via="key", body={"command": "open", "parameters": {"seconds": 5}}, writes=True),
@@ -364,7 +366,7 @@ MATRIX = [
 PLACES = {"city_id": "alpha", "slug": "parking", "entity_id": PARKING, "device": "gate-1",
           "type_name": "OffStreetParking", "attribute": "name", "format": "json", "service_code": "pothole",
           "service_request_id": "R-1", "token": "R-1", "owner_id": OWNER, "publisher_kind": "city", "publisher_id": "alpha"}  # fmt: skip
-DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending", "message_id": "message", "run_id": "run", "token_id": "provider_token", "rule_id": "alarm_rule", "action_id": "engagement_action", "notice_id": "notice"}
+DEFAULT_ARGS = {"app_id": "app_n", "key_id": "key_n", "request_id": "pending", "message_id": "message", "run_id": "run", "token_id": "provider_token", "rule_id": "alarm_rule", "alarm_id": "alarm", "action_id": "engagement_action", "notice_id": "notice"}
 
 
 @pytest.fixture(scope="module")

@@ -37,7 +37,8 @@ PUBLIC_PAGES = [
 ADMIN_PAGES = ["/admin/network", "/admin/network/manchester", "/admin/developers", "/admin/certification", "/admin/messages", "/messages",
                "/admin/owners", "/admin/owners/ruota", "/manage/opening-notices", "/statements"]
 CITY_ADMIN_PAGES = ["/manage", "/manage/new", "/manage/information-systems/cornella/air-quality", "/manage/information-systems/cornella/air-quality/source", "/manage/access-requests", "/manage/usage",
-                    "/manage/opening-notices"]
+                    "/manage/opening-notices", "/manage/information-systems/cornella/air-quality/alarms",
+                    "/manage/information-systems/cornella/air-quality/devices/aq-01/commands"]
 OWNER_ADMIN_PAGES = ["/manage", "/manage/new", "/manage/information-systems/bologna/ruota-bike-sharing", "/manage/opening-notices"]
 
 

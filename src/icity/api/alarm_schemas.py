@@ -72,6 +72,19 @@ class AlarmRulePublic(BaseModel):
     createdAt: str
 
 
+class AcknowledgementIn(Body):
+    model_config = example({"note": "Roadworks on Aragó: traffic police informed"})
+    note: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(
+        description="What the operator saw or does about it; kept with the alarm and in the audit log."
+    )
+
+
+class AcknowledgementPublic(BaseModel):
+    by: str | None = Field(description="The email of the operator who acknowledged it.")
+    at: str
+    note: str | None
+
+
 class AlarmPublic(BaseModel):
     model_config = example(
         {
@@ -86,6 +99,11 @@ class AlarmPublic(BaseModel):
             "raisedAt": "2026-11-25T09:00:00+00:00",
             "clearedAt": None,
             "value": 231.0,
+            "acknowledgement": {
+                "by": "operator@barcelona.example",
+                "at": "2026-11-25T09:05:00+00:00",
+                "note": "Roadworks on Aragó: traffic police informed",
+            },
         }
     )
     id: int
@@ -99,3 +117,8 @@ class AlarmPublic(BaseModel):
     raisedAt: str | None
     clearedAt: str | None
     value: Any = Field(None, description="The value that raised it (threshold rules).")
+    acknowledgement: AcknowledgementPublic | None = Field(
+        None,
+        description="An operator's acknowledgement of this episode of the alarm (null: none yet). It stays when the "
+        "alarm clears; a new raise starts an episode without one.",
+    )

@@ -1,14 +1,16 @@
-"""The engagement actions of 2014 behind the seed network.
+"""The engagement actions of 2014 behind the seed network, and today's.
 
-Some next steps are marked done; the follow-ups of the SIG cities towards
-opening their first information system are left open (and long past due), so
-that the coordinator's "overdue follow-ups" view has content.
+The 2014 record stays as it happened, dated, its next steps done. The pipeline's
+open work is dated relative to the day the demo is loaded (`RECENT`): a few
+recent contacts with their next steps, one of them a few days overdue, so
+that the coordinator's "overdue follow-ups" view has content without showing a
+decade of red.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -35,12 +37,12 @@ class Action:
 
 
 def _sig_path(city: str, sent: date, signed: date, candidate: str, due: date) -> list[Action]:
-    """Letter sent, letter signed, then the (still open) follow-up towards a first IS."""
+    """Letter sent, letter signed, then the follow-up towards a first IS (done in its time)."""
     return [
         Action(city, "letter_sent", "Letter of commitment sent", sent, "Letter and iCity information pack sent",
                "Obtain the signed letter of commitment", signed, done=True),
         Action(city, "letter_signed", "Letter of commitment signed", signed, "The city joins the Special Interest Group",
-               f"{FIRST_IS_FOLLOW_UP} ({candidate})", due),
+               f"{FIRST_IS_FOLLOW_UP} ({candidate})", due, done=True),
     ]
 
 
@@ -58,13 +60,13 @@ ACTIONS: list[Action] = [
     *[
         Action(city, "event", EUROCITIES_FORUM, date(2014, 4, 3),
                f"{name} interested in the platform; contact made with its smart-city team",
-               "Send the iCity information pack and the letter-of-commitment template", due, done)
-        for city, name, due, done in [
-            ("amsterdam", "Amsterdam", date(2014, 5, 15), True),
-            ("bordeaux", "Bordeaux", date(2014, 5, 15), False),
-            ("stockholm", "Stockholm", date(2014, 5, 15), True),
-            ("oulu", "Oulu", date(2014, 5, 30), False),
-            ("helsinki", "Helsinki", date(2014, 5, 30), True),
+               "Send the iCity information pack and the letter-of-commitment template", due, done=True)
+        for city, name, due in [
+            ("amsterdam", "Amsterdam", date(2014, 5, 15)),
+            ("bordeaux", "Bordeaux", date(2014, 5, 15)),
+            ("stockholm", "Stockholm", date(2014, 5, 15)),
+            ("oulu", "Oulu", date(2014, 5, 30)),
+            ("helsinki", "Helsinki", date(2014, 5, 30)),
         ]
     ],
     Action("torino", "event", EUROCITIES_FORUM, date(2014, 4, 3), "Torino asks for the letter of commitment",
@@ -74,13 +76,13 @@ ACTIONS: list[Action] = [
     # Smart Cities Platforms workshop, Tallinn
     Action("tallinn", "presentation", TALLINN_WORKSHOP, date(2014, 6, 12),
            "iCity presented next to other smart-city platforms; Tallinn interested in WiFi and transport data",
-           "Send the iCity information pack", date(2014, 7, 15)),
+           "Send the iCity information pack", date(2014, 7, 15), done=True),
     Action("berlin", "presentation", TALLINN_WORKSHOP, date(2014, 6, 12),
            "Berlin agrees to sign the letter of commitment", "Send the letter of commitment", date(2014, 6, 20),
            done=True),
     Action("helsinki", "meeting", TALLINN_WORKSHOP, date(2014, 6, 12),
            "Helsinki Region Infoshare compared with iCity's harmonised entities",
-           "Send the letter-of-commitment template", date(2014, 9, 1)),
+           "Send the letter-of-commitment template", date(2014, 9, 1), done=True),
     # Pilot cities: trials started
     Action("cornella", "trial_started", "Technical trial with the Citilab living lab", date(2014, 6, 2),
            "City Agenda connector running on the platform", "Open the City Agenda to all developers",
@@ -99,8 +101,36 @@ ACTIONS: list[Action] = [
 ]
 
 
-def load_engagement(session: Session) -> dict[str, int]:
-    for action in ACTIONS:
+# The open work, as (days before the load, days from then to the due date): (-24, 20) was 24 days
+# ago and is 4 days overdue; the others are due in the coming weeks.
+RECENT: list[tuple[Action, int, int]] = [
+    (Action("manchester", "call", "Call with Manchester's open-data team",
+            date.min, "Parking and air quality chosen as Manchester's first information systems",
+            f"{FIRST_IS_FOLLOW_UP}: send the air-quality connector's set-up guide"), 24, 20),
+    (Action("torino", "meeting", "Online meeting on Torino's WiFi hotspots", date.min,
+            "Torino's WiFi data team ready to register its hotspots as an information system",
+            "Review Torino's draft WiFi information system with its team"), 9, 21),
+    (Action("oulu", "event", "Nordic Smart City Network meeting", date.min,
+            "Oulu asks how its sensor network could join the platform",
+            "Send Oulu the letter-of-commitment template"), 5, 14),
+    (Action("reggio-emilia", "call", "Follow-up call on Reggio Emilia's air-quality stations", date.min,
+            "ARPAE's feed for Reggio Emilia identified; the city wants it in trial first",
+            "Set up Reggio Emilia's air quality in trial"), 2, 30),
+]  # fmt: skip
+
+
+def recent_actions(today: date) -> list[Action]:
+    """The open work dated relative to `today`."""
+    return [
+        Action(a.city, a.kind, a.title, today - timedelta(days=ago), a.outcome, a.next_step,
+               today - timedelta(days=ago) + timedelta(days=due_after))
+        for a, ago, due_after in RECENT
+    ]  # fmt: skip
+
+
+def load_engagement(session: Session, today: date) -> dict[str, int]:
+    actions = [*ACTIONS, *recent_actions(today)]
+    for action in actions:
         recorded = cities.add_engagement_action(
             session,
             COORDINATOR,
@@ -114,4 +144,4 @@ def load_engagement(session: Session) -> dict[str, int]:
         )
         if action.done:
             cities.complete_next_step(session, COORDINATOR, recorded.id)
-    return {"engagement_actions": len(ACTIONS)}
+    return {"engagement_actions": len(actions)}

@@ -1,7 +1,9 @@
 """Deterministic randomness, positions and clock shared by the synthetic generators.
 
-Everything generated depends only on SEED and the `today` given to the loader,
-so two loads with the same date produce the same entities and history.
+Everything generated depends only on SEED and the moment given to the loader (`until`: a
+date means its midnight, UTC), so two loads with the same moment produce the same entities
+and history. `icity demo load` gives the moment of loading: the history ends then, and the
+demo simulator (icity.demo.simulator) carries it on.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 from icity.demo.network import DemoCity
 
 SEED = 2014
-HISTORY_DAYS = 21  # hourly history of the sensor networks before `today`
+HISTORY_DAYS = 21  # hourly history of the sensor networks before `until`
 
 
 @dataclass
@@ -49,15 +51,21 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def start_of(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=timezone.utc)
+def start_of(until: date | datetime) -> datetime:
+    """A day's midnight (UTC); a moment is itself."""
+    if isinstance(until, datetime):
+        return until.astimezone(timezone.utc)
+    return datetime.combine(until, time(0), tzinfo=timezone.utc)
 
 
-def latest_hour(today: date) -> datetime:
-    """The last complete hour before `today` starts: the time of every current reading."""
-    return start_of(today) - timedelta(hours=1)
+def latest_hour(until: date | datetime) -> datetime:
+    """The last hour strictly before `until` (23:00 the day before a date; 10:00 for 10:20):
+    the time of every current reading."""
+    moment = start_of(until) - timedelta(microseconds=1)
+    return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def history_hours(today: date) -> list[datetime]:
-    first = start_of(today - timedelta(days=HISTORY_DAYS))
-    return [first + timedelta(hours=h) for h in range(HISTORY_DAYS * 24)]
+def history_hours(until: date | datetime) -> list[datetime]:
+    last = latest_hour(until)
+    count = HISTORY_DAYS * 24
+    return [last - timedelta(hours=count - 1 - h) for h in range(count)]

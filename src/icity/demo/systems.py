@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from icity.demo import connected, synthetic
 from icity.demo.kinds import KINDS, SystemKind
-from icity.demo.network import CITIES
-from icity.services import catalogue, entity_store
+from icity.demo.network import CITIES, COORDINATOR
+from icity.services import alarms, catalogue, entity_store
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,19 @@ ENTITY_COUNTS = {
     "city-map": 0,  # the city's districts decide
 }
 MANUFACTURERS = {"air-quality": "Teledyne API", "noise": "CESVA Instruments"}
-REPORTING_PERIOD_S = 3600
+# seconds between two reports: an air-quality station's 10-minute means, a noise meter's minute
+REPORTING_PERIODS_S = {"air-quality": 600, "noise": 60}
+# the alarm rules the cities set on their sensor networks (the demo simulator's excursions raise them)
+ALARM_RULES = {
+    "air-quality": {
+        "name": "NO2 above the EU hourly limit (200 µg/m³)", "kind": "threshold", "entityType": "AirQualityObserved",
+        "attribute": "no2", "operator": "above", "threshold": 200, "severity": "high",
+    },
+    "noise": {
+        "name": "Noise above 80 dB(A)", "kind": "threshold", "entityType": "NoiseLevelObserved",
+        "attribute": "LAeq", "operator": "above", "threshold": 80, "severity": "medium",
+    },
+}  # fmt: skip
 
 
 def _plans(city: str, portal: str, licence: str, rows: list[tuple[str, str, str, str]]) -> list[SystemPlan]:
@@ -140,7 +152,7 @@ def _add_devices(session: Session, system_id: str, kind: SystemKind, entities: l
             lat=lat,
             entity_id=entity["id"],
             commands=kind.device_commands,
-            reporting_period_s=REPORTING_PERIOD_S,
+            reporting_period_s=REPORTING_PERIODS_S[kind.slug],
             last_seen_at=datetime.fromisoformat(entity["observedAt"]),  # its latest synthetic observation
         )
     return len(entities)
@@ -188,4 +200,5 @@ def load_systems(session: Session, today: date, feeds_url: str) -> dict[str, int
         if kind.device_type:
             counts["devices"] += _add_devices(session, system.id, kind, generated.entities)
             counts["providers"] += 1
+            alarms.create_rule(session, COORDINATOR, system.id, ALARM_RULES[kind.slug])
     return counts

@@ -60,34 +60,56 @@ def air_quality_level(no2: float, pm10: float) -> str:
     return AIR_LEVELS[max(by_no2, by_pm10)]
 
 
+def is_roadside(index: int) -> bool:
+    """Every other station of a network stands by a road (aq-01, aq-03…), the others in the background."""
+    return index % 2 == 0
+
+
+def air_quality_reading(
+    city: DemoCity, at_roadside: bool, moment: datetime, local: float, weather: float, pm_ratio: float, rng: random.Random
+) -> dict[str, float]:
+    """One station's readings at `moment`: its city's traffic and sunshine, moved by the station's own
+    drift (`local`) and the city's weather (both about ±0.1); the history and the live demo share it."""
+    base_no2, base_pm10, base_o3 = AIR_BASELINES.get(city.id, DEFAULT_BASELINE)
+    site = 1.45 if at_roadside else 0.8
+    load = traffic(moment, city)
+    no2 = round(max(3.0, base_no2 * site * load * (1 + local + weather)), 1)
+    pm10 = round(max(4.0, base_pm10 * (0.75 + 0.25 * load) * (1 + 1.5 * weather + 0.5 * local)), 1)
+    return {
+        "no2": no2,
+        "pm10": pm10,
+        "pm25": round(pm10 * pm_ratio, 1),
+        "o3": round(max(2.0, base_o3 * (0.5 + 0.7 * sunshine(moment, city)) * (1 - 0.5 * weather) - 0.25 * no2), 1),
+        "co": round(max(0.1, 0.15 + 0.006 * no2 + rng.gauss(0, 0.03)), 2),
+    }
+
+
+def noise_reading(city: DemoCity, base: float, moment: datetime, rng: random.Random) -> dict[str, float]:
+    """One sound level meter's levels at `moment`; `base` is its site's LAeq at ordinary traffic (58–68 dB(A))."""
+    laeq = round(base + 9 * (traffic(moment, city) - 1) + rng.gauss(0, 1.2), 1)
+    return {
+        "LAeq": laeq,
+        "LAmax": round(laeq + 12 + abs(rng.gauss(0, 4)), 1),
+        "LAS": round(laeq - 1 + rng.gauss(0, 1.5), 1),
+    }
+
+
 def air_quality(city: DemoCity, count: int, today: date, operator: str) -> Generated:
     rng = rng_for(city.id, "air-quality")
-    base_no2, base_pm10, base_o3 = AIR_BASELINES.get(city.id, DEFAULT_BASELINE)
     districts = DISTRICTS.get(city.id, [city.name])
     weather = Drift(rng, 0.98, 0.025)  # shared by the city's stations
     hours = history_hours(today)
     weather_by_hour = [weather.next() for _ in hours]
     generated = Generated()
     for index in range(count):
-        at_roadside = index % 2 == 0
-        site = 1.45 if at_roadside else 0.8
+        at_roadside = is_roadside(index)
         entity_id = entity_urn("AirQualityObserved", city.id, f"aq-{index + 1:02d}")
         local, level = Drift(rng, 0.85, 0.08), None
         pm_ratio = rng.uniform(0.55, 0.7)
         for moment, w in zip(hours, weather_by_hour):  # after the loop, values and level are the last hour's
-            load = traffic(moment, city)
-            e = local.next()
-            no2 = round(max(3.0, base_no2 * site * load * (1 + e + w)), 1)
-            pm10 = round(max(4.0, base_pm10 * (0.75 + 0.25 * load) * (1 + 1.5 * w + 0.5 * e)), 1)
-            values = {
-                "no2": no2,
-                "pm10": pm10,
-                "pm25": round(pm10 * pm_ratio, 1),
-                "o3": round(max(2.0, base_o3 * (0.5 + 0.7 * sunshine(moment, city)) * (1 - 0.5 * w) - 0.25 * no2), 1),
-                "co": round(max(0.1, 0.15 + 0.006 * no2 + rng.gauss(0, 0.03)), 2),
-            }
+            values = air_quality_reading(city, at_roadside, moment, local.next(), w, pm_ratio, rng)
             generated.history += [observation_row(entity_id, name, moment, v) for name, v in values.items()]
-            new_level = air_quality_level(no2, pm10)
+            new_level = air_quality_level(values["no2"], values["pm10"])
             if new_level != level:  # text is kept when it changes, as entity_store does
                 generated.history.append(observation_row(entity_id, "airQualityLevel", moment, new_level))
                 level = new_level
@@ -120,12 +142,7 @@ def noise(city: DemoCity, count: int, today: date, operator: str) -> Generated:
         entity_id = entity_urn("NoiseLevelObserved", city.id, f"noise-{index + 1:02d}")
         base = rng.uniform(58, 68)  # a quiet square to a busy avenue
         for moment in hours:  # after the loop, values are the last hour's
-            laeq = round(base + 9 * (traffic(moment, city) - 1) + rng.gauss(0, 1.2), 1)
-            values = {
-                "LAeq": laeq,
-                "LAmax": round(laeq + 12 + abs(rng.gauss(0, 4)), 1),
-                "LAS": round(laeq - 1 + rng.gauss(0, 1.5), 1),
-            }
+            values = noise_reading(city, base, moment, rng)
             generated.history += [observation_row(entity_id, name, moment, v) for name, v in values.items()]
         district = districts[(index * 3) % len(districts)]
         generated.entities.append(

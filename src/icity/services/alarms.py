@@ -21,7 +21,7 @@ from icity.datamodels import get_registry
 from icity.datamodels.registry import CORE_KEYS
 from icity.datamodels.identifiers import entity_urn
 from icity.db.models import Alarm, AlarmRule, Device, Entity, InformationSystem, utcnow
-from icity.errors import FieldProblem, bad_parameter, invalid, not_found
+from icity.errors import FieldProblem, bad_parameter, conflict, invalid, not_found
 from icity.services import audit, changes
 from icity.services.access import Principal, administered_system
 from icity.services.catalogue import get_readable_system
@@ -33,6 +33,7 @@ KINDS = ("threshold", "silent")
 OPERATORS = ("above", "below")
 SEVERITIES = ("informational", "low", "medium", "high", "critical")  # the Smart Data Models Alert's
 STATES = ("pending", "raised", "cleared")
+NOTE_MAX = 2000
 # The Alert model's `category` for the alarms of an IS of each category; the model has none
 # for the others (e-government, tourism, WiFi…), so their Alerts carry no category.
 ALERT_CATEGORIES = {"environment": "environment", "sensor-data": "environment", "transport-mobility": "traffic"}
@@ -214,6 +215,8 @@ def raise_alarm(
     session: Session, rule: AlarmRule, system: InformationSystem, alarm: Alarm, at: datetime, value: Any, place: Place
 ) -> None:
     alarm.state, alarm.raised_at, alarm.cleared_at, alarm.value = "raised", at, None, value
+    # a raise starts an episode: an acknowledgement of the one before (cleared since) is not of this one
+    alarm.acknowledged_at = alarm.acknowledged_by = alarm.acknowledged_by_email = alarm.acknowledgement_note = None
     _tell(session, rule, system, alarm, place, _description(rule, alarm, value))
 
 
@@ -300,11 +303,63 @@ def alarm_dict(alarm: Alarm, rule: AlarmRule, city_id: str) -> dict[str, Any]:
         "raisedAt": _iso(alarm.raised_at),
         "clearedAt": _iso(alarm.cleared_at),
         "value": alarm.value,
+        "acknowledgement": acknowledgement_dict(alarm),
     }
 
 
+def acknowledgement_dict(alarm: Alarm) -> dict[str, Any] | None:
+    if alarm.acknowledged_at is None:
+        return None
+    return {"by": alarm.acknowledged_by_email, "at": alarm.acknowledged_at.isoformat(), "note": alarm.acknowledgement_note}
+
+
+def acknowledge(session: Session, principal: Principal, system_id: str, alarm_id: int, note: Any) -> dict[str, Any]:
+    """An operator of the IS says they have seen the alarm and what they do about it. An alarm is
+    acknowledged once per episode: while raised, or once cleared if nobody had yet; a pending
+    one has not happened yet. It stays acknowledged when it clears, and a new raise starts a
+    new episode that needs its own acknowledgement (see raise_alarm)."""
+    system = administered_system(session, principal, system_id)
+    alarm, rule = _alarm_of(session, system, alarm_id)
+    if not isinstance(note, str) or not note.strip():
+        raise invalid([FieldProblem("note", "say what you saw or are doing about it: the note is kept with the alarm")])
+    if len(note) > NOTE_MAX:
+        raise invalid([FieldProblem("note", f"at most {NOTE_MAX} characters")])
+    if alarm.state == "pending":
+        raise conflict(f"Alarm {alarm.id} is pending: it is acknowledged once it is raised.", param="state")
+    if alarm.acknowledged_at is not None:
+        raise conflict(
+            f"Alarm {alarm.id} was already acknowledged by {alarm.acknowledged_by_email} at {alarm.acknowledged_at.isoformat()}."
+        )
+    alarm.acknowledged_at, alarm.acknowledged_by = utcnow(), principal.user_id
+    alarm.acknowledged_by_email, alarm.acknowledgement_note = principal.email, note.strip()
+    session.flush()
+    audit.record(
+        session, principal, "alarm.acknowledged", "alarm", alarm.id, city_id=system.city_id, owner_id=system.owner_id,
+        details={"rule": rule.id, "entity": alarm.entity_id, "state": alarm.state, "note": alarm.acknowledgement_note},
+    )  # fmt: skip
+    return alarm_dict(alarm, rule, system.city_id)
+
+
+def _alarm_of(session: Session, system: InformationSystem, alarm_id: int) -> tuple[Alarm, AlarmRule]:
+    row = session.execute(
+        select(Alarm, AlarmRule)
+        .join(AlarmRule, AlarmRule.id == Alarm.rule_id)
+        .where(Alarm.id == alarm_id, AlarmRule.information_system_id == system.id)
+    ).first()
+    if row is None:
+        raise not_found("alarm", str(alarm_id))
+    return row[0], row[1]
+
+
 def list_alarms(
-    session: Session, principal: Principal, system_id: str, *, state: str | None, limit: int, cursor: str | None
+    session: Session,
+    principal: Principal,
+    system_id: str,
+    *,
+    state: str | None,
+    limit: int,
+    cursor: str | None,
+    acknowledged: bool | None = None,
 ) -> Page[dict[str, Any]]:
     """The alarms of an IS's rules, the latest to start first; to whoever may read its data."""
     system = get_readable_system(session, principal, system_id)
@@ -315,6 +370,8 @@ def list_alarms(
         if state not in STATES:
             raise bad_parameter("state", f"state is one of {', '.join(STATES)}")
         statement = statement.where(Alarm.state == state)
+    if acknowledged is not None:
+        statement = statement.where(Alarm.acknowledged_at.is_not(None) if acknowledged else Alarm.acknowledged_at.is_(None))
     keys = [SortKey(Alarm.since, descending=True, parse=parse_datetime), SortKey(Alarm.id, descending=True)]
     rows, next_cursor = keyset_page(
         statement.add_columns(Alarm.since, Alarm.id), keys, "-since", limit, cursor, lambda s: session.execute(s).all()

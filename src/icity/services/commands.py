@@ -60,6 +60,12 @@ def declare(
     return device_dict(device)
 
 
+def managed_device(session: Session, principal: Principal, system_id: str, local_id: str) -> dict[str, Any]:
+    """A device of an IS the caller manages, as the API shows it (its declared commands with it)."""
+    system = administered_system(session, principal, system_id)
+    return device_dict(_device(session, system.id, local_id))
+
+
 # --- sending -----------------------------------------------------------------------------
 
 

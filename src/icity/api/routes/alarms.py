@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from icity.api.alarm_schemas import AlarmPublic, AlarmRuleIn, AlarmRulePublic
+from icity.api.alarm_schemas import AcknowledgementIn, AlarmPublic, AlarmRuleIn, AlarmRulePublic
 from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
 from icity.api.schemas import Page, Problem, RowId
@@ -96,8 +96,30 @@ def list_alarms(
     session: SessionDep,
     principal: PrincipalDep,
     state: Annotated[str | None, Query(description="pending, raised or cleared", examples=["raised"])] = None,
+    acknowledged: Annotated[
+        bool | None, Query(description="true: only those acknowledged; false: only those not", examples=[False])
+    ] = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ):
-    page = alarms.list_alarms(session, principal, _system(city_id, slug), state=state, limit=limit, cursor=cursor)
+    page = alarms.list_alarms(
+        session, principal, _system(city_id, slug), state=state, acknowledged=acknowledged, limit=limit, cursor=cursor
+    )
     return json_page(page.as_dict(), request)
+
+
+@router.post(
+    "/information-systems/{city_id}/{slug}/alarms/{alarm_id}/acknowledgement",
+    response_model=AlarmPublic,
+    summary="Acknowledge an alarm with a note (once per episode: raised, or cleared before anyone did)",
+    responses={
+        **ADMIN_ONLY,
+        404: {"model": Problem, "description": "No such information system or alarm (or not visible to you)."},
+        409: {"model": Problem, "description": "The alarm is still pending, or this episode is already acknowledged."},
+        400: {"model": Problem, "description": "No note, or one too long."},
+    },
+)
+def acknowledge(
+    city_id: str, slug: str, alarm_id: RowId, body: AcknowledgementIn, session: TransactionDep, principal: PrincipalDep
+):
+    return JSONResponse(alarms.acknowledge(session, principal, _system(city_id, slug), alarm_id, body.note))

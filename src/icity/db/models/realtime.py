@@ -146,6 +146,12 @@ class Alarm(Base):
     raised_at: Mapped[datetime | None] = mapped_column()
     cleared_at: Mapped[datetime | None] = mapped_column()
     value: Mapped[float | None] = mapped_column(Float)  # the value that raised it (threshold rules)
+    # an operator's acknowledgement of this episode (raised, or cleared before anyone saw it);
+    # a new raise starts a new episode without one (the audit log keeps the earlier)
+    acknowledged_at: Mapped[datetime | None] = mapped_column()
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    acknowledged_by_email: Mapped[str | None] = mapped_column(String(320))  # as it was then: kept if the user goes
+    acknowledgement_note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("rule_id", "entity_id"),)
 
