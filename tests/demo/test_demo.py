@@ -184,13 +184,25 @@ def test_every_system_is_documented_and_its_outputs_are_model_attributes(db):
     for system in db.scalars(select(InformationSystem)):
         assert system.description and system.licence and system.provider and system.documentation_url, system.id
         assert system.properties_in and system.properties_out, system.id
-        # one type each, but the incident reports' IS: its service types too (`services`)
-        entity_type, *others = sorted(catalogue.entity_types_of(db, [system.id])[system.id], key=lambda t: t == "services")
-        assert others in ([], ["services"]) and (not others or entity_type == "service_requests"), system.id
-        model = registry.get(entity_type)
+        # one type each, but the incident reports' IS (its service types too, `services`) and the city
+        # maps (district outlines and streets)
+        types = sorted(catalogue.entity_types_of(db, [system.id])[system.id])
+        assert len(types) == 1 or types in (["service_requests", "services"], ["OSMBoundary", "Road"]), system.id
+        attributes = {name for entity_type in types for name in registry.get(entity_type).attributes}
         for prop in system.properties_out:
-            assert set(prop) == {"name", "type", "description"}
-            assert prop["name"] in model.attributes, f"{system.id}: {prop['name']} is not in {entity_type}"
+            assert set(prop) in ({"name", "type", "description"}, {"name", "type", "description", "unit"})
+            assert prop["name"] in attributes, f"{system.id}: {prop['name']} is not in {types}"
+
+
+def test_each_city_opening_systems_opens_its_map_districts_and_streets(db):
+    maps = db.scalars(select(InformationSystem).where(InformationSystem.category_id == "gis")).all()
+    assert {system.city_id for system in maps} == {"barcelona", "genova", "london", "bologna", "cornella", "lamia"}
+    shapes = dict(db.execute(
+        select(Entity.type, func.count()).where(Entity.information_system_id == "barcelona/city-map").group_by(Entity.type)
+    ).all())  # fmt: skip
+    assert shapes["OSMBoundary"] == 10 and shapes["Road"] > 10  # Barcelona's ten districts, its main streets
+    district = db.get(Entity, "urn:ngsi-ld:OSMBoundary:barcelona:district-02")
+    assert district.location["type"] == "Polygon" and district.attributes["name"] == "Eixample"
 
 
 def test_at_least_50000_observations_of_history(db):

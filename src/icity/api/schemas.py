@@ -196,7 +196,7 @@ class InformationSystemPublic(BaseModel):
             "documentationUrl": "https://opendata.example/air-quality",
             "entityTypes": ["AirQualityObserved"],
             "propertiesIn": [],
-            "propertiesOut": [{"name": "no2", "type": "number", "description": "NO2 in µg/m³"}],
+            "propertiesOut": [{"name": "no2", "type": "number", "unit": "µg/m³", "description": "NO2, hourly mean"}],
             "openedAt": "2014-06-01T00:00:00+00:00",
         }
     )
@@ -215,7 +215,10 @@ class InformationSystemPublic(BaseModel):
     documentationUrl: str | None
     entityTypes: list[str]
     propertiesIn: list[dict[str, Any]]
-    propertiesOut: list[dict[str, Any]]
+    propertiesOut: list[dict[str, Any]] = Field(
+        description="What it returns: each property's name, type, description and, optionally, unit "
+        "(shown beside its values where the Smart Data Model gives none)."
+    )
     openedAt: str | None
     openingNotice: dict[str, Any] | None = Field(
         None, description="To its manager: an owner's request to open it, pending or objected by its city."

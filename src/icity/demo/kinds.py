@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-def prop(name: str, type_: str, description: str) -> dict[str, Any]:
-    return {"name": name, "type": type_, "description": description}
+def prop(name: str, type_: str, description: str, unit: str | None = None) -> dict[str, Any]:
+    declared = {"name": name, "type": type_, "description": description}
+    return {**declared, "unit": unit} if unit else declared
 
 
 @dataclass(frozen=True)
@@ -43,11 +44,11 @@ KINDS = {
             [
                 prop("name", "string", "Station name"),
                 prop("dateObserved", "date-time", "Start of the hour the values refer to (UTC)"),
-                prop("no2", "number", "Nitrogen dioxide, µg/m³, hourly mean"),
-                prop("pm10", "number", "Particulate matter below 10 µm, µg/m³"),
-                prop("pm25", "number", "Particulate matter below 2.5 µm, µg/m³"),
-                prop("o3", "number", "Ozone, µg/m³"),
-                prop("co", "number", "Carbon monoxide, mg/m³"),
+                prop("no2", "number", "Nitrogen dioxide, hourly mean", "µg/m³"),
+                prop("pm10", "number", "Particulate matter below 10 µm", "µg/m³"),
+                prop("pm25", "number", "Particulate matter below 2.5 µm", "µg/m³"),
+                prop("o3", "number", "Ozone", "µg/m³"),
+                prop("co", "number", "Carbon monoxide", "mg/m³"),
                 prop("airQualityLevel", "string", "good, moderate, unhealthyForSensitiveGroups or unhealthy"),
             ],
             device_type="AirQualityMonitor",
@@ -64,9 +65,9 @@ KINDS = {
                 prop("name", "string", "Location of the sound level meter"),
                 prop("dateObservedFrom", "date-time", "Start of the measured period (UTC)"),
                 prop("dateObservedTo", "date-time", "End of the measured period (UTC)"),
-                prop("LAeq", "number", "A-weighted equivalent continuous sound level, dB(A)"),
-                prop("LAmax", "number", "Maximum A-weighted sound level, dB(A)"),
-                prop("LAS", "number", "A-weighted sound level, slow time weighting, dB(A)"),
+                prop("LAeq", "number", "A-weighted equivalent continuous sound level", "dB(A)"),
+                prop("LAmax", "number", "Maximum A-weighted sound level", "dB(A)"),
+                prop("LAS", "number", "A-weighted sound level, slow time weighting", "dB(A)"),
                 prop("sonometerClass", "string", "Class of the sound level meter (IEC 61672)"),
             ],
             device_type="SoundLevelMeter",
@@ -98,8 +99,8 @@ KINDS = {
             [prop("availableSpotNumber", "number", "Only car parks with at least this many free spots")],
             [
                 prop("name", "string", "Car park name"),
-                prop("totalSpotNumber", "number", "Number of spots"),
-                prop("availableSpotNumber", "number", "Free spots now"),
+                prop("totalSpotNumber", "number", "Number of spots", "spots"),
+                prop("availableSpotNumber", "number", "Free spots now", "spots"),
                 prop("occupancy", "number", "Fraction of spots taken, 0 to 1"),
                 prop("status", "array", "open, closed, full…"),
                 prop("openingHours", "string", "Opening hours (schema.org syntax)"),
@@ -132,7 +133,7 @@ KINDS = {
             [
                 prop("name", "string", "Hotspot name"),
                 prop("wifiStatus", "string", "up or down"),
-                prop("clientsConnected", "number", "Devices connected now"),
+                prop("clientsConnected", "number", "Devices connected now", "devices"),
                 prop("areaServed", "string", "District"),
                 prop("timeInstant", "date-time", "Time of the last status report"),
             ],
@@ -147,8 +148,8 @@ KINDS = {
             [prop("availableCapacity", "number", "Only stations with at least this many free sockets")],
             [
                 prop("name", "string", "Station name"),
-                prop("capacity", "number", "Vehicles that can charge at once"),
-                prop("availableCapacity", "number", "Sockets free now"),
+                prop("capacity", "number", "Vehicles that can charge at once", "vehicles"),
+                prop("availableCapacity", "number", "Sockets free now", "sockets"),
                 prop("socketType", "array", "Type2, CHAdeMO, CCS…"),
                 prop("status", "string", "working, outOfService…"),
                 prop("operator", "string", "Operator of the station"),
@@ -206,9 +207,9 @@ KINDS = {
             [
                 prop("name", "string", "Station name"),
                 prop("stationCode", "string", "Code shown at the station"),
-                prop("totalSlotNumber", "number", "Docks"),
-                prop("availableBikeNumber", "number", "Bikes available now"),
-                prop("freeSlotNumber", "number", "Free docks now"),
+                prop("totalSlotNumber", "number", "Docks", "docks"),
+                prop("availableBikeNumber", "number", "Bikes available now", "bikes"),
+                prop("freeSlotNumber", "number", "Free docks now", "docks"),
                 prop("status", "string", "working, outOfService…"),
                 prop("observationDateTime", "date-time", "Time of the last count"),
             ],
@@ -234,6 +235,23 @@ KINDS = {
                 prop("eventStatus", "array", "EventScheduled or EventCancelled"),
                 prop("url", "string", "The event's page on the city's website"),
             ],
+        ),
+        SystemKind(
+            "city-map",
+            "gis",
+            "OSMBoundary",
+            "{city} districts and streets",
+            "The city's base cartography, kept by {operator}: the outlines of {city}'s districts and its main "
+            "streets (ring road, avenues, the street grid of the centre), as GeoJSON shapes.",
+            [prop("name", "string", "Only districts or streets whose name contains this text")],
+            [
+                prop("name", "string", "District or street name"),
+                prop("boundaryType", "string", "administrative (a district's outline)"),
+                prop("adminLevel", "number", "10: a district of the city"),
+                prop("roadClass", "string", "primary, secondary or residential (a street)"),
+                prop("length", "number", "Length of the street", "km"),
+            ],
+            other_entity_types=("Road",),
         ),
         SystemKind(
             "bus-stops",

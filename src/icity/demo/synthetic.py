@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, Callable
 
-from icity.demo import timeseries
+from icity.demo import cartography, timeseries
 from icity.demo.network import DemoCity
 from icity.demo.places import DISTRICTS, LANDMARKS, SERVICE_ATTRIBUTES, SERVICES
 from icity.demo.sampling import Generated, geo_point, iso, latest_hour, point_near_centre, rng_for, start_of
@@ -181,6 +181,7 @@ GENERATORS: dict[str, Callable[[DemoCity, int, date, str], Generated]] = {
     "incidents": incidents,
     "points-of-interest": points_of_interest,
     "bike-sharing": bike_sharing,
+    "city-map": cartography.city_map,
 }
 
 

@@ -48,6 +48,7 @@ ENTITY_COUNTS = {
     "incidents": 25,
     "points-of-interest": 6,
     "bike-sharing": 15,
+    "city-map": 0,  # the city's districts decide
 }
 MANUFACTURERS = {"air-quality": "Teledyne API", "noise": "CESVA Instruments"}
 # seconds between two reports: an air-quality station's 10-minute means, a noise meter's minute
@@ -79,6 +80,7 @@ PLANS: list[SystemPlan] = [
         ("incidents", "trial", "registered", "IRIS – Ajuntament de Barcelona"),
         ("points-of-interest", "open", "public", "Turisme de Barcelona"),
         ("bike-sharing", "open", "public", "Bicing (B:SM)"),
+        ("city-map", "open", "public", "Institut Municipal d'Informàtica – Cartografia"),
     ]),
     *_plans("genova", "https://dati.comune.genova.it/", "CC-BY-4.0", [
         ("air-quality", "open", "public", "ARPAL – Agenzia Regionale per la Protezione dell'Ambiente Ligure"),
@@ -87,6 +89,7 @@ PLANS: list[SystemPlan] = [
         ("wifi", "open", "public", "Comune di Genova – Sistemi Informativi"),
         ("incidents", "open", "registered", "Comune di Genova – Segnalazioni"),
         ("points-of-interest", "open", "public", "Comune di Genova – Turismo"),
+        ("city-map", "open", "public", "Comune di Genova – Sistema Informativo Territoriale"),
         ("ev-charging", "draft", "public", "Comune di Genova – Mobilità"),
     ]),
     *_plans("london", "https://data.london.gov.uk/", "OGL-UK-3.0", [
@@ -97,6 +100,7 @@ PLANS: list[SystemPlan] = [
         ("bike-sharing", "open", "public", "Santander Cycles (Transport for London)"),
         ("wifi", "trial", "public", "City of London Corporation"),
         ("points-of-interest", "open", "public", "London & Partners"),
+        ("city-map", "open", "public", "Greater London Authority – City Intelligence Unit"),
     ]),
     *_plans("bologna", "https://opendata.comune.bologna.it/", "CC-BY-4.0", [
         ("air-quality", "open", "public", "ARPAE Emilia-Romagna"),
@@ -108,17 +112,20 @@ PLANS: list[SystemPlan] = [
         ("points-of-interest", "open", "public", "Bologna Welcome"),
         ("bus-stops", "open", "public", "TPER – Trasporto Passeggeri Emilia-Romagna"),
         ("bus-routes", "open", "public", "TPER – Trasporto Passeggeri Emilia-Romagna"),
+        ("city-map", "open", "public", "Comune di Bologna – Sistema Informativo Territoriale"),
     ]),
     *_plans("cornella", "https://www.cornella.cat/", "CC-BY-4.0", [
         ("city-agenda", "open", "public", "Ajuntament de Cornellà de Llobregat, with the Citilab living lab"),
         ("wifi", "trial", "public", "Ajuntament de Cornellà de Llobregat"),
         ("air-quality", "trial", "public", "Ajuntament de Cornellà de Llobregat – Medi Ambient"),
         ("incidents", "draft", "registered", "Ajuntament de Cornellà de Llobregat"),
+        ("city-map", "open", "public", "Ajuntament de Cornellà de Llobregat – Cartografia"),
     ]),
     *_plans("lamia", "https://www.lamia.gr/", "CC-BY-4.0", [
         ("points-of-interest", "open", "public", "Municipality of Lamía – Tourism office"),
         ("incidents", "trial", "registered", "Municipality of Lamía"),
         ("air-quality", "draft", "public", "Municipality of Lamía – Environment"),
+        ("city-map", "trial", "public", "Municipality of Lamía – Technical services"),
     ]),
 ]
 

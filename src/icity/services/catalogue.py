@@ -77,6 +77,8 @@ def _check_properties(problems: list[FieldProblem], field: str, properties: list
     for i, prop in enumerate(properties):
         if not isinstance(prop, dict) or not isinstance(prop.get("name"), str) or not prop["name"]:
             problems.append(FieldProblem(f"{field}[{i}].name", "each property needs a name"))
+        elif "unit" in prop and not (isinstance(prop["unit"], str) and prop["unit"].strip()):
+            problems.append(FieldProblem(f"{field}[{i}].unit", "a property's unit is text, e.g. µg/m³ or dB(A)"))
 
 
 def create_information_system(

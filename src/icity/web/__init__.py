@@ -18,6 +18,7 @@ NODE_MODULES = WEB / "assets" / "node_modules"
 # what each vendored package serves, under /static/vendor/<name>/
 VENDOR = {
     "leaflet": NODE_MODULES / "leaflet" / "dist",
+    "leaflet.markercluster": NODE_MODULES / "leaflet.markercluster" / "dist",  # the home map's count badges
     "chart.js": NODE_MODULES / "chart.js" / "dist",
     "topojson-client": NODE_MODULES / "topojson-client" / "dist",
     "world-atlas": NODE_MODULES / "world-atlas",

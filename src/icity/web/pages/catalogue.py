@@ -14,8 +14,9 @@ from icity.api.deps import SessionDep, TransactionDep
 from icity.api.schemas import RowId
 from icity.config import get_settings
 from icity.datamodels import get_registry
+from icity.datamodels.measures import units_of
 from icity.errors import ICityError
-from icity.services import access_requests, apps, catalogue, cities, entities, offers, owners
+from icity.services import access_requests, apps, catalogue, cities, entities, offers, owners, readings
 from icity.services.access import Principal
 from icity.web import session as web_session
 from icity.web.forms import blank_as_none
@@ -79,15 +80,16 @@ def catalogue_page(
     )
 
 
-def _data_models(entity_types: list[str], provided: set[str]) -> list[dict[str, Any]]:
-    """Each entity type's attributes, as the Smart Data Models describe them; those the
-    system's entities carry (`provided`) first."""
+def _data_models(entity_types: list[str], provided: set[str], properties_out: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each entity type's attributes, as the Smart Data Models describe them (with the unit the
+    model gives, else the one the system declares); those the system's entities carry (`provided`) first."""
     registry = get_registry()
     models = []
     for entity_type in entity_types:
         model = registry.get(entity_type)
+        units = units_of(entity_type, properties_out)
         attributes = [] if model is None else [
-            {"name": a.name, "description": a.description, "units": a.units, "types": sorted(a.types),
+            {"name": a.name, "description": a.description, "units": units.get(a.name), "types": sorted(a.types),
              "provided": a.name in provided}
             for a in sorted(model.attributes.values(), key=lambda a: (a.name not in provided, a.name))
         ]  # fmt: skip
@@ -137,11 +139,12 @@ def _system_page(request: Request, session: Session, viewer: Principal, system_i
         system=system,
         city=cities.get_city_row(session, system["city"]),
         category=dict((c["id"], c["name"]) for c in catalogue.list_categories(session)).get(system["category"]),
-        data_models=_data_models(system["entityTypes"], {name for entity in shown for name in entity}),
+        data_models=_data_models(system["entityTypes"], {name for entity in shown for name in entity}, system["propertiesOut"]),
         entities=shown,
         entities_total=total,
         table_rows=TABLE_ROWS,
         points=[{"id": e["id"], "type": e["type"], "location": e["location"]} for e in shown if e.get("location")],
+        gis_layers=readings.gis_layers(session, viewer, [system["city"]]),
         own_apps=own_apps,
         keys=keys,
         access_requests=requests,

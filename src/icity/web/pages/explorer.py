@@ -6,23 +6,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from icity.api.deps import SessionDep
-from icity.datamodels import get_registry
-from icity.services import catalogue, cities, entities
+from icity.services import catalogue, cities, entities, readings
 from icity.web.rendering import ViewerDep, render
 
 router = APIRouter(include_in_schema=False)
 
 MAX_ON_MAP = 1000  # the API's largest page
-
-
-def _numeric_attributes(entity_types: list[str]) -> dict[str, list[str]]:
-    """Per type, the attributes the Smart Data Models declare numeric: those a chart can draw."""
-    registry = get_registry()
-    numeric: dict[str, list[str]] = {}
-    for entity_type in entity_types:
-        model = registry.get(entity_type)
-        numeric[entity_type] = sorted(a.name for a in model.attributes.values() if a.numeric) if model else []
-    return numeric
 
 
 @router.get("/explorer")
@@ -40,5 +29,6 @@ def explorer_page(request: Request, viewer: ViewerDep, session: SessionDep, type
         total=page.total or 0,
         entity_types=types,
         cities=cities.list_cities(session, level="all", limit=1000, cursor=None).items,
-        numeric_attributes=_numeric_attributes(sorted({e["type"] for e in page.items})),
+        chart_specs=readings.chart_specs(session, viewer, {(e["informationSystem"], e["type"]) for e in page.items}),
+        gis_layers=readings.gis_layers(session, viewer, [chosen["city"]] if chosen["city"] else {e["city"] for e in page.items}),
     )
