@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from icity.api.alarm_schemas import AcknowledgementIn, AlarmRuleIn
@@ -88,14 +88,38 @@ def alarms_page(request: Request, city_id: str, slug: str, viewer: ViewerDep, se
     return _page(request, session, viewer, f"{city_id}/{slug}")
 
 
-RuleForm = Annotated[str, Form()]
+class RuleForm(BaseModel):
+    """The rule form as posted: text fields, checked by the API's AlarmRuleIn in _rule_body."""
+
+    name: str = ""
+    kind: str = "threshold"
+    entity_type: str = ""
+    attribute: str = ""
+    operator: str = ""
+    threshold: str = ""
+    duration_s: str = ""
+    severity: str = "medium"
+    enabled: str = ""
+
+    def api_fields(self) -> dict[str, str]:
+        return {
+            "name": self.name, "kind": self.kind, "entityType": self.entity_type, "attribute": self.attribute,
+            "operator": self.operator, "threshold": self.threshold, "durationS": self.duration_s, "severity": self.severity,
+        }  # fmt: skip
+
+    def as_posted(self) -> dict[str, Any]:
+        """What the form shows again after a refusal."""
+        return {**self.api_fields(), "enabled": self.enabled == "yes"}
 
 
-def _rule_body(fields: dict[str, str]) -> dict[str, Any]:
+RuleFormDep = Annotated[RuleForm, Form()]
+
+
+def _rule_body(form: RuleForm) -> dict[str, Any]:
     """The API's rule body from the form (AlarmRuleIn checks its types as the API does); a silent
     rule watches devices, so the threshold fields its form also shows are not part of it."""
-    body: dict[str, Any] = {name: blank_as_none(value) for name, value in fields.items() if name != "enabled"}
-    body["enabled"] = fields.get("enabled") == "yes"
+    body: dict[str, Any] = {name: blank_as_none(value) for name, value in form.api_fields().items()}
+    body["enabled"] = form.enabled == "yes"
     body["durationS"] = body["durationS"] or 0
     if body["kind"] == "silent":
         body.update(dict.fromkeys(THRESHOLD_ONLY))
@@ -113,66 +137,25 @@ def _refused(
     return _page(request, session, viewer, system_id, code, errors=problems(error, LABELS), **extra)
 
 
-def _rule_fields(
-    name: str, kind: str, entity_type: str, attribute: str, operator: str, threshold: str, duration_s: str, severity: str, enabled: str
-) -> dict[str, str]:
-    return {
-        "name": name, "kind": kind, "entityType": entity_type, "attribute": attribute, "operator": operator,
-        "threshold": threshold, "durationS": duration_s, "severity": severity, "enabled": enabled,
-    }  # fmt: skip
-
-
 @router.post("/manage/information-systems/{city_id}/{slug}/alarm-rules", dependencies=[Depends(web_session.check_csrf)])
-def create_rule(
-    request: Request,
-    city_id: str,
-    slug: str,
-    viewer: ViewerDep,
-    session: TransactionDep,
-    name: RuleForm = "",
-    kind: RuleForm = "threshold",
-    entity_type: RuleForm = "",
-    attribute: RuleForm = "",
-    operator: RuleForm = "",
-    threshold: RuleForm = "",
-    duration_s: RuleForm = "",
-    severity: RuleForm = "medium",
-    enabled: RuleForm = "",
-):
+def create_rule(request: Request, city_id: str, slug: str, viewer: ViewerDep, session: TransactionDep, form: RuleFormDep):
     system_id = f"{city_id}/{slug}"
-    fields = _rule_fields(name, kind, entity_type, attribute, operator, threshold, duration_s, severity, enabled)
     try:
-        alarms.create_rule(session, viewer, system_id, _rule_body(fields))
+        alarms.create_rule(session, viewer, system_id, _rule_body(form))
     except (ICityError, ValidationError) as error:
-        return _refused(request, session, viewer, system_id, error, posted={**fields, "enabled": enabled == "yes"})
+        return _refused(request, session, viewer, system_id, error, posted=form.as_posted())
     return RedirectResponse(f"{_path(system_id)}?done=created#rules", status_code=303)
 
 
 @router.post("/manage/information-systems/{city_id}/{slug}/alarm-rules/{rule_id}", dependencies=[Depends(web_session.check_csrf)])
 def change_rule(
-    request: Request,
-    city_id: str,
-    slug: str,
-    rule_id: int,
-    viewer: ViewerDep,
-    session: TransactionDep,
-    name: RuleForm = "",
-    kind: RuleForm = "threshold",
-    entity_type: RuleForm = "",
-    attribute: RuleForm = "",
-    operator: RuleForm = "",
-    threshold: RuleForm = "",
-    duration_s: RuleForm = "",
-    severity: RuleForm = "medium",
-    enabled: RuleForm = "",
+    request: Request, city_id: str, slug: str, rule_id: int, viewer: ViewerDep, session: TransactionDep, form: RuleFormDep
 ):
     system_id = f"{city_id}/{slug}"
-    fields = _rule_fields(name, kind, entity_type, attribute, operator, threshold, duration_s, severity, enabled)
     try:
-        alarms.replace_rule(session, viewer, system_id, rule_id, _rule_body(fields))
+        alarms.replace_rule(session, viewer, system_id, rule_id, _rule_body(form))
     except (ICityError, ValidationError) as error:
-        editing = {"id": rule_id}
-        return _refused(request, session, viewer, system_id, error, posted={**fields, "enabled": enabled == "yes"}, editing=editing)
+        return _refused(request, session, viewer, system_id, error, posted=form.as_posted(), editing={"id": rule_id})
     return RedirectResponse(f"{_path(system_id)}?done=changed#rules", status_code=303)
 
 
