@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from icity.db.models import Device, Entity, InformationSystem, Observation, ProviderToken, utcnow
-from icity.services import harvest
+from icity.services import catalogue, harvest
 from icity.services.access import Principal, administered_system
 
 REPORTING, SILENT, NEVER_HEARD = "reporting", "silent", "never-heard"
@@ -23,9 +23,7 @@ def device_status(device: Device, now: datetime) -> str:
     """reporting: heard within its period (or heard, without one); silent: overdue; never heard."""
     if device.last_seen_at is None:
         return NEVER_HEARD
-    if device.reporting_period_s and (device.silent_after is None or device.silent_after < now):
-        return SILENT
-    return REPORTING
+    return SILENT if catalogue.is_silent(device, now) else REPORTING  # the API's own `silent`
 
 
 def arrival(session: Session, principal: Principal, system_id: str, *, counts: bool = True) -> dict[str, Any]:
