@@ -190,23 +190,26 @@ def baseline_child(url: str, rows: int) -> None:
     if url.startswith("sqlite"):
         import sqlite3
 
-        connect, sql, decode = (lambda: sqlite3.connect(url.removeprefix("sqlite:///"))), BASELINE_SQL.format("?"), json.loads
+        def open_rows():
+            return sqlite3.connect(url.removeprefix("sqlite:///")).execute(BASELINE_SQL.format("?"), (system,))
+
+        decode = json.loads
     else:
         import psycopg
         from sqlalchemy.engine import make_url
 
         conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        connect, sql, decode = (lambda: psycopg.connect(conninfo)), BASELINE_SQL.format("%s"), _decoded
+
+        def open_rows():
+            cursor = psycopg.connect(conninfo).cursor(name="download")  # server-side: rows arrive as they are read
+            cursor.itersize = 1000
+            return cursor.execute(BASELINE_SQL.format("%s"), (system,))
+
+        decode = _decoded  # psycopg decodes json columns itself
     anonymous, mapped = Peak(os.getpid(), "RssAnon"), Peak(os.getpid(), "RssFile")
     before = status_kib_self("VmRSS")
     started = time.perf_counter()
-    db = connect()
-    if url.startswith("sqlite"):
-        cursor = db.execute(sql, (system,))
-    else:
-        cursor = db.cursor(name="download")  # server-side: the rows arrive as they are read, never all at once
-        cursor.itersize = 1000
-        cursor.execute(sql, (system,))
+    cursor = open_rows()
     names = ["airQualityLevel", "co", "name", "no2", "o3", "pm10", "pm25"]
     count = 0
     with open("/dev/null", "w", newline="") as sink:
