@@ -79,8 +79,10 @@ bench: install  ## query benchmark (API beside hand-written SQL), harvest benchm
 	$(BIN)/python bench/harvest.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/realtime.py
-	$(BIN)/python bench/load.py
+	$(BIN)/python bench/realtime.py --database-url $(PG_URL)
+	$(BIN)/python bench/load.py --database-url $(PG_URL)
 	$(BIN)/python bench/download.py
+	$(BIN)/python bench/download.py --database-url $(PG_URL)
 
 # CI runs every benchmark on tiny inputs: a script that broke fails here, not at the next `make bench`.
 bench-smoke: install  ## each benchmark once, on tiny inputs (figures meaningless)
@@ -88,8 +90,10 @@ bench-smoke: install  ## each benchmark once, on tiny inputs (figures meaningles
 	$(BIN)/python bench/harvest.py --sizes 1000,2000
 	$(BIN)/python bench/ingest.py --batches 5 --clients 1 --no-profile
 	$(BIN)/python bench/realtime.py --messages 500 --subscribers 5 --apps 2 --pushes 10 --rate 20
-	$(BIN)/python bench/load.py --clients 10 --pushers 3 --duration 10
+	$(BIN)/python bench/realtime.py --messages 500 --subscribers 5 --apps 2 --pushes 10 --rate 20 --database-url $(PG_URL)
+	$(BIN)/python bench/load.py --clients 10 --pushers 3 --duration 10 --database-url $(PG_URL)
 	$(BIN)/python bench/download.py --sizes 1000,2000
+	$(BIN)/python bench/download.py --sizes 1000,2000 --database-url $(PG_URL)
 
 clean:
 	rm -rf $(VENV) $(NGSILDCLIENT) $(FILIP) $(OPEN311CLIENTS) var bench/out $(ASSETS)/node_modules

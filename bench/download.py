@@ -1,9 +1,11 @@
 """Download benchmark: an IS's entities streamed as CSV and GeoJSON through the real server.
 
-    .venv/bin/python bench/download.py                      (what `make bench` runs)
+    .venv/bin/python bench/download.py                      (what `make bench` runs, on SQLite)
+    .venv/bin/python bench/download.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/download.py --sizes 1000,2000    (a smoke test)
 
-1. builds a fresh, migrated SQLite database with one open, public air-quality IS per size
+1. builds a fresh, migrated database (SQLite by default; with --database-url, a database of its own on
+   that PostgreSQL server, dropped at the end — see bench/database.py) with one open, public air-quality IS per size
    (10,000 and 100,000 AirQualityObserved entities: a point, a name, five pollutants, a level);
 2. starts the real server (`icity serve`, one worker) on a free port and warms it up with one
    download of the smallest IS;
@@ -14,10 +16,10 @@
    just before (VmRSS), and the peaks of its anonymous part (RssAnon, sampled every 2 ms: what the
    server holds) and of its mapped files (RssFile: the database file SQLite maps in) — streaming in chunks, the growth at
    100k ≈ the growth at 10k;
-4. in the same run, the baseline: the same rows read with plain SQL (stdlib sqlite3, one cursor)
-   and written with csv.writer into /dev/null, in a child process whose memory growth is measured
-   the same way;
-5. prints the figures side by side, writes bench/out/download.json.
+4. in the same run, on the same database, the baseline: the same rows read with plain SQL (stdlib
+   sqlite3, one cursor; on PostgreSQL psycopg, one server-side cursor) and written with csv.writer
+   into /dev/null, in a child process whose memory growth is measured the same way;
+5. prints the figures side by side, writes bench/out/download-<sqlite|postgres>.json.
 
 Exits 0 when a figure is poor (the benchmark reports), non-zero when a download fails or is wrong.
 """
@@ -42,8 +44,8 @@ OUT = BENCH / "out" / "download"
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(BENCH))
 
-from air_city import CITY, ENTITY_TYPE, BenchFailure, create_air_city, log, unlink_database  # noqa: E402
-from ingest import Server  # noqa: E402
+from air_city import CITY, ENTITY_TYPE, BenchFailure, create_air_city, free_port, log  # noqa: E402
+from database import BenchDatabase, Server  # noqa: E402
 
 T0 = datetime(2024, 5, 1, tzinfo=timezone.utc)
 WRITE_BATCH = 5000
@@ -56,13 +58,12 @@ def slug_of(rows: int) -> str:
     return f"aire-{rows}"
 
 
-def build(path: Path, sizes: list[int]) -> None:
+def build(database: BenchDatabase, sizes: list[int]) -> None:
     """A city at pilot level with one open, public air-quality IS of `rows` entities per size."""
-    from icity.db.engine import get_engine, transaction
+    from icity.db.engine import transaction
     from icity.services import audit, catalogue, cities, entity_store
 
-    unlink_database(path)
-    url = f"sqlite:///{path}"
+    url = database.url
     create_air_city(url)
     with transaction(url) as session:
         cities.change_level(
@@ -79,7 +80,7 @@ def build(path: Path, sizes: list[int]) -> None:
             batch = [entity(rows, i) for i in range(first, min(rows, first + WRITE_BATCH))]
             with transaction(url) as session:
                 entity_store.upsert_entities(session, f"{CITY}/{slug_of(rows)}", batch)
-    get_engine(url).dispose()  # the server gets the file to itself
+    database.release()  # the server gets the database to itself
 
 
 def entity(size: int, i: int) -> dict:
@@ -168,40 +169,64 @@ def download(port: int, pid: int, rows: int, extension: str) -> dict:
             "memory_growth_mib": growth, "anonymous_growth_mib": anonymous_growth, "file_growth_mib": mapped_growth}  # fmt: skip
 
 
-def baseline(path: Path, rows: int) -> dict:
+def baseline(url: str, rows: int) -> dict:
     """The same rows with plain SQL and csv.writer into /dev/null, in a child process of its own."""
-    command = [sys.executable, __file__, "--baseline-child", str(path), "--child-rows", str(rows)]
+    command = [sys.executable, __file__, "--baseline-child", url, "--child-rows", str(rows)]
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
     if done.returncode != 0:
         raise BenchFailure(f"the baseline failed:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout)
 
 
-def baseline_child(path: Path, rows: int) -> None:
-    import sqlite3
+BASELINE_SQL = (
+    "SELECT id, type, observed_at, lat, lon, attributes FROM entities WHERE information_system_id = {0} "
+    "AND retired_at IS NULL ORDER BY id"
+)
 
+
+def baseline_child(url: str, rows: int) -> None:
+    system = f"{CITY}/{slug_of(rows)}"
+    # the libraries are loaded before memory and time are measured, as the server's are
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        def open_rows():
+            return sqlite3.connect(url.removeprefix("sqlite:///")).execute(BASELINE_SQL.format("?"), (system,))
+
+        decode = json.loads
+    else:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+        def open_rows():
+            cursor = psycopg.connect(conninfo).cursor(name="download")  # server-side: rows arrive as they are read
+            cursor.itersize = 1000
+            return cursor.execute(BASELINE_SQL.format("%s"), (system,))
+
+        decode = _decoded  # psycopg decodes json columns itself
     anonymous, mapped = Peak(os.getpid(), "RssAnon"), Peak(os.getpid(), "RssFile")
     before = status_kib_self("VmRSS")
     started = time.perf_counter()
-    db = sqlite3.connect(path)
-    cursor = db.execute(
-        "SELECT id, type, observed_at, lat, lon, attributes FROM entities WHERE information_system_id = ? "
-        "AND retired_at IS NULL ORDER BY id",
-        (f"{CITY}/{slug_of(rows)}",),
-    )
+    cursor = open_rows()
     names = ["airQualityLevel", "co", "name", "no2", "o3", "pm10", "pm25"]
     count = 0
     with open("/dev/null", "w", newline="") as sink:
         writer = csv.writer(sink)
         writer.writerow(["id", "type", "observedAt", "latitude", "longitude", *names])
         for row_id, row_type, observed_at, lat, lon, attributes in cursor:
-            values = json.loads(attributes)
+            values = decode(attributes)
             writer.writerow([row_id, row_type, observed_at, lat, lon, *(values.get(n) for n in names)])
             count += 1
     seconds = time.perf_counter() - started
     growth = status_kib_self("VmHWM") - before
     print(json.dumps({"rows": count, "seconds": seconds, "rows_per_s": count / seconds, "memory_growth_mib": growth / 1024,
                       "anonymous_growth_mib": anonymous.stop(), "file_growth_mib": mapped.stop()}))  # fmt: skip
+
+
+def _decoded(value):
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def status_kib_self(field: str) -> int:
@@ -211,7 +236,10 @@ def status_kib_self(field: str) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000", help="entities per IS, comma-separated (default 10000,100000)")
-    parser.add_argument("--baseline-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL server to run on (a database of its own is created there, then dropped); default SQLite"
+    )
+    parser.add_argument("--baseline-child", help=argparse.SUPPRESS)
     parser.add_argument("--child-rows", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.baseline_child:
@@ -219,14 +247,25 @@ def main() -> int:
         return 0
     sizes = sorted(int(s) for s in args.sizes.split(","))
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / "download.db"
-    log(f"building {', '.join(f'{s:,}' for s in sizes)} entities …")
+    database = BenchDatabase(OUT, "download", args.database_url)
+    try:
+        results = measure(database, sizes)
+    finally:
+        database.drop()
+    report(results)
+    (BENCH / "out" / f"download-{database.engine}.json").write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def measure(database: BenchDatabase, sizes: list[int]) -> dict:
+    log(f"building {', '.join(f'{s:,}' for s in sizes)} entities on {database.title} …")
     started = time.perf_counter()
-    build(path, sizes)
+    build(database, sizes)
     log(f"  built in {time.perf_counter() - started:.1f} s")
-    server = Server(path, "download")
-    server.log_path = OUT / "server.log"
-    results: dict = {"machine": platform.platform(), "python": platform.python_version(), "sizes": sizes, "runs": []}
+    server = Server(database, free_port(), OUT / "server.log", ICITY_BACKGROUND_IN_SERVER="false")
+    results: dict = {
+        "machine": platform.platform(), "python": platform.python_version(), "database": database.engine, "sizes": sizes, "runs": []
+    }  # fmt: skip
     try:
         server.start()
         pid = server.process.pid
@@ -239,15 +278,14 @@ def main() -> int:
                 results["runs"].append({"format": extension, **download(server.port, pid, rows, extension)})
     finally:
         server.stop()
-    results["baseline"] = [baseline(path, rows) for rows in sizes]
-    report(results)
-    (BENCH / "out" / "download.json").write_text(json.dumps(results, indent=2))
-    return 0
+    results["baseline"] = [baseline(database.url, rows) for rows in sizes]
+    return results
 
 
 def report(results: dict) -> None:
     log()
-    log("Downloads through the real server (one worker, SQLite), beside plain SQL + csv.writer into /dev/null;")
+    title = "PostgreSQL" if results["database"] == "postgres" else "SQLite"
+    log(f"Downloads through the real server (one worker, {title}), beside plain SQL + csv.writer into /dev/null;")
     log("memory: the server's peaks above where they stood (all resident memory; its anonymous part; mapped files)")
     log(f"{'':24} {'rows':>9} {'rows/s':>10} {'MB':>8} {'peak RSS':>12} {'peak anon':>12} {'peak file':>12}")
     lines = [("GET download." + r["format"], r) for r in results["runs"]] + [("baseline (SQL + csv)", r) for r in results["baseline"]]
@@ -258,8 +296,9 @@ def report(results: dict) -> None:
     sizes = results["sizes"]
     if len(sizes) > 1:
         log()
-        log("(peak RSS also counts pages of the database file SQLite maps in — mmap_size, up to 256 MiB, shared with")
-        log(" the OS page cache and reclaimable; the anonymous part is what the server itself holds: the verdict's)")
+        if results["database"] == "sqlite":
+            log("(peak RSS also counts pages of the database file SQLite maps in — mmap_size, up to 256 MiB, shared with")
+            log(" the OS page cache and reclaimable; the anonymous part is what the server itself holds: the verdict's)")
         for extension in ("csv", "geojson"):
             growth = {r["rows"]: r["anonymous_growth_mib"] for r in results["runs"] if r["format"] == extension}
             extra = growth[sizes[-1]] - growth[sizes[0]]

@@ -26,15 +26,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -46,8 +43,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(BENCH))
 
 from air_city import BenchFailure, free_port, log, percentile  # noqa: E402
-
-POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from database import POSTGRES_SERVER, BenchDatabase, Server  # noqa: E402
 ATTRIBUTES = {"AirQualityObserved": ("no2", "pm10", "pm25", "o3", "co"), "NoiseLevelObserved": ("LAeq", "LAmax")}
 SLOW_S = 5.0  # the target: no request slower than this
 # idle keep-alive connections dropped before uvicorn closes them (after 5 s), so a request never
@@ -60,48 +56,7 @@ READ_KINDS = ("list", "near", "bbox-geojson", "history-avg", "catalogue", "where
 # ---- the database ----------------------------------------------------------------------------
 
 
-class Database:
-    """A fresh database of the chosen engine, with the demo network in it."""
-
-    def __init__(self, engine: str, folder: Path):
-        self.engine = engine
-        self.folder = folder
-        if engine == "sqlite":
-            self.url = f"sqlite:///{folder / 'icity.db'}"
-        else:
-            from sqlalchemy.engine import make_url
-
-            self.name = f"icity_load_{uuid.uuid4().hex[:10]}"
-            self.url = make_url(POSTGRES_SERVER).set(database=self.name).render_as_string(hide_password=False)
-            self._admin(f'CREATE DATABASE "{self.name}"')
-
-    def _admin(self, statement: str) -> None:
-        from sqlalchemy import create_engine, text
-
-        engine = create_engine(POSTGRES_SERVER, isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.execute(text(statement))
-        engine.dispose()
-
-    def env(self, port: int) -> dict[str, str]:
-        return {
-            **os.environ,
-            "ICITY_DATABASE_URL": self.url,
-            "ICITY_VAR_DIR": str(self.folder),
-            "ICITY_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "ICITY_PORT": str(port),
-            "PYTHONUNBUFFERED": "1",
-        }
-
-    def drop(self) -> None:
-        from icity.db.engine import dispose
-
-        dispose(self.url)
-        if self.engine == "postgres":
-            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
-def load_demo(database: Database, port: int) -> None:
+def load_demo(database: BenchDatabase, port: int) -> None:
     icity = str(Path(sys.executable).with_name("icity"))
     for command in (["db", "upgrade"], ["demo", "load"]):
         done = subprocess.run([icity, *command], env=database.env(port), cwd=ROOT, capture_output=True, text=True)
@@ -162,45 +117,6 @@ def stored_observations(url: str, systems: list[str], since: datetime) -> int:
 
 
 # ---- the server ------------------------------------------------------------------------------
-
-
-class Server:
-    def __init__(self, database: Database, port: int, label: str):
-        self.database, self.port = database, port
-        self.log_path = OUT / f"server-{label}.log"
-
-    def start(self, timeout: float = 60.0) -> None:
-        import httpx
-
-        icity = str(Path(sys.executable).with_name("icity"))
-        self._log = open(self.log_path, "wb")
-        command = [icity, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.database.env(self.port), stdout=self._log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchFailure(f"the server exited with code {self.process.returncode}; see {self.log_path}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise BenchFailure(f"the server did not answer /health within {timeout:.0f} s; see {self.log_path}")
-
-    def stop(self) -> float | None:
-        """SIGTERM, and the seconds the server took to exit by itself (None: killed after 60 s)."""
-        started = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=60)
-            return time.monotonic() - started
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-            return None
-        finally:
-            self._log.close()
 
 
 # ---- the clients -----------------------------------------------------------------------------
@@ -294,17 +210,17 @@ def pusher(port: int, network: dict, times: itertools.count, base: datetime, sto
 # ---- a run -------------------------------------------------------------------------------------
 
 
-def run(engine: str, clients: int, pushers: int, duration: float) -> bool:
+def run(engine: str, clients: int, pushers: int, duration: float, server_url: str = POSTGRES_SERVER) -> bool:
     folder = OUT / engine
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     port = free_port()
-    database = Database(engine, folder)
+    database = BenchDatabase(folder, "load", server_url if engine == "postgres" else None)
     try:
         log(f"\n== {engine}: {clients} clients for {duration:.0f} s, {pushers} of them pushing")
         load_demo(database, port)
         networks, key, history_ids = credentials(database.url)
-        server = Server(database, port, engine)
+        server = Server(database, port, OUT / f"server-{engine}.log")
         server.start()
         warm_up(port, key, history_ids)
         # each batch at its own second, counted from a start later than any demo observation
@@ -362,12 +278,13 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--pushers", type=int, default=10)
     parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--database-url", default=POSTGRES_SERVER, help="the PostgreSQL server (a database of its own is created there, then dropped)")
     args = parser.parse_args()
     engines = ("sqlite", "postgres") if args.database == "both" else (args.database,)
     kept = True
     try:
         for engine in engines:
-            kept = run(engine, args.clients, args.pushers, args.duration) and kept
+            kept = run(engine, args.clients, args.pushers, args.duration, args.database_url) and kept
     except BenchFailure as failure:
         log(f"FAILED: {failure}")
         return 1

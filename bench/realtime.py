@@ -1,9 +1,11 @@
 """Real-time benchmark: MQTT ingest rate, and SSE delivery latency with 100 connected subscribers.
 
-    .venv/bin/python bench/realtime.py                                (what `make bench` runs)
+    .venv/bin/python bench/realtime.py                                (what `make bench` runs, on SQLite)
+    .venv/bin/python bench/realtime.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
     .venv/bin/python bench/realtime.py --messages 5000 --pushes 40    (a smoke test)
 
-1. builds a fresh, migrated SQLite database: the benchmark city and its air-quality IS, 200
+1. builds a fresh, migrated database (SQLite by default; with --database-url, a database of its own on
+   that PostgreSQL server, dropped at the end — see bench/database.py): the benchmark city and its air-quality IS, 200
    entities, a provider with 200 devices (one per entity) and a provider token;
 2. MQTT ingest (Mosquitto on 127.0.0.1:1883): a publisher process publishes 50,000 IoT Agent
    JSON messages ({"no2", "pm10", "TimeInstant"}: 200 devices × 250 rounds, bodies prepared
@@ -15,7 +17,7 @@
      worker` run), in this process: the clock runs from the publisher's start until every
      message is stored; the history must hold exactly 100,000 new rows (2 attributes each);
    each run under a topic prefix of its own, so nothing else on the broker sees or sends them;
-3. SSE: the city pilots and opens its IS (public); `icity serve` (one worker, SQLite) on a copy
+3. SSE: the city pilots and opens its IS (public); `icity serve` (one worker) on a copy
    of the database, with 100 subscriptions, one
    per subscriber, of 10 apps (10 each; the server decides access once per app and batch); a
    client process opens the 100 streams (httpx, asyncio, one connection each) and, once every
@@ -24,7 +26,7 @@
    arrived, for every (subscriber, push) pair (negative: the event came before the answer).
    Baseline, same run, same server: 1 subscriber, 50 pushes;
 4. prints messages/s beside the baseline, p50/p99 beside the 1-subscriber baseline and the
-   target (p99 ≤ 100 ms); writes bench/out/realtime.json.
+   target (p99 ≤ 100 ms); writes bench/out/realtime-<sqlite|postgres>.json.
 
 Exits 0 even when a target is missed (the benchmark reports), non-zero when something fails:
 no broker, a message not stored, an event missing.
@@ -37,8 +39,6 @@ import asyncio
 import json
 import os
 import platform
-import shutil
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -64,11 +64,10 @@ from air_city import (  # noqa: E402
     create_air_city,
     device_name,
     free_port,
-    history_count,
     log,
     percentile,
-    unlink_database,
 )  # fmt: skip
+from database import BenchDatabase, Server  # noqa: E402
 
 BROKER = ("127.0.0.1", 1883)
 DEVICES = 200
@@ -82,15 +81,14 @@ PUSH = f"/api/v1/information-systems/{CITY}/{SLUG}/observations"
 # ---- the database ------------------------------------------------------------------------------
 
 
-def template_database() -> tuple[Path, str]:
-    """The city, its IS, 200 entities and devices, a provider token: (path, token)."""
-    from icity.db.engine import get_engine, transaction
+def template_database(database_url: str | None) -> tuple[BenchDatabase, str]:
+    """The city, its IS, 200 entities and devices, a provider token: (database, token)."""
+    from icity.db.engine import transaction
     from icity.services import catalogue, entity_store, provider_tokens
     from icity.services.access import CLI
 
-    path = OUT / "template.sqlite"
-    unlink_database(path)
-    url = f"sqlite:///{path}"
+    template = BenchDatabase(OUT, "realtime-template", database_url)
+    url = template.url
     create_air_city(url)
     with transaction(url) as session:
         entity_store.upsert_entities(
@@ -109,28 +107,18 @@ def template_database() -> tuple[Path, str]:
                 entity_id=entity_store.entity_urn(ENTITY_TYPE, CITY, device_name(i)),
             )  # fmt: skip
         token = provider_tokens.create_token(session, CLI, SYSTEM, provider.id, "bench gateway")["token"]
-    get_engine(url).dispose()
-    with sqlite3.connect(path) as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return path, token
+    template.release()
+    return template, token
 
 
-def database_copy(template: Path, name: str) -> Path:
-    path = OUT / f"{name}.sqlite"
-    unlink_database(path)
-    shutil.copyfile(template, path)
-    return path
-
-
-def add_subscribers(db_path: Path, count: int, apps: int) -> tuple[list[int], dict[int, str]]:
+def add_subscribers(url: str, count: int, apps: int) -> tuple[list[int], dict[int, str]]:
     """`count` subscriptions to the IS, spread over `apps` apps of an approved developer:
     (subscription ids, app id → an API key)."""
-    from icity.db.engine import get_engine, transaction
+    from icity.db.engine import dispose, transaction
     from icity.db.models import ApiKey, App, Organisation, Subscription, User
     from icity.services import audit, catalogue, cities
     from icity.services.secrets import new_api_key
 
-    url = f"sqlite:///{db_path}"
     keys: dict[int, str] = {}
     ids: list[int] = []
     with transaction(url) as session:
@@ -166,7 +154,7 @@ def add_subscribers(db_path: Path, count: int, apps: int) -> tuple[list[int], di
             session.flush()
             ids.append(subscription.id)
         ordered_keys = {sid: keys[app_ids[s % apps]] for s, sid in enumerate(ids)}
-    get_engine(url).dispose()
+    dispose(url)
     return ids, ordered_keys
 
 
@@ -284,14 +272,20 @@ def raw_subscriber_run(messages: int, token: str, start: datetime) -> dict:
     return {"messages": messages, "seconds": seconds, "messages_per_s": messages / seconds, "publisher": report}
 
 
-def ingest_run(template: Path, messages: int, token: str, start: datetime) -> dict:
+def ingest_run(template: BenchDatabase, messages: int, token: str, start: datetime) -> dict:
     """The same messages into MqttIngest, until every one is stored."""
-    from icity.db.engine import get_engine
+    database = template.copy("realtime-mqtt")
+    try:
+        return _ingest_into(database, messages, token, start)
+    finally:
+        database.drop()
+
+
+def _ingest_into(database: BenchDatabase, messages: int, token: str, start: datetime) -> dict:
     from icity.services.mqtt_ingest import MqttIngest
 
-    db_path = database_copy(template, "mqtt")
-    url = f"sqlite:///{db_path}"
-    before = history_count(db_path)
+    url = database.url
+    before = database.count("observations")
     prefix = f"bench-ingest-{uuid.uuid4().hex[:8]}"
     ingest = MqttIngest(f"mqtt://{BROKER[0]}:{BROKER[1]}", url, prefix=prefix, share_group=None)
     ingest.start()
@@ -309,62 +303,14 @@ def ingest_run(template: Path, messages: int, token: str, start: datetime) -> di
         seconds, report = publish_from_process(spec, handled, messages)
     finally:
         ingest.stop()
-    get_engine(url).dispose()
-    stored = history_count(db_path) - before
-    unlink_database(db_path)
+    stored = database.count("observations") - before
+    database.release()
     if stored != messages * 2:
         raise BenchFailure(f"{stored:,} history rows stored, expected {messages * 2:,}")
     return {"messages": messages, "seconds": seconds, "messages_per_s": messages / seconds, "history_rows": stored, "publisher": report}
 
 
 # ---- 3. SSE latency --------------------------------------------------------------------------------
-
-
-class Server:
-    """`icity serve`, one worker, on a database file, as its own process."""
-
-    def __init__(self, db_path: Path):
-        self.port = free_port()
-        self.log_path = OUT / "server.log"
-        env = {
-            **os.environ,
-            "ICITY_DATABASE_URL": f"sqlite:///{db_path}",
-            "ICITY_VAR_DIR": str(OUT / "var"),
-            "ICITY_BACKGROUND_IN_SERVER": "false",
-            "PYTHONUNBUFFERED": "1",
-        }
-        for name in ("ICITY_REDIS_URL", "ICITY_MQTT_URL"):
-            env.pop(name, None)
-        command = [str(Path(sys.executable).with_name("icity")), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
-        self._log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
-        import httpx
-
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise BenchFailure(f"the server exited with code {self.process.returncode}; see {self.log_path}")
-            try:
-                if httpx.get(f"{self.base}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        self.stop()
-        raise BenchFailure(f"the server did not start; see {self.log_path}")
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()  # only the process this benchmark started
-                self.process.wait(timeout=5)
-        self._log.close()
 
 
 def sse_client(spec: dict) -> dict:
@@ -477,6 +423,9 @@ def main() -> int:
     parser.add_argument("--apps", type=int, default=APPS, help="apps the subscriptions belong to (default 10)")
     parser.add_argument("--pushes", type=int, default=200, help="HTTP pushes while the subscribers listen (default 200)")
     parser.add_argument("--rate", type=float, default=10.0, help="pushes a second (default 10)")
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL server to run on (a database of its own is created there, then dropped); default SQLite"
+    )
     args = parser.parse_args()
     if args.publisher:
         print(json.dumps(publisher(json.loads(args.publisher))), flush=True)
@@ -492,13 +441,15 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "sqlite": sqlite3.sqlite_version},
         "target": {"sse_p99_ms": P99_TARGET_MS},
     }
-    failure = None
+    failure, template = None, None
     log(f"real-time benchmark: MQTT ingest of {args.messages:,} messages; SSE latency with {args.subscribers} subscribers")
     try:
         if not broker_up():
             raise BenchFailure("no MQTT broker answers on 127.0.0.1:1883: start Mosquitto (`mosquitto -d`)")
         log("preparing a migrated template database …")
-        template, token = template_database()
+        template, token = template_database(args.database_url)
+        results["database"] = template.engine
+        log(f"  on {template.title}")
         # in the past (the API refuses times more than 5 minutes ahead); each run its own seconds
         start = (datetime.now(timezone.utc) - timedelta(days=2)).replace(microsecond=0)
 
@@ -510,11 +461,14 @@ def main() -> int:
             f" {ingest['history_rows']:,} history rows)"
         )
 
-        db_path = database_copy(template, "sse")
-        subscriptions, keys = add_subscribers(db_path, args.subscribers + 1, args.apps)
+        sse_database = template.copy("realtime-sse")
+        subscriptions, keys = add_subscribers(sse_database.url, args.subscribers + 1, args.apps)
         streams = [(sid, keys[sid]) for sid in subscriptions]
-        server = Server(db_path)
+        server = Server(
+            sse_database, free_port(), OUT / "server.log", without=("ICITY_REDIS_URL", "ICITY_MQTT_URL"), ICITY_BACKGROUND_IN_SERVER="false"
+        )
         try:
+            server.start()
             sse_start = start + timedelta(days=1)
             warm_up(server, token, sse_start)
             single = results["sse_1"] = sse_run(server, token, streams[-1:], min(50, args.pushes), args.rate, sse_start)
@@ -531,9 +485,12 @@ def main() -> int:
             )
         finally:
             server.stop()
-            unlink_database(db_path)
+            sse_database.drop()
     except BenchFailure as error:
         failure = str(error)
+    finally:
+        if template is not None:
+            template.drop()
 
     results["seconds"] = round(time.perf_counter() - bench_started, 1)
     results["failure"] = failure
@@ -570,12 +527,13 @@ def main() -> int:
         log(
             "latency = event received by a subscriber − HTTP answer of its push received by the pusher, over every"
             f" (subscriber, push) pair; {many['pushes']} pushes at {many['rate_per_s']:g}/s; one subscription per subscriber,"
-            f" {args.apps} apps; `icity serve`, 1 worker, SQLite"
+            f" {args.apps} apps; `icity serve`, 1 worker, {'PostgreSQL' if results.get('database') == 'postgres' else 'SQLite'}"
         )
     if failure:
         log(f"FAILED: {failure}")
-    (BENCH / "out" / "realtime.json").write_text(json.dumps(results, indent=2, default=str))
-    log(f"total {results['seconds']:.0f} s; results in bench/out/realtime.json")
+    written = BENCH / "out" / f"realtime-{results.get('database', 'sqlite')}.json"
+    written.write_text(json.dumps(results, indent=2, default=str))
+    log(f"total {results['seconds']:.0f} s; results in {written.relative_to(ROOT)}")
     return 1 if failure else 0
 
 
