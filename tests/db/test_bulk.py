@@ -103,3 +103,11 @@ def test_update_many_updates_each_row_by_its_key_in_batches(network_copy: str, m
         stored = {entity.id: entity for entity in session.scalars(select(Entity).where(Entity.id.in_(ids)))}
     assert [stored[entity_id].attributes for entity_id in ids] == [{"no2": 0.0}, {"no2": 1.0}, {"no2": 2.0}]
     assert all(stored[entity_id].modified_at == T for entity_id in ids)
+
+
+def test_numbers_of_a_float_column_may_mix_integers_and_floats(network_copy: str):
+    with transaction(network_copy) as session:
+        entity_id = session.scalars(select(Entity.id).limit(1)).one()
+        mixed = [{**row, "value_number": number, "value": None} for row, number in zip(rows(entity_id, "mix"), (12, 12.5, None))]
+        insert_many(session, Observation.__table__, mixed)
+    assert [row[2] for row in raw(network_copy, "mix")] == [12.0, None, 12.5]  # ordered by attribute

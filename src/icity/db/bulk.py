@@ -12,7 +12,7 @@ never a constraint's name (the observations table is partitioned on PostgreSQL).
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Float, Table, insert, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -169,6 +169,9 @@ def _postgresql_batches(
     # The same short statement whatever the number of rows: psycopg parses it once and PostgreSQL
     # may prepare it, where a multi-row VALUES of thousands of placeholders is parsed every time.
     columns = _columns(table, dialect, rows, names)
+    for index, name in enumerate(names):
+        if isinstance(table.c[name].type, Float):  # psycopg refuses an array of ints and floats mixed
+            columns[index] = [value if value is None else float(value) for value in columns[index]]
     connection = session.connection()
     for start in range(0, len(rows), _POSTGRESQL_ROWS):
         connection.exec_driver_sql(sql, tuple(column[start : start + _POSTGRESQL_ROWS] for column in columns))
