@@ -62,3 +62,54 @@ def free_port() -> int:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+# ---- the database a benchmark writes into: SQLite files, or PostgreSQL databases it creates and drops ----
+
+
+def is_postgresql(url: str) -> bool:
+    return url.startswith("postgresql")
+
+
+def libpq_url(url: str) -> str:
+    """The SQLAlchemy URL as psycopg takes it."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def database_name(url: str) -> str:
+    return url.rsplit("/", 1)[1].split("?", 1)[0]
+
+
+def sibling_url(url: str, name: str) -> str:
+    """The URL of database `name` on the same PostgreSQL server as `url`."""
+    return f"{url.rsplit('/', 1)[0]}/{name}"
+
+
+def create_postgresql_database(url: str, template: str | None = None) -> str:
+    """(Re)create the database named by `url`, empty or as a copy of database `template`; its URL."""
+    import psycopg
+
+    with psycopg.connect(libpq_url(sibling_url(url, "postgres")), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{database_name(url)}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return url
+
+
+def drop_postgresql_database(url: str) -> None:
+    import psycopg
+
+    from icity.db.engine import dispose
+
+    dispose(url)  # this process's pooled connections
+    with psycopg.connect(libpq_url(sibling_url(url, "postgres")), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{database_name(url)}" WITH (FORCE)')
+
+
+def count_rows(url: str, table: str) -> int:
+    if is_postgresql(url):
+        import psycopg
+
+        with psycopg.connect(libpq_url(url)) as db:
+            return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+        return db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

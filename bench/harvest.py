@@ -53,7 +53,17 @@ OUT = BENCH / "out" / "harvest"
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(BENCH))
 
-from air_city import CITY, SYSTEM, create_air_city  # noqa: E402
+from air_city import (  # noqa: E402
+    CITY,
+    SYSTEM,
+    create_air_city,
+    create_postgresql_database,
+    database_name,
+    drop_postgresql_database,
+    is_postgresql,
+    libpq_url,
+    sibling_url,
+)  # fmt: skip
 
 RATE_TARGET = 20_000  # rows/s, from the issue
 # "Peak memory does not grow with the file": 10× the rows may cost at most this much more peak memory.
@@ -185,27 +195,41 @@ class FileServer:
 # ---- databases -------------------------------------------------------------------------------
 
 
-def template_database() -> Path:
-    """A migrated database with the city and its air-quality IS, copied for every harvest."""
-    path = OUT / "template.sqlite"
-    if path.exists():
-        path.unlink()
-    url = f"sqlite:///{path}"
-    from icity.db.engine import get_engine
+def template_database(url: str) -> str:
+    """A migrated database at `url` (created) with the city and its air-quality IS, copied for every harvest."""
+    from icity.db.engine import dispose, get_engine
 
+    if is_postgresql(url):
+        create_postgresql_database(url)
+    else:
+        remove_database(url)
     create_air_city(url)
     get_engine(url).dispose()
-    with sqlite3.connect(path) as db:  # one self-contained file to copy
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return path
+    dispose(url)
+    if not is_postgresql(url):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:  # one self-contained file to copy
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return url
 
 
-def fresh_database(template: Path, name: str, source_url: str | None = None) -> str:
-    path = OUT / f"{name}.sqlite"
+def remove_database(url: str) -> None:
+    if is_postgresql(url):
+        drop_postgresql_database(url)
+        return
     for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(template, path)
-    url = f"sqlite:///{path}"
+        Path(f"{url.removeprefix('sqlite:///')}{suffix}").unlink(missing_ok=True)
+
+
+def fresh_database(template: str, name: str, source_url: str | None = None) -> str:
+    """A copy of the template (a file copy, or CREATE DATABASE … TEMPLATE), its source set up; its URL."""
+    name = name.replace("-", "_")
+    if is_postgresql(template):
+        url = create_postgresql_database(sibling_url(template, f"{database_name(template)}_{name}"), database_name(template))
+    else:
+        path = OUT / f"{name}.sqlite"
+        remove_database(f"sqlite:///{path}")
+        shutil.copyfile(template.removeprefix("sqlite:///"), path)
+        url = f"sqlite:///{path}"
     if source_url:
         from icity.db.engine import get_engine, transaction
         from icity.services import sources
@@ -217,6 +241,9 @@ def fresh_database(template: Path, name: str, source_url: str | None = None) -> 
                 schedule=None, retire_missing=True,
             )  # fmt: skip
         get_engine(url).dispose()
+        from icity.db.engine import dispose
+
+        dispose(url)
     return url
 
 
@@ -363,59 +390,76 @@ def parse_baseline(url: str) -> dict:
     return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds}
 
 
-def insert_baseline(template: Path, rows: int) -> dict:
+def insert_baseline(template: str, rows: int) -> dict:
     """executemany of `rows` entities and their history into the real tables (with their indexes)
-    of a fresh database copy, in one transaction; rows prepared before the clock starts."""
+    of a fresh database copy, in one transaction; rows prepared before the clock starts. SQLite:
+    stdlib sqlite3 with the server's PRAGMAs; PostgreSQL: psycopg's (pipelined) executemany."""
     url = fresh_database(template, f"insert-{rows}")
-    path = url.removeprefix("sqlite:///")
+    postgresql = is_postgresql(url)
     rng = random.Random(SEED)
-    now = "2026-11-24 12:00:00.000000"
+    now = datetime(2026, 11, 24, 12) if postgresql else "2026-11-24 12:00:00.000000"
     entities, history = [], []
     for i in range(rows):
         entity_id = f"urn:ngsi-ld:AirQualityObserved:{CITY}:08019{i:06d}"
         lon, lat = 2.05 + rng.random() * 0.18, 41.32 + rng.random() * 0.15
         values = {"no2": round(rng.uniform(5, 120), 1), "pm10": 12.3, "pm25": 7.1, "o3": 55.2, "co": 410.0}
         attributes = {"name": f"Estació {i} — Barcelona", **values, "airQualityLevel": "good", "dataProvider": "bench"}
-        observed = "2026-11-24 09:00:00.000000"
+        observed = datetime(2026, 11, 24, 9) if postgresql else "2026-11-24 09:00:00.000000"
         entities.append((
             entity_id, "AirQualityObserved", CITY, SYSTEM,
             json.dumps({"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]}), lon, lat,
             json.dumps(attributes), observed, now, None,
         ))  # fmt: skip
-        history += [(entity_id, name, observed, value, None) for name, value in values.items()]
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA cache_size=-65536")
-    started = time.perf_counter()
-    with db:
-        db.executemany(
-            "INSERT INTO entities (id, type, city_id, information_system_id, location, lon, lat, attributes,"
-            " observed_at, modified_at, retired_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            entities,
-        )
-        db.executemany(
-            "INSERT INTO observations (entity_id, attribute, observed_at, value_number, value) VALUES (?,?,?,?,?)",
-            history,
-        )
-    seconds = time.perf_counter() - started
-    db.close()
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+        history += [(entity_id, name, observed, value, "null", now) for name, value in values.items()]
+    insert_entities = (
+        "INSERT INTO entities (id, type, city_id, information_system_id, location, lon, lat, attributes,"
+        " observed_at, modified_at, retired_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    )
+    insert_history = (
+        "INSERT INTO observations (entity_id, attribute, observed_at, value_number, value, recorded_at) VALUES (?,?,?,?,?,?)"
+    )
+    if postgresql:
+        import psycopg
+
+        with psycopg.connect(libpq_url(url)) as db:
+            started = time.perf_counter()
+            with db.transaction(), db.cursor() as cursor:
+                cursor.executemany(insert_entities.replace("?", "%s"), entities)
+                cursor.executemany(insert_history.replace("?", "%s"), history)
+            seconds = time.perf_counter() - started
+    else:
+        from icity.db.engine import SQLITE_PRAGMAS
+
+        db = sqlite3.connect(url.removeprefix("sqlite:///"))
+        for pragma in SQLITE_PRAGMAS:  # the server's
+            db.execute(f"PRAGMA {pragma}")
+        started = time.perf_counter()
+        with db:
+            db.executemany(insert_entities, entities)
+            db.executemany(insert_history, history)
+        seconds = time.perf_counter() - started
+        db.close()
+    remove_database(url)
     return {"rows": rows, "history_rows": len(history), "seconds": seconds, "rows_per_s": rows / seconds}
 
 
-def check_columns(template: Path) -> None:
+def check_columns(template: str) -> None:
     """The insert baseline names the tables' columns; fail clearly if the schema moved."""
-    with sqlite3.connect(template) as db:
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(template)
+    try:
+        inspector = inspect(engine)
         for table, wanted in {
             "entities": {"id", "type", "city_id", "information_system_id", "location", "lon", "lat", "attributes",
                          "observed_at", "modified_at", "retired_at"},
-            "observations": {"entity_id", "attribute", "observed_at", "value_number", "value"},
+            "observations": {"entity_id", "attribute", "observed_at", "value_number", "value", "recorded_at"},
         }.items():  # fmt: skip
-            have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            have = {column["name"] for column in inspector.get_columns(table)}
             if wanted - have:
                 raise SystemExit(f"the insert baseline needs {sorted(wanted - have)} in {table}; update bench/harvest.py")
+    finally:
+        engine.dispose()
 
 
 # ---- report ---------------------------------------------------------------------------------------
@@ -436,6 +480,12 @@ def main() -> int:
     parser.add_argument("--sizes", default="10000,100000", help="rows per source (default 10000,100000)")
     parser.add_argument("--profile", action="store_true", help="also harvest the largest source under cProfile")
     parser.add_argument("--profile-lines", type=int, default=30)
+    parser.add_argument(
+        "--database-url", default=f"sqlite:///{OUT / 'template.sqlite'}",
+        help="the template database the benchmark creates (and copies for each harvest): a SQLite file (default"
+        " bench/out/harvest/template.sqlite) or a PostgreSQL database, e.g."
+        " postgresql+psycopg://postgres@127.0.0.1:5432/icity_bench_harvest (created, copied and dropped)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(json.loads(args.child))), flush=True)
@@ -451,7 +501,10 @@ def main() -> int:
     }
     log("harvest benchmark: preparing sources and a migrated template database …")
     files = {rows: ensure_csv(rows) for rows in sizes}
-    template = template_database()
+    postgresql = is_postgresql(args.database_url)
+    results["database"] = "postgresql" if postgresql else "sqlite"
+    log(f"database: {'PostgreSQL' if postgresql else 'SQLite'}")
+    template = template_database(args.database_url)
     check_columns(template)
     server = FileServer()
     failure = None
@@ -478,7 +531,10 @@ def main() -> int:
                 f" {mib(first['before']['rss_kib'])}); csv.reader over HTTP {parse['rows_per_s']:,.0f} rows/s;"
                 f" executemany {insert['rows_per_s']:,.0f} rows/s"
             )
-            traced = run_child({"url": fresh_database(template, f"traced-{rows}", url), "trace": True})
+            traced_url = fresh_database(template, f"traced-{rows}", url)
+            traced = run_child({"url": traced_url, "trace": True})
+            if postgresql:
+                remove_database(traced_url)
             entry["python_peak_mib"] = round(traced["python_peak_kib"] / 1024, 1)
             log(f"  {rows:>7,} rows, again under tracemalloc: peak of Python's own memory {entry['python_peak_mib']:.1f} MiB")
             if not first["before"]["hwm_reset"]:
@@ -498,11 +554,14 @@ def main() -> int:
                     profiled = run_child({"url": profile_url, "profile": profile_path})
                     entry["profiled_seconds"] = profiled["seconds"]
                     entry["profile"] = profile_path
-                    for suffix in ("", "-wal", "-shm"):
-                        Path(f"{profile_url.removeprefix('sqlite:///')}{suffix}").unlink(missing_ok=True)
+                    remove_database(profile_url)
             results["sizes"][str(rows)] = entry
+            if postgresql:  # the databases are the server's, not files under bench/out: drop them
+                remove_database(db_url)
     finally:
         server.close()
+        if postgresql:
+            remove_database(template)
 
     results["seconds"] = round(time.perf_counter() - bench_started, 1)
     results["failure"] = failure
@@ -545,7 +604,8 @@ def main() -> int:
         )
         log(
             "baselines, same run, same file: csv.reader = httpx stream + csv.reader + dict per row, no mapping, no DB;"
-            f" executemany = stdlib sqlite3 into the same tables and indexes, {HISTORISED} history rows per entity, rows prepared beforehand"
+            f" executemany = {'psycopg (pipelined)' if postgresql else 'stdlib sqlite3 with the server PRAGMAs'} into the same tables and"
+            f" indexes, {HISTORISED} history rows per entity, rows prepared beforehand"
         )
         for e in done:
             share_parse = e["rows"] / e["parse_baseline"]["rows_per_s"] / e["first"]["seconds"]

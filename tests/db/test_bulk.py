@@ -72,3 +72,42 @@ def test_update_many_stores_what_the_orm_update_stores(network_copy: str):
         ).all()
     stored = {row[0]: tuple(row[1:]) for row in rows}
     assert stored[first] == stored[second]
+
+
+def test_upsert_many_replaces_stored_rows_in_batches(network_copy: str, monkeypatch):
+    """A row whose primary key is stored replaces the stored values; batches split across statements."""
+    from icity.db import bulk
+
+    monkeypatch.setattr(bulk, "_POSTGRESQL_ROWS", 2)  # two rows a statement on PostgreSQL
+    with transaction(network_copy) as session:
+        entity_id = session.scalars(select(Entity.id).limit(1)).one()
+        bulk.upsert_many(session, Observation.__table__, rows(entity_id, "up"))
+    corrected = [{**row, "value_number": 99.0, "value": None} for row in rows(entity_id, "up")]
+    with transaction(network_copy) as session:
+        bulk.upsert_many(session, Observation.__table__, corrected + rows(entity_id, "new"))
+    stored = raw(network_copy, "up")
+    assert [row[2] for row in stored] == [99.0, 99.0, 99.0]
+    assert len(raw(network_copy, "new")) == 3
+
+
+def test_update_many_updates_each_row_by_its_key_in_batches(network_copy: str, monkeypatch):
+    from icity.db import bulk
+
+    monkeypatch.setattr(bulk, "_POSTGRESQL_ROWS", 1)  # one row a statement on PostgreSQL
+    with transaction(network_copy) as session:
+        ids = session.scalars(select(Entity.id).order_by(Entity.id).limit(3)).all()
+    updates = [{"id": entity_id, "attributes": {"no2": float(i)}, "modified_at": T} for i, entity_id in enumerate(ids)]
+    with transaction(network_copy) as session:
+        bulk.update_many(session, Entity, updates)
+    with transaction(network_copy) as session:
+        stored = {entity.id: entity for entity in session.scalars(select(Entity).where(Entity.id.in_(ids)))}
+    assert [stored[entity_id].attributes for entity_id in ids] == [{"no2": 0.0}, {"no2": 1.0}, {"no2": 2.0}]
+    assert all(stored[entity_id].modified_at == T for entity_id in ids)
+
+
+def test_numbers_of_a_float_column_may_mix_integers_and_floats(network_copy: str):
+    with transaction(network_copy) as session:
+        entity_id = session.scalars(select(Entity.id).limit(1)).one()
+        mixed = [{**row, "value_number": number, "value": None} for row, number in zip(rows(entity_id, "mix"), (12, 12.5, None))]
+        insert_many(session, Observation.__table__, mixed)
+    assert [row[2] for row in raw(network_copy, "mix")] == [12.0, None, 12.5]  # ordered by attribute

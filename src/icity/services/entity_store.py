@@ -21,7 +21,7 @@ from icity.config import get_settings
 from icity.datamodels import get_registry
 from icity.datamodels.identifiers import entity_urn  # noqa: F401 - callers make ids through this module too
 from icity.datamodels.registry import CORE_KEYS, OPEN, SMART_DATA_MODELS, unusable_value
-from icity.db.bulk import insert_many, upsert_many
+from icity.db.bulk import insert_many, update_many, upsert_many
 from icity.db.models import Entity, InformationSystemEntityType, Observation, utcnow
 from icity.errors import FieldProblem, ICityError, conflict, invalid
 from icity.services import changes
@@ -367,8 +367,8 @@ def write_checked(
             if (entity.location is not None or entity.cleared_location) == with_location
         ]
         if rows:
-            # UPDATE … WHERE id = ? for each, through the ORM's bulk update by primary key
-            session.execute(update(Entity), rows)
+            # UPDATE … WHERE id = ? for each (one executemany on SQLite, one statement on PostgreSQL)
+            update_many(session, Entity, rows)
     for entity in updated:  # an instance this session holds would show the old values
         instance = session.identity_map.get(session.identity_key(Entity, entity.id))
         if instance is not None:
