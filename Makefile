@@ -77,7 +77,9 @@ test-postgres: install clients  ## storage, service, API, NGSI-LD, Open311 and D
 bench: install  ## query benchmark (API beside hand-written SQL), harvest benchmark (rows/s, peak memory), then HTTP ingest (obs/s beside a raw insert), then real time (MQTT messages/s beside a bare subscriber, SSE latency p50/p99 with 100 subscribers), then load (50 clients, 10 pushing, on SQLite and PostgreSQL), then downloads (100,000 entities streamed as CSV and GeoJSON: rows/s, server memory growth beside plain SQL + csv.writer)
 	$(BIN)/python bench/query.py
 	$(BIN)/python bench/harvest.py
+	$(BIN)/python bench/harvest.py --database-url $(PG_URL)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest.py --database-url $(PG_URL)
 	$(BIN)/python bench/realtime.py
 	$(BIN)/python bench/realtime.py --database-url $(PG_URL)
 	$(BIN)/python bench/load.py --database-url $(PG_URL)
@@ -88,7 +90,9 @@ bench: install  ## query benchmark (API beside hand-written SQL), harvest benchm
 bench-smoke: install  ## each benchmark once, on tiny inputs (figures meaningless)
 	$(BIN)/python bench/query.py --quick --workers 1 --clients 1 --kinds a,c --access-rounds 1
 	$(BIN)/python bench/harvest.py --sizes 1000,2000
+	$(BIN)/python bench/harvest.py --sizes 1000,2000 --database-url $(PG_URL)
 	$(BIN)/python bench/ingest.py --batches 5 --clients 1 --no-profile
+	$(BIN)/python bench/ingest.py --batches 5 --clients 1 --no-profile --database-url $(PG_URL)
 	$(BIN)/python bench/realtime.py --messages 500 --subscribers 5 --apps 2 --pushes 10 --rate 20
 	$(BIN)/python bench/realtime.py --messages 500 --subscribers 5 --apps 2 --pushes 10 --rate 20 --database-url $(PG_URL)
 	$(BIN)/python bench/load.py --clients 10 --pushers 3 --duration 10 --database-url $(PG_URL)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import uuid
 from pathlib import Path
 
 CITY = "bench"
@@ -78,6 +79,12 @@ def libpq_url(url: str) -> str:
 
 def database_name(url: str) -> str:
     return url.rsplit("/", 1)[1].split("?", 1)[0]
+
+
+def own_database_url(server_url: str, label: str) -> str:
+    """A database of the benchmark's own on the PostgreSQL server of `server_url` (whose database is only where
+    it connects to create it): a benchmark never recreates or drops a database it did not make."""
+    return sibling_url(server_url, f"icity_bench_{label}_{uuid.uuid4().hex[:8]}")
 
 
 def sibling_url(url: str, name: str) -> str:

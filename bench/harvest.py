@@ -24,7 +24,7 @@
    database (stdlib sqlite3, rows prepared beforehand) — so the reader sees where the
    time goes;
 6. prints the figures beside the baselines and the targets (≥ 20,000 rows/s; peak
-   memory that does not grow with the file), writes bench/out/harvest.json.
+   memory that does not grow with the file), writes bench/out/harvest-<sqlite|postgresql>.json.
 
 Exits 0 even when a target is missed (the benchmark reports), non-zero when a
 harvest fails or stores the wrong counts.
@@ -58,6 +58,7 @@ from air_city import (  # noqa: E402
     SYSTEM,
     create_air_city,
     create_postgresql_database,
+    own_database_url,
     database_name,
     drop_postgresql_database,
     is_postgresql,
@@ -482,11 +483,13 @@ def main() -> int:
     parser.add_argument("--profile-lines", type=int, default=30)
     parser.add_argument(
         "--database-url", default=f"sqlite:///{OUT / 'template.sqlite'}",
-        help="the template database the benchmark creates (and copies for each harvest): a SQLite file (default"
-        " bench/out/harvest/template.sqlite) or a PostgreSQL database, e.g."
-        " postgresql+psycopg://postgres@127.0.0.1:5432/icity_bench_harvest (created, copied and dropped)",
+        help="a SQLite file for the template database (default bench/out/harvest/template.sqlite), or a"
+        " PostgreSQL server, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres, where the benchmark creates"
+        " databases of its own (icity_bench_harvest_…), copies and drops them",
     )  # fmt: skip
     args = parser.parse_args()
+    if is_postgresql(args.database_url):
+        args.database_url = own_database_url(args.database_url, "harvest")
     if args.child:
         print(json.dumps(child(json.loads(args.child))), flush=True)
         return 0
@@ -656,7 +659,7 @@ def main() -> int:
         rate_met = all(e["rate_met"] for e in done)
         results["rate_met"] = rate_met
         log(f"target: ≥ {RATE_TARGET:,} rows/s at every size: {'target met' if rate_met else 'target NOT MET'}")
-    out = BENCH / "out" / "harvest.json"
+    out = BENCH / "out" / f"harvest-{results['database']}.json"
     out.write_text(json.dumps(results, indent=2, default=str))
     if args.profile and done and "profile" in done[-1]:
         log("")
