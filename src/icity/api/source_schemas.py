@@ -56,6 +56,7 @@ class RetentionIn(Body):
 
 
 class RetentionPublic(BaseModel):
+    model_config = example({"informationSystem": "barcelona/air-quality", "observationRetentionDays": 365})
     informationSystem: str
     observationRetentionDays: int | None
 
