@@ -20,6 +20,7 @@ def background_tasks(settings: Settings, database_url: str | None = None) -> lis
     from icity.services.alarm_evaluator import AlarmEvaluator
     from icity.services.changes import ChangeLogPruner, RedisWakeups
     from icity.services.command_dispatcher import CommandDispatcher
+    from icity.services.observation_retention import ObservationUpkeep
     from icity.services.openings import OpeningClock
     from icity.services.scheduler import HarvestScheduler
     from icity.services.webhooks import WebhookDispatcher
@@ -31,6 +32,7 @@ def background_tasks(settings: Settings, database_url: str | None = None) -> lis
         CommandDispatcher(database_url, settings.mqtt_url),  # HTTP commands need no broker
         ChangeLogPruner(database_url),
         OpeningClock(database_url),
+        ObservationUpkeep(database_url),  # partitions ahead, retention
     ]
     if settings.redis_url:  # pushes taken by the API workers wake the work here at once
         tasks.append(RedisWakeups(settings.redis_url))

@@ -241,6 +241,7 @@ MATRIX = [
     # opening information systems: the owning city's admins and the platform admin
     Row("POST", "/api/v1/cities/{city_id}/information-systems", CITY_ADMINS_CREATE, body=NEW_SYSTEM, writes=True),
     Row("PUT", "/api/v1/information-systems/{city_id}/{slug}/status", CITY_ADMINS, body={"status": "trial"}, writes=True),
+    Row("PUT", "/api/v1/information-systems/{city_id}/{slug}/observation-retention", CITY_ADMINS, body={"observationRetentionDays": 30}, writes=True),
     Row("GET", "/api/v1/information-systems/{city_id}/{slug}/source", CITY_ADMINS),
     Row("PUT", "/api/v1/information-systems/{city_id}/{slug}/source", CITY_ADMINS, body=PARKING_SOURCE, writes=True),
     Row("POST", "/api/v1/information-systems/{city_id}/{slug}/preview", CITY_ADMINS, body={"limit": 1}),

@@ -47,6 +47,20 @@ class StatusIn(Body):
     status: str = Field(description="draft, trial, open or retired", examples=["trial"])
 
 
+class RetentionIn(Body):
+    model_config = example({"observationRetentionDays": 365})
+    observation_retention_days: int | None = Field(
+        alias="observationRetentionDays", ge=1, le=36_500, strict=True,
+        description="Days of observation history kept (older observations are deleted hourly); null: keep everything.",
+    )  # fmt: skip
+
+
+class RetentionPublic(BaseModel):
+    model_config = example({"informationSystem": "barcelona/air-quality", "observationRetentionDays": 365})
+    informationSystem: str
+    observationRetentionDays: int | None
+
+
 class SourceIn(Body):
     model_config = example({"connector": CSV_CONNECTOR, "mapping": CSV_MAPPING, "schedule": "15m", "retireMissing": True})
     connector: dict[str, Any] = Field(

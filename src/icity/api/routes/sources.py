@@ -9,8 +9,8 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request
 from icity.api.deps import DEFAULT_LIMIT, after_response, CursorParam, LimitParam, PrincipalDep, SessionDep, TransactionDep
 from icity.api.responses import JSONResponse, json_page
 from icity.api.schemas import InformationSystemPublic, Page, Problem, RowId
-from icity.api.source_schemas import HarvestRunPublic, PreviewIn, PreviewOut, SourceIn, SourcePublic, StatusIn, SystemIn
-from icity.services import catalogue, harvest, sources
+from icity.api.source_schemas import HarvestRunPublic, PreviewIn, PreviewOut, RetentionIn, RetentionPublic, SourceIn, SourcePublic, StatusIn, SystemIn
+from icity.services import catalogue, harvest, observation_retention, sources
 
 router = APIRouter(tags=["opening information systems"])
 
@@ -46,6 +46,17 @@ def register_system(city_id: str, body: SystemIn, session: TransactionDep, princ
 )
 def change_status(city_id: str, slug: str, body: StatusIn, session: TransactionDep, principal: PrincipalDep):
     return JSONResponse(catalogue.change_status(session, principal, f"{city_id}/{slug}", body.status))
+
+
+@router.put(
+    "/information-systems/{city_id}/{slug}/observation-retention",
+    response_model=RetentionPublic,
+    summary="Set how many days of observation history the IS keeps (null: everything, the default)",
+    responses=SETUP_PROBLEMS,
+)
+def set_retention(city_id: str, slug: str, body: RetentionIn, session: TransactionDep, principal: PrincipalDep):
+    system = observation_retention.set_retention(session, principal, f"{city_id}/{slug}", body.observation_retention_days)
+    return JSONResponse(observation_retention.retention_dict(system))
 
 
 @router.get(

@@ -1,6 +1,7 @@
 from alembic import context
 
 from icity.db.engine import get_engine
+from icity.db.partitions import include_in_comparison
 from icity.db.models import Base
 
 config = context.config
@@ -15,6 +16,7 @@ def run_migrations_online() -> None:
             target_metadata=Base.metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_name=include_in_comparison,  # the observations' partitions are no models
         )
         with context.begin_transaction():
             context.run_migrations()

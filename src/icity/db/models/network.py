@@ -86,6 +86,8 @@ class InformationSystem(Base):
     mapping: Mapped[dict[str, Any] | None] = mapped_column()  # None: the connector kind's standard mapping
     schedule: Mapped[str | None] = mapped_column(String(100))  # "15m", "1h", "1d" or a cron expression
     retire_missing: Mapped[bool] = mapped_column(Boolean, default=True)  # entities gone from the source
+    # days of observation history kept (icity.services.observation_history); None: everything
+    observation_retention_days: Mapped[int | None] = mapped_column(Integer)
     # smart-data-models: types and attributes must be the models' (ids urn:ngsi-ld:<Type>:<city>:<local>);
     # open: any type, attribute and URI id, for cities bringing their own models through their own context
     validation: Mapped[str] = mapped_column(String(24), default="smart-data-models", server_default="smart-data-models")
@@ -249,3 +251,7 @@ class Observation(Base):
     value: Mapped[Any | None] = mapped_column(JSON, nullable=True)  # the value as given (numbers too), for non-numeric attributes
     # when the platform stored it (a correction stores it again): NGSI-LD's createdAt/modifiedAt of an instance
     recorded_at: Mapped[datetime | None] = mapped_column()
+
+    # on PostgreSQL, one partition per month (migration 0016, icity.db.partitions); the primary
+    # key holds the partition key, as PostgreSQL requires of a unique constraint
+    __table_args__ = {"postgresql_partition_by": "RANGE (observed_at)"}
