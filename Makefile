@@ -74,8 +74,8 @@ test: install clients chromium tools  ## the whole suite on the embedded SQLite 
 test-postgres: install clients  ## storage, service, API, NGSI-LD, Open311 and DCAT-AP tests again on PostgreSQL
 	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q tests/db tests/services tests/api tests/demo tests/ngsi_ld tests/open311 tests/dcat
 
-bench-scale: install  ## PostgreSQL at city scale (not in CI; ~20 GB of disk, ~30 min): 100,000 entities, 100,000,000 observations generated server-side, then (a) bbox, (b) near, (c) 30 days of hourly averages p50/p99, HTTP ingest beside a raw COPY while queries run, disk per million observations; SCALE_DB=<url> names the database to create (default postgresql+psycopg://postgres@127.0.0.1:5432/icity_scale)
-	$(BIN)/python bench/scale.py $(if $(SCALE_DB),--database-url $(SCALE_DB))
+bench-scale: install  ## PostgreSQL at city scale (not in CI; ~20 GB of disk, ~30 min): 100,000 entities, 100,000,000 observations generated server-side, then (a) bbox, (b) near, (c) 30 days of hourly averages p50/p99, HTTP ingest beside a raw COPY while queries run, disk per million observations; on the PostgreSQL server PG_URL (it makes databases of its own)
+	$(BIN)/python bench/scale.py --database-url $(PG_URL)
 
 bench: install  ## query benchmark (API beside hand-written SQL), harvest benchmark (rows/s, peak memory), then HTTP ingest (obs/s beside a raw insert), then real time (MQTT messages/s beside a bare subscriber, SSE latency p50/p99 with 100 subscribers), then load (50 clients, 10 pushing, on SQLite and PostgreSQL), then downloads (100,000 entities streamed as CSV and GeoJSON: rows/s, server memory growth beside plain SQL + csv.writer)
 	$(BIN)/python bench/query.py
@@ -101,6 +101,7 @@ bench-smoke: install  ## each benchmark once, on tiny inputs (figures meaningles
 	$(BIN)/python bench/load.py --clients 10 --pushers 3 --duration 10 --database-url $(PG_URL)
 	$(BIN)/python bench/download.py --sizes 1000,2000
 	$(BIN)/python bench/download.py --sizes 1000,2000 --database-url $(PG_URL)
+	$(BIN)/python bench/scale.py --tiny --database-url $(PG_URL)
 
 clean:
 	rm -rf $(VENV) $(NGSILDCLIENT) $(FILIP) $(OPEN311CLIENTS) var bench/out $(ASSETS)/node_modules

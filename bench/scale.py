@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/scale.py                 (what `make bench-scale` runs; not in CI)
     .venv/bin/python bench/scale.py --tiny          (2,000 entities, 100,000 observations: a smoke test)
-    .venv/bin/python bench/scale.py --database-url postgresql+psycopg://postgres@host:5432/icity_scale
+    .venv/bin/python bench/scale.py --database-url postgresql+psycopg://postgres@host:5432/postgres  (a server: it makes its own databases)
 
 1. creates the database (dropped first if it exists; dropped at the end unless --keep), migrates it
    (observations partitioned by month, migration 0016), registers the cities and IS of bench/dataset.py,
@@ -47,11 +47,12 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "src"))
 
 import dataset  # noqa: E402
+from air_city import own_database_url  # noqa: E402
 import ingest  # noqa: E402
 import query  # noqa: E402
 import workload  # noqa: E402
 
-DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/icity_scale"
+DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"  # this machine's (trust auth)
 C_TARGET_MS = 20.0
 A_RATIO_TARGET = 1.5
 INGEST_RATIO_TARGET = 0.7
@@ -465,12 +466,16 @@ def verdict(ok: bool) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default=DEFAULT_URL, help="PostgreSQL; the database is created (dropped first)")
+    parser.add_argument(
+        "--database-url", default=DEFAULT_SERVER,
+        help="the PostgreSQL server, where the benchmark creates databases of its own (icity_bench_scale_…) and drops them",
+    )
     parser.add_argument("--tiny", action="store_true", help=f"{TINY.entities:,} entities, {TINY.observations:,} observations")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per query kind")
     parser.add_argument("--batches", type=int, default=100, help="pushes of 1,000 observations for the ingest figure")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     args = parser.parse_args()
+    args.database_url = own_database_url(args.database_url, "scale")
     if args.tiny:
         args.duration, args.batches = min(args.duration, 2.0), min(args.batches, 10)
     args.warmup, args.max_requests = 20, 100_000
