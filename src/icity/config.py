@@ -16,6 +16,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL. Unset: SQLite (WAL) at <var_dir>/icity.db. "
         "PostgreSQL: postgresql+psycopg://user@host:5432/icity",
     )
+    database_read_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of a read replica of ICITY_DATABASE_URL. Set: the public read API (entities, "
+        "history, NGSI-LD queries, the catalogue) reads there; writes, sign-in and everything that must see its own "
+        "writes stay on ICITY_DATABASE_URL. Unset: everything uses ICITY_DATABASE_URL.",
+    )
     host: str = Field("127.0.0.1", description="Address `icity serve` listens on.")
     port: int = Field(8000, description="Port `icity serve` listens on.")
     workers: int = Field(1, description="Number of API worker processes for `icity serve`.")

@@ -349,15 +349,15 @@ def get_source(session: Session, principal: Principal, system_id: str) -> dict[s
 # ----------------------------------------------------------------------------- what is due
 
 
-def due_systems(session: Session, now: datetime | None = None) -> list[str]:
-    """IS with a connector and a schedule whose next run time has come (never run: at once)."""
+def due_systems(session: Session, now: datetime | None = None, only: str | None = None) -> list[str]:
+    """IS with a connector and a schedule whose next run time has come (never run: at once);
+    ``only``: that IS alone, if it is due."""
     now = now or utcnow()
-    last_started = (
-        select(HarvestRun.information_system_id, func.max(HarvestRun.started_at).label("started_at"))
-        .group_by(HarvestRun.information_system_id)
-        .subquery()
-    )
-    rows = session.execute(
+    last_started = select(HarvestRun.information_system_id, func.max(HarvestRun.started_at).label("started_at"))
+    if only is not None:
+        last_started = last_started.where(HarvestRun.information_system_id == only)
+    last_started = last_started.group_by(HarvestRun.information_system_id).subquery()
+    query = (
         select(InformationSystem.id, InformationSystem.schedule, last_started.c.started_at)
         .outerjoin(last_started, last_started.c.information_system_id == InformationSystem.id)
         .where(
@@ -365,10 +365,42 @@ def due_systems(session: Session, now: datetime | None = None) -> list[str]:
             InformationSystem.status != "retired",
         )
         .order_by(InformationSystem.id)
-    ).all()
+    )
+    if only is not None:
+        query = query.where(InformationSystem.id == only)
+    rows = session.execute(query).all()
     return [
         system_id
         for system_id, schedule, started_at in rows
         if started_at is None or schedules.next_run(schedule, started_at) <= now
     ]
 
+
+
+# The scheduled run of one IS is claimed under a lock on that IS, so that of several schedulers
+# (`icity worker` processes, `icity serve`) reading the same database, one only starts each tick's run.
+_SCHEDULE_LOCK = 0x1C17_5C4E  # advisory lock class (PostgreSQL); the IS's id hash is the object
+
+
+def claim_scheduled_run(
+    system_id: str, principal: Principal, now: datetime | None = None, database_url: str | None = None
+) -> int | None:
+    """Record the scheduled run of ``system_id`` and return its id — or None when it is not due any
+    more (another scheduler started this tick's run) or a run of it is still going.
+
+    The check and the new run row are one transaction holding a lock on the IS: on PostgreSQL an
+    advisory transaction lock, on SQLite the database's write lock (BEGIN IMMEDIATE), so the second
+    claimer sees the first one's run and finds the IS not due."""
+    try:
+        with write_transaction(database_url) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(
+                    text("SELECT pg_advisory_xact_lock(:lock_class, hashtext(:system_id))"),
+                    {"lock_class": _SCHEDULE_LOCK, "system_id": system_id},
+                )
+            if system_id not in due_systems(session, now, only=system_id):
+                return None
+            return start_run(session, principal, system_id, trigger="schedule")["id"]
+    except ICityError as error:  # a run started by hand is still going; the setup no longer holds
+        log.info("scheduled harvest of %s not started: %s", system_id, error.detail)
+        return None
