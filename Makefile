@@ -5,7 +5,7 @@ STAMP    := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTHON   ?= python3
 PG_URL   ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install clients chromium tools run test test-postgres bench bench-smoke clean
+.PHONY: install clients chromium tools run test test-postgres test-topology bench bench-smoke clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,9 @@ test: install clients chromium tools  ## the whole suite on the embedded SQLite 
 
 test-postgres: install clients  ## storage, service, API, NGSI-LD, Open311 and DCAT-AP tests again on PostgreSQL
 	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q tests/db tests/services tests/api tests/demo tests/ngsi_ld tests/open311 tests/dcat
+
+test-topology: install  ## 2 `icity serve` + 2 `icity worker` processes on PostgreSQL, Redis and Mosquitto; one worker killed mid-run
+	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q -m topology tests/topology
 
 bench: install  ## query benchmark (API beside hand-written SQL), harvest benchmark (rows/s, peak memory), then HTTP ingest (obs/s beside a raw insert), then real time (MQTT messages/s beside a bare subscriber, SSE latency p50/p99 with 100 subscribers), then load (50 clients, 10 pushing, on SQLite and PostgreSQL), then downloads (100,000 entities streamed as CSV and GeoJSON: rows/s, server memory growth beside plain SQL + csv.writer)
 	$(BIN)/python bench/query.py

@@ -1,6 +1,8 @@
 """The platform's background work, run once per database: by `icity serve` (in its main
 process, however many API workers it has) unless ICITY_BACKGROUND_IN_SERVER=false, or by
-`icity worker`. Each task is a thread with start() and stop()."""
+`icity worker` (several may run on one PostgreSQL database: each task claims its work there — harvests
+under an advisory lock, webhooks and commands with leases and SKIP LOCKED, alarms under a row lock,
+MQTT through a shared subscription). Each task is a thread with start() and stop()."""
 
 from __future__ import annotations
 
