@@ -37,9 +37,10 @@ def background_tasks(settings: Settings, database_url: str | None = None) -> lis
     if settings.redis_url:  # pushes taken by the API workers wake the work here at once
         tasks.append(RedisWakeups(settings.redis_url))
     if settings.mqtt_url:
-        from icity.services.mqtt_ingest import MqttIngest
+        from icity.services.mqtt_ingest import SESSION_EXPIRY_S, MqttIngest
 
-        tasks.append(MqttIngest(settings.mqtt_url, database_url=database_url))
+        client_id = f"icity-ingest-{settings.worker_id}" if settings.worker_id else None
+        tasks.append(MqttIngest(settings.mqtt_url, database_url=database_url, client_id=client_id, session_expiry_s=SESSION_EXPIRY_S))
     simulator = demo_simulator(settings, database_url)
     if simulator is not None:
         tasks.append(simulator)

@@ -119,6 +119,14 @@ class Settings(BaseSettings):
         description="MQTT broker to take pushed observations from, e.g. mqtt://127.0.0.1:1883 (mqtts:// for TLS, "
         "user:password@ if it asks). Set: `icity serve` and `icity worker` subscribe to icity/+/+/+/attrs.",
     )
+    worker_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="A name for this process that stays the same when it is restarted and differs from every other "
+        "process's (e.g. worker-1, or the host name plus a slot). Set: its MQTT session is persistent "
+        "(client id icity-ingest-<id>), so messages it took but had not stored when it died come back to it when "
+        "it restarts. Unset: a new session each start, and what a killed process had not stored is lost.",
+    )
     demo_simulator: bool = Field(
         True,
         description="On the demo's database (one `icity demo load` filled), `icity serve`'s background work keeps the "

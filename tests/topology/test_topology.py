@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 from collections import Counter
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from itertools import count
 
@@ -20,11 +21,11 @@ import orjson
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from icity.db.engine import dispose, transaction
 from icity.db.migrate import upgrade
-from icity.db.models import Change, Delivery, HarvestRun, Observation, Subscription
+from icity.db.models import Change, Delivery, HarvestRun, Observation, ProviderToken, Subscription
 from icity.realtime.mqtt import publish_properties
 from icity.services import catalogue, entity_store, provider_tokens
 from icity.services.access import CLI
@@ -139,7 +140,10 @@ def test_two_servers_and_two_workers_lose_nothing_when_a_worker_is_killed(tmp_pa
                                 mqtt_url=env["ICITY_MQTT_URL"], secret_key=env["ICITY_SECRET_KEY"]) for n in range(2)]  # fmt: skip
         processes += [server for server, _ in servers]
         bases = [base for _, base in servers]
-        workers = [start_worker(env, tmp_path / f"worker-{n}.log") for n in range(2)]
+        # each worker with its own stable ICITY_WORKER_ID (persistent MQTT session), as a supervisor runs it
+        run = os.urandom(4).hex()
+        worker_envs = [{**env, "ICITY_WORKER_ID": f"topology-{run}-{n}"} for n in range(2)]
+        workers = [start_worker(worker_envs[n], tmp_path / f"worker-{n}.log") for n in range(2)]
         processes += workers
         receiver.senders = [worker.pid for worker in workers]
 
@@ -158,16 +162,27 @@ def test_two_servers_and_two_workers_lose_nothing_when_a_worker_is_killed(tmp_pa
         # --- both workers alive: pushes, MQTT, harvests; the first worker to send a webhook is killed
         # while its requests are held unanswered
         traffic.push_http(10)
-        traffic.publish_mqtt(50)
-        # (the kill waits for the MQTT messages to be stored: one taken by a worker and not yet stored
-        # dies with it, see docs/notes/topology.md)
-        wait_for(lambda: all_stored(database.url, traffic.published), 60, "the MQTT observations were stored")
         assert receiver.victim_chosen.wait(60), "no webhook request arrived"
         victim = receiver.victim
-        os.kill(victim, signal.SIGKILL)
-        workers[[w.pid for w in workers].index(victim)].wait(30)
+        # MQTT messages in flight at the kill: the provider token's row is locked, so both workers take
+        # their share of the messages (the broker acknowledged every one to the publisher) and wait to
+        # commit them; the victim dies holding its share, unstored and unacknowledged to the broker
+        with holding_the_token(database.url) as waiting:
+            traffic.publish_mqtt(50)
+            wait_for(lambda: waiting() >= 2, 60, "both workers were storing MQTT messages")
+            os.kill(victim, signal.SIGKILL)
+            slot = [w.pid for w in workers].index(victim)
+            workers[slot].wait(30)
         sent_by_the_dead = {r.delivery_id for r in receiver.snapshot() if r.sender_pid == victim}
         receiver.released.set()
+        # the survivor stores its share; the victim's waits in its session at the broker (Mosquitto does
+        # not give a dead member's messages to another) until a supervisor restarts it under the same id
+        wait_for(lambda: _stored_count(database.url, traffic.published) > 0, 60, "the survivor stored its share")
+        waiting_for_the_restart = len(traffic.published) - _stored_count(database.url, traffic.published)
+        workers[slot] = start_worker(worker_envs[slot], tmp_path / f"worker-{slot}-restarted.log")
+        processes.append(workers[slot])
+        receiver.senders.append(workers[slot].pid)
+        wait_for(lambda: all_stored(database.url, traffic.published), 60, "the MQTT observations of the killed worker were stored")
 
 
         # --- one worker left: more of everything
@@ -209,7 +224,8 @@ def test_two_servers_and_two_workers_lose_nothing_when_a_worker_is_killed(tmp_pa
                 return changes <= seen
             wait_for(saw_everything, 60, f"an SSE client saw every change ({len(changes - seen)} missing)")
         print(
-            f"\ntopology: {len(traffic.acknowledged)} HTTP + {len(traffic.published)} MQTT observations stored once; "
+            f"\ntopology: {len(traffic.acknowledged)} HTTP + {len(traffic.published)} MQTT observations stored once "
+            f"({waiting_for_the_restart} MQTT taken by the killed worker, stored after its restart); "
             f"{len(runs)} harvest runs of {len(HARVESTED)} sources; {len(deliveries)} webhook deliveries, "
             f"{sum(times.values()) - len(times)} sent again (all {len(sent_by_the_dead)} the killed worker had sent); "
             f"{len(readers)} SSE clients saw all {len(changes)} changes"
@@ -225,6 +241,27 @@ def test_two_servers_and_two_workers_lose_nothing_when_a_worker_is_killed(tmp_pa
         feeds.close()
         dispose(database.url)
         database.drop()
+
+
+@contextmanager
+def holding_the_token(url: str):
+    """Lock the IS's provider tokens (every push updates its token's last use) until the block ends;
+    yields: how many other connections to the database wait for a lock."""
+    engine = create_engine(url)
+    with engine.connect() as holder:
+        holder.execute(select(ProviderToken.id).where(ProviderToken.information_system_id == AIR).with_for_update())
+        with engine.connect() as watcher:
+            def waiting() -> int:
+                return watcher.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+                ).scalar_one()
+            yield waiting
+        holder.rollback()
+    engine.dispose()
+
+
+def _stored_count(url: str, expected: dict) -> int:
+    return sum(1 for values in stored(url, expected).values() if values)
 
 
 def _probe_stored(traffic: Traffic, url: str) -> bool:
