@@ -6,7 +6,8 @@ delays no other. A source still running is not started again.
 
 Several schedulers may read one database (`icity worker` processes, `icity serve`): each due run is
 claimed in the database first (harvest.claim_scheduled_run, under a lock on the IS), so each
-schedule tick's run is started by one of them only.
+schedule tick's run is started by one of them only. A run whose worker died (its lease, renewed while
+it runs, ended) is recorded as failed by the next claim, which starts that tick's run again.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ class HarvestScheduler:
         """Start every due source that is not already running (as many as there are free slots),
         each once claimed: a source another scheduler claimed first is left to it."""
         with new_session(self.database_url) as session:
-            due = harvest.due_systems(session, now)
+            # due, or left running by a killed worker (its lease ended): that tick's run starts again
+            due = sorted(set(harvest.due_systems(session, now)) | set(harvest.abandoned_systems(session)))
         started = []
         with self._lock:
             self._running = {system: thread for system, thread in self._running.items() if thread.is_alive()}
