@@ -225,7 +225,7 @@ def test_two_servers_and_two_workers_lose_nothing_when_a_worker_is_killed(tmp_pa
             wait_for(saw_everything, 60, f"an SSE client saw every change ({len(changes - seen)} missing)")
         print(
             f"\ntopology: {len(traffic.acknowledged)} HTTP + {len(traffic.published)} MQTT observations stored once "
-            f"({waiting_for_the_restart} MQTT taken by the killed worker, stored after its restart); "
+            f"({waiting_for_the_restart} MQTT not yet stored when the killed worker was restarted); "
             f"{len(runs)} harvest runs of {len(HARVESTED)} sources; {len(deliveries)} webhook deliveries, "
             f"{sum(times.values()) - len(times)} sent again (all {len(sent_by_the_dead)} the killed worker had sent); "
             f"{len(readers)} SSE clients saw all {len(changes)} changes"
