@@ -5,7 +5,7 @@ STAMP    := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 PYTHON   ?= python3
 PG_URL   ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install clients chromium tools run test test-postgres bench bench-smoke bench-scale clean
+.PHONY: install clients chromium tools run test test-postgres test-topology bench bench-smoke bench-scale clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,9 @@ test-postgres: install clients  ## storage, service, API, NGSI-LD, Open311 and D
 
 bench-scale: install  ## PostgreSQL at city scale (not in CI; ~20 GB of disk, ~30 min): 100,000 entities, 100,000,000 observations generated server-side, then (a) bbox, (b) near, (c) 30 days of hourly averages p50/p99, HTTP ingest beside a raw COPY while queries run, disk per million observations; on the PostgreSQL server PG_URL (it makes databases of its own)
 	$(BIN)/python bench/scale.py --database-url $(PG_URL)
+
+test-topology: install  ## 2 `icity serve` + 2 `icity worker` processes on PostgreSQL, Redis and Mosquitto; one worker killed mid-run
+	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q -m topology tests/topology
 
 bench: install  ## query benchmark (API beside hand-written SQL), harvest benchmark (rows/s, peak memory), then HTTP ingest (obs/s beside a raw insert), then real time (MQTT messages/s beside a bare subscriber, SSE latency p50/p99 with 100 subscribers), then load (50 clients, 10 pushing, on SQLite and PostgreSQL), then downloads (100,000 entities streamed as CSV and GeoJSON: rows/s, server memory growth beside plain SQL + csv.writer)
 	$(BIN)/python bench/query.py

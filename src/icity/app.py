@@ -48,7 +48,7 @@ from icity.api.routes import (
     usage,
 )
 from icity.config import get_settings
-from icity.db.engine import Overloaded
+from icity.db.engine import Overloaded, read_database_url
 from icity.demo.feeds import DEMO_FEEDS, DEMO_SOURCES_PATH
 from icity.errors import ICityError
 from icity.dcat import api as dcat_api
@@ -179,6 +179,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.database_url = database_url or settings.resolved_database_url()
+    app.state.read_database_url = read_database_url(app.state.database_url)  # the public read API's (a replica)
     # one limiter and one usage meter per worker process (create_app runs once in each)
     app.state.rate_limiter = ratelimit.RateLimiter(settings.redis_url or ratelimit.MEMORY)
     app.state.usage_meter = usage_service.UsageMeter(app.state.database_url)

@@ -1,6 +1,8 @@
 """The platform's background work, run once per database: by `icity serve` (in its main
 process, however many API workers it has) unless ICITY_BACKGROUND_IN_SERVER=false, or by
-`icity worker`. Each task is a thread with start() and stop()."""
+`icity worker` (several may run on one PostgreSQL database: each task claims its work there — harvests
+under an advisory lock, webhooks and commands with leases and SKIP LOCKED, alarms under a row lock,
+MQTT through a shared subscription). Each task is a thread with start() and stop()."""
 
 from __future__ import annotations
 
@@ -37,9 +39,10 @@ def background_tasks(settings: Settings, database_url: str | None = None) -> lis
     if settings.redis_url:  # pushes taken by the API workers wake the work here at once
         tasks.append(RedisWakeups(settings.redis_url))
     if settings.mqtt_url:
-        from icity.services.mqtt_ingest import MqttIngest
+        from icity.services.mqtt_ingest import SESSION_EXPIRY_S, MqttIngest
 
-        tasks.append(MqttIngest(settings.mqtt_url, database_url=database_url))
+        client_id = f"icity-ingest-{settings.worker_id}" if settings.worker_id else None
+        tasks.append(MqttIngest(settings.mqtt_url, database_url=database_url, client_id=client_id, session_expiry_s=SESSION_EXPIRY_S))
     simulator = demo_simulator(settings, database_url)
     if simulator is not None:
         tasks.append(simulator)

@@ -128,7 +128,8 @@ def worker(
     own thread), with ICITY_MQTT_URL the observations pushed to the broker, webhook deliveries,
     alarms, device commands.
 
-    `icity serve` does this too unless ICITY_BACKGROUND_IN_SERVER=false; run one worker per database.
+    `icity serve` does this too unless ICITY_BACKGROUND_IN_SERVER=false. Several workers may share one
+    PostgreSQL database: each scheduled harvest, webhook delivery, alarm evaluation and command is taken by one.
     """
     from icity.background import background_tasks
     from icity.server import show_platform_logs

@@ -16,6 +16,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL. Unset: SQLite (WAL) at <var_dir>/icity.db. "
         "PostgreSQL: postgresql+psycopg://user@host:5432/icity",
     )
+    database_read_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of a read replica of ICITY_DATABASE_URL. Set: the public read API (entities, "
+        "history, NGSI-LD queries, the catalogue) reads there; writes, sign-in and everything that must see its own "
+        "writes stay on ICITY_DATABASE_URL. Unset: everything uses ICITY_DATABASE_URL.",
+    )
     host: str = Field("127.0.0.1", description="Address `icity serve` listens on.")
     port: int = Field(8000, description="Port `icity serve` listens on.")
     workers: int = Field(1, description="Number of API worker processes for `icity serve`.")
@@ -112,6 +118,14 @@ class Settings(BaseSettings):
         None,
         description="MQTT broker to take pushed observations from, e.g. mqtt://127.0.0.1:1883 (mqtts:// for TLS, "
         "user:password@ if it asks). Set: `icity serve` and `icity worker` subscribe to icity/+/+/+/attrs.",
+    )
+    worker_id: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="A name for this process that stays the same when it is restarted and differs from every other "
+        "process's (e.g. worker-1, or the host name plus a slot). Set: its MQTT session is persistent "
+        "(client id icity-ingest-<id>), so messages it took but had not stored when it died come back to it when "
+        "it restarts. Unset: a new session each start, and what a killed process had not stored is lost.",
     )
     demo_simulator: bool = Field(
         True,

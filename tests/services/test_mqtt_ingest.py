@@ -306,3 +306,38 @@ def test_a_value_or_time_a_city_cannot_use_is_a_rejected_message_with_its_reason
         wait_until(lambda: device(url, "aq-00").rejected_messages == count)
         assert expected in device(url, "aq-00").last_rejection, (payload, device(url, "aq-00").last_rejection)
     assert consumer.stats["stored"] == 0
+
+
+def test_messages_taken_but_not_stored_by_a_killed_consumer_come_back_to_it_and_are_stored_once(provider):
+    """A consumer with a stable client id (ICITY_WORKER_ID) acknowledges a message only once it is
+    stored: one that dies with messages queued gets them again from the broker when it comes back."""
+    url, prefix = provider["url"], f"icity-test-{uuid.uuid4().hex[:10]}"
+    client_id = f"icity-ingest-test-{uuid.uuid4().hex[:10]}"
+    before = history(url)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    dying = MqttIngest(BROKER, url, prefix=prefix, client_id=client_id, session_expiry_s=60)
+    dying.broker.start()  # receives, but its worker never stores: every message stays queued
+    assert dying.wait_subscribed(10)
+    publisher = Publisher(prefix)
+    try:
+        for n in range(3):
+            at = (now - timedelta(seconds=10 - n)).isoformat()
+            publisher.send("aq-00", {"no2": float(n), "TimeInstant": at}, provider["token"]).wait_for_publish(5)
+        wait_until(lambda: dying.stats["received"] == 3)
+        # killed as by SIGKILL: the network loop stops and the socket closes, without a DISCONNECT
+        dying.broker._client.loop_stop()
+        dying.broker._client.socket().close()
+        assert history(url) == before
+
+        restarted = MqttIngest(BROKER, url, prefix=prefix, client_id=client_id, session_expiry_s=60)
+        restarted.start()
+        try:
+            wait_until(lambda: history(url) == before + 3, what=lambda: f"consumer: {dict(restarted.stats)}")
+            publisher.send("aq-00", {"no2": 9.0, "TimeInstant": now.isoformat()}, provider["token"]).wait_for_publish(5)
+            wait_until(lambda: history(url) == before + 4)
+            assert restarted.stats["received"] == 4  # the 3 again, then the new one; nothing more (all acknowledged)
+            assert entity(url).attributes["no2"] == 9.0
+        finally:
+            restarted.stop()  # a clean stop ends the session at the broker
+    finally:
+        publisher.close()

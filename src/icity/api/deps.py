@@ -29,6 +29,18 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_read_session(request: Request, session: Annotated[Session, Depends(get_session)]) -> Iterator[Session]:
+    """The session of a read-only route: on the read replica when ICITY_DATABASE_READ_URL is set
+    (the caller is still recognised on the primary: a key made a moment ago works at once), else
+    the request's own session."""
+    read_url = request.app.state.read_database_url
+    if read_url == request.app.state.database_url:
+        yield session
+        return
+    with new_session(read_url) as read_session:
+        yield read_session
+
+
 def get_transaction(request: Request, session: Annotated[Session, Depends(get_session)], tasks: BackgroundTasks):
     """The request's session, committed when the route returns without error (and
     before the response is sent: an acknowledged write is durable). Mail the
@@ -126,6 +138,7 @@ def get_principal(request: Request, session: Annotated[Session, Depends(get_sess
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 TransactionDep = Annotated[Session, Depends(get_transaction, scope="function")]
 WriteTransactionDep = Annotated[Session, Depends(get_write_transaction, scope="function")]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -96,6 +96,18 @@ def get_engine(url: str | None = None) -> Engine:
     return _opened(url or get_settings().resolved_database_url())[0]
 
 
+def read_database_url(url: str | None = None) -> str:
+    """Where read-only queries of the database at `url` go: the read replica (ICITY_DATABASE_READ_URL)
+    when one is set and `url` is the configured database, else `url` itself. A replica lags its
+    primary a little: what must see its own writes reads the primary."""
+    settings = get_settings()
+    primary = settings.resolved_database_url()
+    url = url or primary
+    if settings.database_read_url and url == primary:
+        return settings.database_read_url
+    return url
+
+
 def new_session(url: str | None = None) -> Session:
     return _opened(url or get_settings().resolved_database_url())[1]()
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from icity.api.deps import PrincipalDep, SessionDep
+from icity.api.deps import PrincipalDep, ReadSessionDep
 from icity.api.middleware import served
 from icity.ngsi_ld.contexts import Context, stored_name
 from icity.ngsi_ld.errors import bad_request_data, resource_not_found
@@ -119,7 +119,7 @@ def _respond(request: Request, rows: list[Any], total: int | None, view: View, m
 @router.get("/entities", summary="Query entities (CIM 009 5.7.2)")
 def query_entities(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: PrincipalDep,
     context: LinkContext,
     tenant: Tenant,
@@ -165,7 +165,7 @@ def query_entities(
 def retrieve_entity(
     entity_id: str,
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: PrincipalDep,
     context: LinkContext,
     tenant: Tenant,
@@ -204,7 +204,7 @@ def _check_uri(entity_id: str) -> None:
 def query_in_body(
     request: Request,
     body: Body,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: PrincipalDep,
     tenant: Tenant,
     limit: Annotated[int | None, Query()] = None,

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
-from icity.api.deps import PrincipalDep, SessionDep
+from icity.api.deps import PrincipalDep, ReadSessionDep
 from icity.api.middleware import served
 from icity.errors import ICityError
 from icity.ngsi_ld.contexts import Context
@@ -168,7 +168,7 @@ def _content_range(series: history.Series, asked: TemporalRequest) -> str:
 @router.get("/temporal/entities", summary="Query the temporal evolution of entities (CIM 009 5.7.4)")
 def query_temporal(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: PrincipalDep,
     context: LinkContext,
     tenant: Tenant,
@@ -217,7 +217,7 @@ def query_temporal(
 def retrieve_temporal(
     entity_id: str,
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: PrincipalDep,
     attrs: Annotated[str | None, Query()] = None,
     type: Annotated[str | None, Query()] = None,
@@ -260,7 +260,7 @@ def readable_entity(session: Session, principal: Principal, tenant: tuple[str | 
 def query_temporal_in_body(
     request: Request,
     body: Body,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: PrincipalDep,
     tenant: Tenant,
     limit: Annotated[int | None, Query()] = None,

@@ -70,16 +70,24 @@ class BrokerConnection:
         client_id: str | None = None,
         receive_maximum: int | None = None,
         on_connected: Callable[[], None] | None = None,
+        manual_ack: bool = False,
+        session_expiry_s: int | None = None,
     ) -> None:
         self.address = broker_address(url)
         self.subscription = f"$share/{share_group}/{topic}" if share_group else topic
         self.subscribed = threading.Event()
+        self._unsubscribed = threading.Event()
         self.receive_maximum = receive_maximum
+        # persistent session (needs a stable client_id): the broker keeps what this client has not
+        # acknowledged, and what its share of the subscription gets while it is away, for session_expiry_s
+        self.session_expiry_s = session_expiry_s
+        self.generation = 0  # +1 at each connection: an acknowledgement belongs to the connection it came on
         self._on_message_handler = on_message
         self._on_connected = on_connected
         self._stopping = False
         self._client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id or f"{client_name}-{uuid.uuid4().hex[:12]}", protocol=mqtt.MQTTv5
+            CallbackAPIVersion.VERSION2, client_id=client_id or f"{client_name}-{uuid.uuid4().hex[:12]}", protocol=mqtt.MQTTv5,
+            manual_ack=manual_ack,
         )
         if self.address["username"]:
             self._client.username_pw_set(self.address["username"], self.address["password"])
@@ -89,20 +97,39 @@ class BrokerConnection:
         self._client.on_connect = self._connected
         self._client.on_disconnect = self._disconnected
         self._client.on_subscribe = self._subscribed
+        self._client.on_unsubscribe = lambda *_args: self._unsubscribed.set()
         self._client.on_message = self._message
 
     def start(self) -> None:
         """Connect in the background, retrying until the broker answers."""
-        properties = None
+        properties = Properties(PacketTypes.CONNECT)
         if self.receive_maximum:
-            properties = Properties(PacketTypes.CONNECT)
             properties.ReceiveMaximum = self.receive_maximum
-        self._client.connect_async(self.address["host"], self.address["port"], keepalive=30, properties=properties)
+        if self.session_expiry_s:
+            properties.SessionExpiryInterval = self.session_expiry_s
+        self._client.connect_async(
+            self.address["host"], self.address["port"], keepalive=30, properties=properties,
+            clean_start=not self.session_expiry_s,
+        )  # fmt: skip
         self._client.loop_start()
 
+    def unsubscribe(self, timeout_s: float = 5.0) -> None:
+        """Ask the broker to send nothing more (a clean stop of a persistent session): every message it
+        sent before its answer has arrived once this returns."""
+        if self._client.is_connected():
+            self._unsubscribed.clear()
+            self._client.unsubscribe(self.subscription)
+            self._unsubscribed.wait(timeout_s)
+
     def stop(self) -> None:
+        """Disconnect; a persistent session ends too (a clean stop has acknowledged what it stored; a
+        session left behind would keep taking its share of the messages for nobody until it expires)."""
         self._stopping = True
-        self._client.disconnect()
+        properties = None
+        if self.session_expiry_s:
+            properties = Properties(PacketTypes.DISCONNECT)
+            properties.SessionExpiryInterval = 0
+        self._client.disconnect(properties=properties)
         self._client.loop_stop()
 
     def wait_subscribed(self, timeout_s: float = 10.0) -> bool:
@@ -110,6 +137,13 @@ class BrokerConnection:
 
     def is_connected(self) -> bool:
         return self._client.is_connected()
+
+    def ack(self, mid: int, qos: int, generation: int) -> None:
+        """Acknowledge a message taken with manual_ack (once it is stored). A message of an earlier
+        connection is not acknowledged: its packet id may now name another one, and the broker sends
+        it again on this connection (persistent session) anyway."""
+        if qos > 0 and generation == self.generation:
+            self._client.ack(mid, qos)
 
     def publish(self, topic: str, payload: bytes, qos: int = 1) -> mqtt.MQTTMessageInfo:
         return self._client.publish(topic, payload, qos=qos)
@@ -121,6 +155,7 @@ class BrokerConnection:
         if reason_code.is_failure:
             log.warning("MQTT broker %s:%s refused the connection: %s", host, port, reason_code)
             return
+        self.generation += 1
         log.info("MQTT: connected to %s:%s, subscribing to %s", host, port, self.subscription)
         client.subscribe(self.subscription, qos=1)  # again after each reconnection
         if self._on_connected is not None:

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import IO, Any
 
 import orjson
-from sqlalchemy import func, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from icity.connectors import SourceError
-from icity.db.engine import analyze, transaction, write_transaction
+from icity.db.engine import analyze, background_thread, transaction, write_transaction
 from icity.db.models import Entity, HarvestRun, InformationSystem, utcnow
 from icity.errors import ICityError, bad_parameter, conflict, not_found
 from icity.services import entity_store, schedules, sources
@@ -33,7 +35,10 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 1000
 RUN_STATUSES = ("running", "succeeded", "unchanged", "failed")
 SUCCESSES = ("succeeded", "unchanged")
-STALE_RUNNING = timedelta(hours=1)  # a run 'running' for longer was cut off (process killed)
+STALE_RUNNING = timedelta(hours=1)  # a run 'running' for longer, with no lease (recorded before leases), was cut off
+# A running run's lease: the worker executing it renews it every RUN_LEASE / 3 while its process lives;
+# a run still 'running' after its lease ended was abandoned (the process was killed) and its IS is free again.
+RUN_LEASE = timedelta(seconds=60)
 ANALYZE_AFTER = 5000  # entities created by one run; the planner's statistics are refreshed after that
 
 
@@ -44,16 +49,15 @@ def start_run(session: Session, principal: Principal, system_id: str, trigger: s
     """Record a new run of an IS whose source is set up; ``execute_run`` does the reading."""
     system = administered_system(session, principal, system_id)
     sources.stored_source(session, system)  # a setup that no longer holds is refused now, not in the background
+    fail_abandoned_runs(session, system.id)
     running = session.scalar(
-        select(HarvestRun.id).where(
-            HarvestRun.information_system_id == system.id,
-            HarvestRun.status == "running",
-            HarvestRun.started_at > utcnow() - STALE_RUNNING,
-        )
+        select(HarvestRun.id).where(HarvestRun.information_system_id == system.id, HarvestRun.status == "running")
     )
     if running is not None:
         raise conflict(f"Run {running} of {system.id} is still running; wait for it to finish.")
-    run = HarvestRun(information_system_id=system.id, trigger=trigger, status="running", rejections=[])
+    run = HarvestRun(
+        information_system_id=system.id, trigger=trigger, status="running", rejections=[], lease_until=utcnow() + RUN_LEASE
+    )
     session.add(run)
     session.flush()
     return run_dict(run)
@@ -64,6 +68,86 @@ def run_now(system_id: str, principal: Principal, trigger: str = "cli", database
     with transaction(database_url) as session:
         run_id = start_run(session, principal, system_id, trigger)["id"]
     return execute_run(run_id, database_url)
+
+
+class _LeaseLost(Exception):
+    """The run was recorded as abandoned while this worker was still executing it."""
+
+
+def _abandoned(now: datetime):
+    """A running run whose lease ended (or, recorded before leases, that started over STALE_RUNNING ago)."""
+    return and_(
+        HarvestRun.status == "running",
+        or_(
+            HarvestRun.lease_until < now,
+            and_(HarvestRun.lease_until.is_(None), HarvestRun.started_at < now - STALE_RUNNING),
+        ),
+    )
+
+
+def fail_abandoned_runs(session: Session, system_id: str | None = None) -> list[int]:
+    """Record as failed the runs a killed worker left running (of one IS, or all); their ids."""
+    now = utcnow()
+    query = select(HarvestRun).where(_abandoned(now))
+    if system_id is not None:
+        query = query.where(HarvestRun.information_system_id == system_id)
+    runs = session.scalars(query.with_for_update(skip_locked=True)).all()
+    for run in runs:
+        run.status, run.finished_at = "failed", now
+        run.error = (
+            f"Abandoned: the worker running it stopped renewing its lease (ended {run.lease_until:%Y-%m-%d %H:%M:%S} UTC); "
+            "the process was probably killed. Nothing it read was written."
+            if run.lease_until
+            else "Abandoned: still running an hour after it started; the process was probably killed."
+        )
+        log.warning("harvest run %s of %s was abandoned by its worker; recorded as failed", run.id, run.information_system_id)
+    session.flush()
+    return [run.id for run in runs]
+
+
+def abandoned_systems(session: Session) -> list[str]:
+    """IS with a schedule whose running run was abandoned: their tick's run is to be started again."""
+    query = (
+        select(HarvestRun.information_system_id)
+        .join(InformationSystem, InformationSystem.id == HarvestRun.information_system_id)
+        .where(_abandoned(utcnow()), InformationSystem.schedule.is_not(None), InformationSystem.status != "retired")
+        .distinct()
+    )
+    return sorted(session.scalars(query))
+
+
+def renew_lease(run_id: int, database_url: str | None = None) -> bool:
+    """Extend a running run's lease; False once it is no longer running (finished, or taken as abandoned)."""
+    with transaction(database_url) as session:
+        renewed = session.execute(
+            update(HarvestRun)
+            .where(HarvestRun.id == run_id, HarvestRun.status == "running")
+            .values(lease_until=utcnow() + RUN_LEASE)
+        ).rowcount
+    return bool(renewed)
+
+
+@contextmanager
+def _leased(run_id: int, database_url: str | None) -> Iterator[None]:
+    """Renew the run's lease every RUN_LEASE / 3 while the block runs (in a thread of its own: a source
+    slow to answer, or a long write, still holds it)."""
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(RUN_LEASE.total_seconds() / 3):
+            try:
+                if not renew_lease(run_id, database_url):
+                    return
+            except Exception:  # a database hiccup: the next renewal may pass; the lease has room for two misses
+                log.warning("harvest run %s: could not renew its lease", run_id, exc_info=True)
+
+    renewer = background_thread(renew, name=f"harvest lease {run_id}")
+    renewer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        renewer.join()
 
 
 # ----------------------------------------------------------------------------- executing a run
@@ -91,6 +175,9 @@ def execute_run(run_id: int, database_url: str | None = None) -> dict[str, Any]:
         run = session.get(HarvestRun, run_id)
         if run is None:
             raise not_found("harvest run", str(run_id))
+        if run.status != "running":  # taken as abandoned before it began (its lease ended): not run twice
+            return run_dict(run)
+        run.lease_until = utcnow() + RUN_LEASE
         system = session.get(InformationSystem, run.information_system_id)
         etag, last_modified = _validators(session, system)
         try:
@@ -100,10 +187,14 @@ def execute_run(run_id: int, database_url: str | None = None) -> dict[str, Any]:
     if source is None:
         return _finish_failed(run_id, f"The source's setup is not valid: {setup_error}", database_url)
     try:
-        with tempfile.TemporaryFile() as staging:
+        with _leased(run_id, database_url), tempfile.TemporaryFile() as staging:
             staged = _stage(source, staging, etag, last_modified)
             staging.seek(0)
             return _write(run_id, source, staged, staging, database_url)
+    except _LeaseLost:  # taken as abandoned meanwhile (its lease could not be renewed): nothing written
+        log.warning("harvest run %s of %s lost its lease; its writes were rolled back", run_id, source.system_id)
+        with transaction(database_url) as session:
+            return run_dict(session.get(HarvestRun, run_id))
     except (SourceError, ICityError) as error:  # a bad source, or entities the platform refuses to store
         return _finish_failed(run_id, error.detail, database_url)
     except Exception as error:  # a bug must not kill the scheduler's thread, and the run must not stay 'running'
@@ -181,7 +272,9 @@ def _write(
             session.expunge_all()  # the written entities are not needed again: keep memory flat
         if retire:
             counts["retired"] = _retire_unseen(session, source.system_id)
-        run = session.get(HarvestRun, run_id)
+        run = session.get(HarvestRun, run_id, with_for_update=True)
+        if run.status != "running":
+            raise _LeaseLost  # rolls the whole write back: the run that took over writes instead
         run.status = "unchanged" if staged.not_modified else "succeeded"
         run.finished_at = utcnow()
         run.fetched, run.rejected, run.rejections = staged.fetched, staged.rejected, staged.rejections
@@ -349,15 +442,15 @@ def get_source(session: Session, principal: Principal, system_id: str) -> dict[s
 # ----------------------------------------------------------------------------- what is due
 
 
-def due_systems(session: Session, now: datetime | None = None) -> list[str]:
-    """IS with a connector and a schedule whose next run time has come (never run: at once)."""
+def due_systems(session: Session, now: datetime | None = None, only: str | None = None) -> list[str]:
+    """IS with a connector and a schedule whose next run time has come (never run: at once);
+    ``only``: that IS alone, if it is due."""
     now = now or utcnow()
-    last_started = (
-        select(HarvestRun.information_system_id, func.max(HarvestRun.started_at).label("started_at"))
-        .group_by(HarvestRun.information_system_id)
-        .subquery()
-    )
-    rows = session.execute(
+    last_started = select(HarvestRun.information_system_id, func.max(HarvestRun.started_at).label("started_at"))
+    if only is not None:
+        last_started = last_started.where(HarvestRun.information_system_id == only)
+    last_started = last_started.group_by(HarvestRun.information_system_id).subquery()
+    query = (
         select(InformationSystem.id, InformationSystem.schedule, last_started.c.started_at)
         .outerjoin(last_started, last_started.c.information_system_id == InformationSystem.id)
         .where(
@@ -365,10 +458,44 @@ def due_systems(session: Session, now: datetime | None = None) -> list[str]:
             InformationSystem.status != "retired",
         )
         .order_by(InformationSystem.id)
-    ).all()
+    )
+    if only is not None:
+        query = query.where(InformationSystem.id == only)
+    rows = session.execute(query).all()
     return [
         system_id
         for system_id, schedule, started_at in rows
         if started_at is None or schedules.next_run(schedule, started_at) <= now
     ]
 
+
+
+# The scheduled run of one IS is claimed under a lock on that IS, so that of several schedulers
+# (`icity worker` processes, `icity serve`) reading the same database, one only starts each tick's run.
+_SCHEDULE_LOCK = 0x1C17_5C4E  # advisory lock class (PostgreSQL); the IS's id hash is the object
+
+
+def claim_scheduled_run(
+    system_id: str, principal: Principal, now: datetime | None = None, database_url: str | None = None
+) -> int | None:
+    """Record the scheduled run of ``system_id`` and return its id — or None when it is not due any
+    more (another scheduler started this tick's run) or a run of it is still going.
+
+    The check and the new run row are one transaction holding a lock on the IS: on PostgreSQL an
+    advisory transaction lock, on SQLite the database's write lock (BEGIN IMMEDIATE), so the second
+    claimer sees the first one's run and finds the IS not due."""
+    try:
+        with write_transaction(database_url) as session:
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(
+                    text("SELECT pg_advisory_xact_lock(:lock_class, hashtext(:system_id))"),
+                    {"lock_class": _SCHEDULE_LOCK, "system_id": system_id},
+                )
+            # a run a killed worker left running ends as failed, and this tick's run starts again
+            abandoned = fail_abandoned_runs(session, system_id)  # leases are on the real clock, not the tick's
+            if not abandoned and system_id not in due_systems(session, now, only=system_id):
+                return None
+            return start_run(session, principal, system_id, trigger="schedule")["id"]
+    except ICityError as error:  # a run started by hand is still going; the setup no longer holds
+        log.info("scheduled harvest of %s not started: %s", system_id, error.detail)
+        return None

@@ -17,10 +17,16 @@ are counted per device (``devices.rejected_messages``, with the last reason and 
 nothing a publisher sends stops the consumer.
 
 Token lookups are cached for ``token_ttl_s`` (30 s): a revoked token stops within that.
-A message is acknowledged to the broker on receipt (QoS 1 subscription): what is still
-queued when the process is killed is lost. When the database fails (not a message), the
-batch is tried again, with backoff; storing it twice writes nothing twice, as each
-message's time is fixed on receipt.
+A message is acknowledged to the broker (PUBACK, QoS 1) only once the batch holding it is
+committed — stored, or its rejection recorded. With a stable ``client_id`` the session is
+persistent (``session_expiry_s``): a process killed with messages queued or in flight gets
+them again from the broker when it comes back under the same id (Mosquitto keeps them with
+the dead session; it does not hand them to another member of the share group). Stored
+again, they write nothing twice: an observation is keyed by (entity, attribute, time), so
+a message that carries its ``TimeInstant`` is stored once however often it arrives (one
+without takes the time of receipt, which differs on redelivery). When the database fails
+(not a message), the batch is tried again, with backoff; if it still fails it is left
+unacknowledged, for the broker to send again after a reconnection.
 """
 
 from __future__ import annotations
@@ -53,6 +59,9 @@ log = logging.getLogger(__name__)
 TIME_KEY = "TimeInstant"
 RETRY_DELAYS_S = (1, 2, 5, 10, 30)  # a database that fails: the batch is tried again after each
 SHARE_GROUP = "icity"  # `icity serve` and `icity worker` share the messages instead of both storing each
+# How long the broker keeps the session of a worker that went away (with ICITY_WORKER_ID): a
+# supervisor restarts it well within this; a worker gone for good loses its share after it.
+SESSION_EXPIRY_S = 3600
 
 
 @dataclass(slots=True)
@@ -62,6 +71,9 @@ class Message:
     payload: bytes
     token: str | None
     received_at: datetime
+    mid: int = 0  # the broker's packet id, acknowledged once stored
+    qos: int = 0
+    generation: int = 0  # the connection it came on
     measure: ingest.Measure | None = None
     principal: Principal | None = None
 
@@ -130,6 +142,7 @@ class MqttIngest:
         queue_max: int = 20_000,
         token_ttl_s: float = 30.0,
         client_id: str | None = None,
+        session_expiry_s: int | None = None,
     ) -> None:
         self.database_url = database_url
         self.prefix = prefix
@@ -147,6 +160,7 @@ class MqttIngest:
         self.broker = BrokerConnection(
             url, f"{prefix}/+/+/+/attrs", self._on_message, share_group=share_group,
             client_name="icity-ingest", client_id=client_id, receive_maximum=65_535,
+            manual_ack=True, session_expiry_s=session_expiry_s if client_id else None,
         )  # fmt: skip
         self.subscribed = self.broker.subscribed
 
@@ -159,11 +173,12 @@ class MqttIngest:
         self.broker.start()
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Disconnect, store what is already queued, and end the worker."""
-        self.broker.stop()
+        """Stop taking messages, store (and acknowledge) what is already queued, end the worker, disconnect."""
+        self.broker.unsubscribe()
         self._stop.set()
         if self._worker is not None:
             self._worker.join(timeout_s)
+        self.broker.stop()
 
     def wait_subscribed(self, timeout_s: float = 10.0) -> bool:
         return self.broker.wait_subscribed(timeout_s)
@@ -173,8 +188,12 @@ class MqttIngest:
     def _on_message(self, message: mqtt.MQTTMessage) -> None:
         levels = message.topic.split("/")
         if len(levels) != 5 or levels[4] != "attrs":
+            self.broker.ack(message.mid, message.qos, self.broker.generation)
             return
-        item = Message(f"{levels[1]}/{levels[2]}", levels[3], message.payload, bearer_token(message), utcnow())
+        item = Message(
+            f"{levels[1]}/{levels[2]}", levels[3], message.payload, bearer_token(message), utcnow(),
+            mid=message.mid, qos=message.qos, generation=self.broker.generation,
+        )  # fmt: skip
         self.stats["received"] += 1
         while not self._stop.is_set():
             try:
@@ -205,14 +224,17 @@ class MqttIngest:
         for delay in (*RETRY_DELAYS_S, None):
             try:
                 self.handle(batch)
-                return
             except Exception:
                 if delay is None:
                     self.stats["failed"] += len(batch)
-                    log.exception("MQTT: %s message(s) could not be stored; dropped", len(batch))
+                    log.exception("MQTT: %s message(s) could not be stored; left to the broker", len(batch))
                     return
                 log.exception("MQTT: %s message(s) could not be stored; trying again in %s s", len(batch), delay)
                 self._stop.wait(delay)  # when stopping, the remaining tries come at once
+            else:
+                for message in batch:  # committed: the broker may forget them
+                    self.broker.ack(message.mid, message.qos, message.generation)
+                return
 
     def handle(self, batch: list[Message]) -> None:
         """Store one batch: read, authenticate, group per IS and token, push; record rejections."""

@@ -3,6 +3,11 @@
 One thread per running source, up to ``harvest_parallel``: a source that is slow
 to answer, or failing with retries and backoff, occupies its own thread and
 delays no other. A source still running is not started again.
+
+Several schedulers may read one database (`icity worker` processes, `icity serve`): each due run is
+claimed in the database first (harvest.claim_scheduled_run, under a lock on the IS), so each
+schedule tick's run is started by one of them only. A run whose worker died (its lease, renewed while
+it runs, ended) is recorded as failed by the next claim, which starts that tick's run again.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from datetime import datetime
 
 from icity.config import get_settings
 from icity.db.engine import background_thread, new_session
-from icity.errors import ICityError
 from icity.services import harvest
 from icity.services.access import CLI
 
@@ -31,9 +35,11 @@ class HarvestScheduler:
         self._loop: threading.Thread | None = None
 
     def tick(self, now: datetime | None = None) -> list[str]:
-        """Start every due source that is not already running (as many as there are free slots)."""
+        """Start every due source that is not already running (as many as there are free slots),
+        each once claimed: a source another scheduler claimed first is left to it."""
         with new_session(self.database_url) as session:
-            due = harvest.due_systems(session, now)
+            # due, or left running by a killed worker (its lease ended): that tick's run starts again
+            due = sorted(set(harvest.due_systems(session, now)) | set(harvest.abandoned_systems(session)))
         started = []
         with self._lock:
             self._running = {system: thread for system, thread in self._running.items() if thread.is_alive()}
@@ -42,18 +48,19 @@ class HarvestScheduler:
                     continue
                 if len(self._running) >= self.parallel:
                     break  # the rest are still due at the next tick
-                thread = background_thread(self._harvest, system_id, name=f"harvest {system_id}")
+                run_id = harvest.claim_scheduled_run(system_id, CLI, now, self.database_url)
+                if run_id is None:
+                    continue
+                thread = background_thread(self._harvest, system_id, run_id, name=f"harvest {system_id}")
                 self._running[system_id] = thread
                 thread.start()
                 started.append(system_id)
         return started
 
-    def _harvest(self, system_id: str) -> None:
+    def _harvest(self, system_id: str, run_id: int) -> None:
         try:
-            run = harvest.run_now(system_id, CLI, trigger="schedule", database_url=self.database_url)
+            run = harvest.execute_run(run_id, self.database_url)
             log.info("harvest of %s: %s (%s fetched, %s rejected)", system_id, run["status"], run["fetched"], run["rejected"])
-        except ICityError as error:  # e.g. a run started by hand is still going
-            log.info("harvest of %s not started: %s", system_id, error.detail)
         except Exception:
             log.exception("harvest of %s could not run", system_id)
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep
+from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, ReadSessionDep
 from icity.api.middleware import served
 from icity.api.responses import JSONResponse, json_page
 from icity.api.schemas import CategoryPublic, DevicePublic, InformationSystemDetail, InformationSystemPublic, Page, ProviderPublic, RowId
@@ -14,14 +14,14 @@ router = APIRouter(tags=["catalogue"])
 
 
 @router.get("/categories", response_model=list[CategoryPublic], summary="Categories of information systems")
-def list_categories(session: SessionDep):
+def list_categories(session: ReadSessionDep):
     return JSONResponse(catalogue.list_categories(session))
 
 
 @router.get("/information-systems", response_model=Page[InformationSystemPublic], summary="List information systems")
 def list_information_systems(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: PrincipalDep,
     city: Annotated[str | None, Query(examples=["barcelona"])] = None,
     category: Annotated[str | None, Query(examples=["environment"])] = None,
@@ -55,7 +55,7 @@ def list_information_systems(
     summary="One information system, with its providers",
     responses={404: {"description": "No such information system (or not readable by you)"}},
 )
-def get_information_system(city_id: str, slug: str, request: Request, session: SessionDep, principal: PrincipalDep):
+def get_information_system(city_id: str, slug: str, request: Request, session: ReadSessionDep, principal: PrincipalDep):
     system = catalogue.get_system(session, principal, f"{city_id}/{slug}")
     served(request, [system["id"]], data=False)  # a description, not data: never behind the offer gate
     return JSONResponse(system)
@@ -66,7 +66,7 @@ def get_information_system(city_id: str, slug: str, request: Request, session: S
     response_model=list[ProviderPublic],
     summary="Providers (operators, manufacturers) of an information system's devices",
 )
-def list_providers(city_id: str, slug: str, request: Request, session: SessionDep, principal: PrincipalDep):
+def list_providers(city_id: str, slug: str, request: Request, session: ReadSessionDep, principal: PrincipalDep):
     providers = catalogue.list_providers(session, principal, f"{city_id}/{slug}")
     served(request, [f"{city_id}/{slug}"])
     return JSONResponse(providers)
@@ -81,7 +81,7 @@ def list_devices(
     city_id: str,
     slug: str,
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: PrincipalDep,
     provider: Annotated[RowId | None, Query(description="Only this provider's devices.")] = None,
     silent: Annotated[

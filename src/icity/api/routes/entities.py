@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 
-from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, SessionDep
+from icity.api.deps import DEFAULT_LIMIT, CursorParam, LimitParam, PrincipalDep, ReadSessionDep
 from icity.api.middleware import served
 from icity.api.responses import GEO_JSON, JSONResponse, json_page
 from icity.api.schemas import EntityPublic, History, Page, Problem
@@ -41,7 +41,7 @@ def feature_collection(page: dict[str, Any]) -> dict[str, Any]:
 )
 def list_entities(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: PrincipalDep,
     type: Annotated[str | None, Query(description="Smart Data Model type.", examples=["AirQualityObserved"])] = None,
     city: Annotated[str | None, Query(examples=["barcelona"])] = None,
@@ -89,7 +89,7 @@ def list_entities(
     summary="One entity's current state",
     responses={404: {"model": Problem, "description": "No such entity (or not readable by you)"}},
 )
-def get_entity(entity_id: str, request: Request, session: SessionDep, principal: PrincipalDep):
+def get_entity(entity_id: str, request: Request, session: ReadSessionDep, principal: PrincipalDep):
     entity = entities.get_entity(session, principal, entity_id)
     served(request, [entity["informationSystem"]])
     return JSONResponse(entity)
@@ -105,7 +105,7 @@ def get_entity(entity_id: str, request: Request, session: SessionDep, principal:
 def entity_history(
     entity_id: str,
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     principal: PrincipalDep,
     attribute: Annotated[str | None, Query(examples=["no2"])] = None,
     start: Annotated[str | None, Query(alias="from", description="observedAt ≥ this (ISO 8601)", examples=["2024-05-01T00:00:00Z"])] = None,

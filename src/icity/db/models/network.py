@@ -225,6 +225,8 @@ class HarvestRun(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), default="running")  # running | succeeded | unchanged | failed
+    # while running: renewed by the worker executing it; a running run whose lease ended was abandoned
+    lease_until: Mapped[datetime | None] = mapped_column()
     fetched: Mapped[int] = mapped_column(Integer, default=0)
     created: Mapped[int] = mapped_column(Integer, default=0)
     updated: Mapped[int] = mapped_column(Integer, default=0)
