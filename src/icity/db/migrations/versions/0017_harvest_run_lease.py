@@ -1,7 +1,7 @@
 """harvest run lease: a running run is renewed by its worker; one whose lease ended was abandoned
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-06 09:40:00
 """
 from alembic import op
