@@ -57,7 +57,9 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "src"))
 
 import dataset  # noqa: E402
+import dataset_pg  # noqa: E402
 import developer  # noqa: E402
+import peer_datasette  # noqa: E402
 import workload  # noqa: E402
 
 KINDS = {
@@ -73,10 +75,10 @@ NGSI_LD_KINDS = ("a", "b")
 TEMPORAL_RATIO_TARGET = 1.2  # NGSI-LD temporal (c) p50 / /api/v1 history p50
 NOISE_CORES = 0.25  # CPU used by other programs during a run above which its figures are flagged
 CORES_TARGET = 1.5  # "uses both cores": server processes busy ≥ 1.5 of the machine's 2 cores
-REFERENCES = [
-    "datasette (SQL API): (a) p50 2.4 ms, ~420 req/s at 1 and 16 clients; (c) p50 1.6 ms",
-    "pygeoapi:            (a) p50 7.5 ms, ~120 req/s",
-]
+# datasette is measured in the same run (bench/peer_datasette.py); pygeoapi only as a note
+PYGEOAPI_NOTE = "pygeoapi 0.21.0 (measured once elsewhere, not in this run): (a) p50 7.7–8.4 ms, 114–120 req/s at 16 clients; no aggregation (c)"
+DATASETTE_P50_TARGET = 1.0  # iCity p50 at 1 client ≤ datasette's
+DATASETTE_RPS_TARGET = 1.5  # iCity req/s at 16 clients (recommended workers) ≥ 1.5× datasette's
 
 
 class BenchFailure(Exception):
@@ -129,8 +131,9 @@ def uvicorn_options() -> list[str]:
 class Server:
     """`uvicorn --workers N` (label "N"), or N uvicorn processes on SO_REUSEPORT sockets (label "Nr")."""
 
-    def __init__(self, db_path: Path, label: str):
+    def __init__(self, db_path: Path, label: str, database_url: str | None = None):
         self.db_path = db_path
+        self.database_url = database_url or f"sqlite:///{db_path}"
         self.label = label
         self.reuseport = label.endswith("r")
         self.workers = int(label.rstrip("r"))
@@ -153,7 +156,7 @@ class Server:
             "--workers", str(self.workers),
             "--no-access-log", "--log-level", "warning",
             ] + uvicorn_options()  # fmt: skip
-        env = {**os.environ, "ICITY_DATABASE_URL": f"sqlite:///{self.db_path}", "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "ICITY_DATABASE_URL": self.database_url, "PYTHONUNBUFFERED": "1"}
         started = time.perf_counter()
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(self.command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
@@ -291,15 +294,29 @@ def load(
     variants: list[dict[str, str]] | None = None,
     duration: float | None = None,
 ) -> dict:
+    return load_paths(server, [q.path for q in queries], "buckets" if queries[0].kind == "c" else "items",
+                      concurrency, args, headers, variants, duration)  # fmt: skip
+
+
+def load_paths(
+    server,
+    paths: list[str],
+    check: str,
+    concurrency: int,
+    args,
+    headers: dict[str, str] | None = None,
+    variants: list[dict[str, str]] | None = None,
+    duration: float | None = None,
+) -> dict:
     duration = duration or args.duration
     spec = {
         "port": server.port,
-        "paths": [q.path for q in queries],
+        "paths": paths,
         "concurrency": concurrency,
         "warmup": args.warmup,
         "duration": duration,
         "max_requests": int(args.max_requests * duration / args.duration),
-        "check": "buckets" if queries[0].kind == "c" else "items",
+        "check": check,
         "check_every": 10,
         "server_pids": server.pids,
         "headers": headers or {},
@@ -601,6 +618,71 @@ def ngsi_ld_table(ngsi_ld: dict) -> str:
     return "\n".join(lines)
 
 
+# ---- datasette: the same SQL through a generic SQL-over-HTTP server ------------------------------
+
+
+def measure_datasette(db_path: Path, queries: dict[str, list[workload.Query]], clients_list: list[int], args) -> dict:
+    """datasette serving a plain copy of the same rows, the direct SQL through its SQL API, at each
+    client count; its answers checked against the direct SQL first."""
+    if peer_datasette.executable() is None:
+        reason = f"not installed: `make {peer_datasette.VENV.name}/.installed-datasette-0.65.5` (make bench does it)"
+        log(f"datasette: {reason}")
+        return {"available": False, "reason": reason}
+    plain = peer_datasette.plain_copy(db_path, dataset.OUT)
+    server = peer_datasette.DatasetteServer(plain, free_port(), dataset.OUT / "server-datasette.log")
+    summary: dict = {"available": True, "version": peer_datasette.version(), "runs": []}
+    try:
+        log(f"datasette: {summary['version']}, serving {plain.relative_to(ROOT)} (immutable) …")
+        summary["boot_s"] = round(server.start(get), 2)
+        checked = peer_datasette.verify(get, server.port, db_path, queries)
+        log(f"  datasette answers match the SQL ({', '.join(f'{n} {k}' for k, n in checked.items())})")
+        for kind, kind_queries in queries.items():
+            paths = peer_datasette.paths(kind_queries)
+            check = "buckets" if kind == "c" else "entities"
+            for clients in clients_list:
+                run = load_paths(server, paths, check, clients, args)
+                summary["runs"].append({"kind": kind, "clients": clients, **run})
+                log(f"  {KINDS[kind]:<20} {clients:>2} client(s): p50 {run['p50_ms']:.2f} ms  p99 {run['p99_ms']:.2f} ms  "
+                    f"{run['rps']:.0f} req/s  server {run['server_cpu_cores']} cores, other programs {run['other_cpu_cores']}")  # fmt: skip
+    finally:
+        server.stop()
+    return summary
+
+
+def peers_table(results: dict, queries: dict) -> str:
+    """Direct SQL, datasette and iCity (the recommended workers) side by side, with the targets:
+    iCity p50 at 1 client ≤ datasette's; iCity req/s at the most clients ≥ 1.5× datasette's."""
+    peer = results["datasette"]
+    recommended = (results.get("recommendation") or {}).get("workers")
+    lines = [
+        f"iCity beside datasette and the direct SQL ({results['backend']}; same data, same run; iCity = {describe(recommended) if recommended else 'n/a'}):",
+        f"  {'query':<20} {'cli':>3} │ {'SQL p50':>7} │ {'dsette p50':>10} {'p99':>6} {'req/s':>6} │ {'iCity p50':>9} {'p99':>6} {'req/s':>6} │ {'target':<18} met",
+    ]
+    verdicts = []
+    for kind in queries:
+        for clients in sorted({r["clients"] for r in results["api"] if r["kind"] == kind}):
+            icity = next((r for r in results["api"] if r["kind"] == kind and r["clients"] == clients and r["workers"] == recommended), None)
+            other = next((r for r in peer.get("runs", []) if r["kind"] == kind and r["clients"] == clients), None) if peer.get("available") else None
+            ds = f"{other['p50_ms']:>10.2f} {other['p99_ms']:>6.2f} {other['rps']:>6.0f}" if other else f"{'n/a':>10} {'':>6} {'':>6}"
+            ic = f"{icity['p50_ms']:>9.2f} {icity['p99_ms']:>6.2f} {icity['rps']:>6.0f}" if icity else f"{'n/a':>9} {'':>6} {'':>6}"
+            target, met = "", None
+            if icity and other:
+                if clients == 1:
+                    target, met = f"p50 ≤ datasette's", icity["p50_ms"] <= other["p50_ms"] * DATASETTE_P50_TARGET
+                else:
+                    ratio = icity["rps"] / other["rps"]
+                    target, met = f"≥{DATASETTE_RPS_TARGET}× req/s (×{ratio:.2f})", ratio >= DATASETTE_RPS_TARGET
+                verdicts.append({"kind": kind, "clients": clients, "target": target, "met": met})
+            lines.append(
+                f"  {KINDS[kind]:<20} {clients:>3} │ {results['sql'][kind]['p50_ms']:>7.2f} │ {ds} │ {ic} │ {target:<18} "
+                + ("" if met is None else "yes" if met else "NO")
+            )
+    if not peer.get("available"):
+        lines.append(f"  datasette: {peer.get('reason', 'n/a')}")
+    results["datasette_verdicts"] = verdicts
+    return "\n".join(lines)
+
+
 # ---- report ---------------------------------------------------------------------------------
 
 
@@ -651,6 +733,12 @@ def main() -> int:
     )  # fmt: skip
     parser.add_argument("--no-ngsi-ld", action="store_true", help="skip the NGSI-LD forms of queries (a), (b) and (c)")
     parser.add_argument("--db", type=Path, help="measure this copy of the generated data set (e.g. after ANALYZE) instead")
+    parser.add_argument(
+        "--database-url",
+        help="measure on PostgreSQL: postgresql+psycopg://postgres@127.0.0.1:5432/<db> (the data set is copied into <db>, "
+        "created or recreated as needed; the direct SQL runs there too; datasette has no PostgreSQL: n/a)",
+    )  # fmt: skip
+    parser.add_argument("--no-datasette", action="store_true", help="skip datasette")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.sql_iterations = 1.5, 500
@@ -672,6 +760,11 @@ def main() -> int:
     if not kinds or set(kinds) - set(KINDS):
         parser.error(f"--kinds: choose among {', '.join(KINDS)}")
     queries = {k: v for k, v in workload.build_queries(db_path, params).items() if k in kinds}
+    database_url = args.database_url
+    if database_url:
+        if not database_url.startswith("postgresql"):
+            parser.error("--database-url: a postgresql+psycopg:// URL (SQLite is the default)")
+        data_info["postgresql"] = dataset_pg.ensure(database_url, db_path, params, log=log)
     log(
         "queries: "
         + ", ".join(
@@ -680,16 +773,17 @@ def main() -> int:
     )
 
     log(f"SQL baseline: {args.sql_iterations} queries of each kind, one connection, rows parsed …")
-    sql = {kind: workload.time_sql(db_path, kind_queries, args.sql_iterations) for kind, kind_queries in queries.items()}
+    sql = {kind: workload.time_sql(db_path, kind_queries, args.sql_iterations, database_url=database_url) for kind, kind_queries in queries.items()}
     results: dict = {
         "started_at": datetime.now(timezone.utc).isoformat(),
+        "backend": "PostgreSQL" if database_url else "SQLite",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "sqlite": __import__("sqlite3").sqlite_version},
         "dataset": {"path": str(db_path), **data_info},
         "settings": {"duration_s": args.duration, "warmup": args.warmup, "sql_iterations": args.sql_iterations, "limit": workload.LIMIT},
         "sql": sql,
         "api": [],
         "servers": [],
-        "references": REFERENCES,
+        "pygeoapi_note": PYGEOAPI_NOTE,
     }
     for kind in queries:
         s = sql[kind]
@@ -697,12 +791,25 @@ def main() -> int:
 
     failure = None
     access_key = None
+    if not args.sql_only and not args.no_datasette:
+        if database_url:
+            results["datasette"] = {"available": False, "reason": "n/a on PostgreSQL (datasette serves SQLite only)"}
+        else:
+            try:
+                results["datasette"] = measure_datasette(db_path, queries, clients_list, args)
+            except (RuntimeError, BenchFailure, subprocess.TimeoutExpired, OSError, ValueError) as exc:
+                failure = f"datasette: {type(exc).__name__}: {exc}"
+                log(f"FAILED: {failure}")
+                results["datasette"] = {"available": False, "reason": failure}
+    if database_url and args.access_rounds > 0:
+        log("developer access: measured on SQLite only (its policy switches write the SQLite file)")
+        args.access_rounds = 0
     if not args.sql_only and "a" in queries and args.access_rounds > 0:
         access_key, access_app = developer.ensure_key(db_path)
         metered_before = developer.metered_calls(db_path, access_app)
     if not args.sql_only:
         for workers in workers_list:
-            server = Server(db_path, workers)
+            server = Server(db_path, workers, database_url)
             try:
                 log(f"server: {describe(workers)} …")
                 boot = server.start()
@@ -759,11 +866,12 @@ def main() -> int:
     if results["api"]:
         results["recommendation"] = recommend(results["api"], workers_list, clients_list)
     results["failure"] = failure
-    out = dataset.OUT / "query.json"
+    peers = peers_table(results, queries) if results.get("datasette") is not None else None
+    out = dataset.OUT / ("query_postgresql.json" if database_url else "query.json")
     out.write_text(json.dumps(results, indent=2, default=str))
 
     log("")
-    log(f"data set: {params.entities:,} entities, {params.sensors * params.observations_per_sensor:,} observations, "
+    log(f"data set ({results['backend']}): {params.entities:,} entities, {params.sensors * params.observations_per_sensor:,} observations, "
         f"{'reused' if data_info.get('reused') else 'generated'} ({data_info['build_seconds']:.1f} s to generate)")  # fmt: skip
     if results["api"]:
         log(table(results))
@@ -786,9 +894,9 @@ def main() -> int:
     else:
         for kind in queries:
             log(f"SQL {KINDS[kind]}: p50 {sql[kind]['p50_ms']:.2f} ms, p99 {sql[kind]['p99_ms']:.2f} ms")
-    log("reference (measured elsewhere, same queries):")
-    for line in REFERENCES:
-        log(f"  {line}")
+    if peers:
+        log(peers)
+    log(f"note: {PYGEOAPI_NOTE}")
     log(f"results: {out.relative_to(ROOT)}; whole benchmark {results['seconds']:.0f} s")
     if failure:
         log(f"FAILED: {failure}")
