@@ -875,7 +875,7 @@ def main() -> int:
         f"{'reused' if data_info.get('reused') else 'generated'} ({data_info['build_seconds']:.1f} s to generate)")  # fmt: skip
     if results["api"]:
         log(table(results))
-        log(f"ovh p50 = API p50 − SQL p50 (SQL: stdlib sqlite3, one connection, rows fetched and JSON decoded); "
+        log(f"ovh p50 = API p50 − SQL p50 (SQL: {'psycopg' if database_url else 'stdlib sqlite3'}, one connection, rows fetched and JSON decoded); "
             f"srv cpu = cores used by the server's processes, other = by other programs meanwhile; targets at 1 client: p99 and overhead, at 16: ≥{CORES_TARGET} cores")  # fmt: skip
         log("wrk: 1 = uvicorn, 1 worker; 2 = uvicorn --workers 2 (one shared socket); "
             "2r = `icity serve --workers 2`: 2 uvicorn processes on SO_REUSEPORT sockets")  # fmt: skip
