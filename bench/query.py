@@ -29,8 +29,23 @@
    (`/ngsi-ld/v1/temporal/entities/{id}`, `options=aggregatedValues`, `avg` per
    `PT1H`), checked against the SQL and measured the same way beside /api/v1's
    history aggregation; target at p50: ≤ 1.2× /api/v1;
-6. prints each API figure beside its SQL baseline, the API's overhead and the
-   targets, and writes everything to bench/out/query.json.
+6. measures datasette 0.65.5 (installed by `make bench` in .venv-datasette) on a
+   plain copy of the same rows, asked the same SQL through its SQL API
+   (`/plain.json?sql=…&_shape=array`), checked against the direct SQL, at the
+   same client counts (bench/peer_datasette.py);
+7. prints each API figure beside its SQL baseline, the API's overhead and the
+   targets, then direct SQL, datasette and iCity (the recommended workers) side
+   by side with the targets against datasette (iCity p50 at 1 client ≤
+   datasette's; req/s at 16 clients ≥ 1.5× datasette's), and writes everything
+   to bench/out/query.json.
+
+    .venv/bin/python bench/query.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/icity_bench
+
+runs the same on PostgreSQL: the data set is copied into that database with COPY
+(created or recreated as needed, reused when it holds this data set), iCity
+serves it, the direct SQL runs there (psycopg, PostgreSQL's dialect); datasette
+is n/a; the developer-access part runs on SQLite only; results in
+bench/out/query_postgresql.json.
 
 Exits 0 even when a target is missed (the benchmark reports), non-zero when the
 server fails to start or answers wrongly.
