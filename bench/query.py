@@ -158,7 +158,8 @@ class Server:
         self.pids: list[int] = []
         self.command: list[str] = []
 
-    def start(self, timeout: float = 60.0) -> float:
+    def start(self, timeout: float = 180.0) -> float:
+        # each worker answers once it has loaded the registry (icity.warmup): seconds each, more on a busy machine
         uvicorn = Path(sys.executable).with_name("uvicorn")
         launcher = [str(uvicorn)] if uvicorn.exists() else [sys.executable, "-m", "uvicorn"]
         if self.reuseport:
