@@ -36,6 +36,6 @@ def warm_up(database_url: str) -> dict[str, float]:
         with get_engine(database_url).connect() as connection:
             connection.execute(text("SELECT 1"))
         took["database"] = time.perf_counter() - started
-    except SQLAlchemyError as error:
-        log.warning("warm-up: the database did not answer (%s); requests will connect on demand", type(error).__name__)
+    except (SQLAlchemyError, TypeError, ValueError) as error:  # down, or a URL this pool cannot hold (sqlite:// in memory)
+        log.warning("warm-up: no database connection made (%s); requests will connect on demand", type(error).__name__)
     return took
