@@ -53,6 +53,17 @@ $(OPEN311CLIENTS_STAMP):
 	$(OPEN311CLIENTS)/bin/pip install --quiet $(OPEN311CLIENTS_PINS)
 	touch $@
 
+# datasette, the generic SQL-over-HTTP server the query benchmark measures beside iCity (same rows, same SQL),
+# in a venv of its own: a benchmark peer, never a dependency of iCity's.
+DATASETTE       := .venv-datasette
+DATASETTE_PIN   := datasette==0.65.5
+DATASETTE_STAMP := $(DATASETTE)/.installed-$(subst ==,-,$(DATASETTE_PIN))
+$(DATASETTE_STAMP):
+	rm -rf $(DATASETTE)
+	$(PYTHON) -m venv $(DATASETTE)
+	$(DATASETTE)/bin/pip install --quiet '$(DATASETTE_PIN)'
+	touch $@
+
 clients: $(NGSILDCLIENT_STAMP) $(FILIP_STAMP) $(OPEN311CLIENTS_STAMP)
 
 # Browser tests drive Debian's Chromium; installed with apt when missing (no browser download).
@@ -80,8 +91,9 @@ bench-scale: install  ## PostgreSQL at city scale (not in CI; ~20 GB of disk, ~3
 test-topology: install  ## 2 `icity serve` + 2 `icity worker` processes on PostgreSQL, Redis and Mosquitto; one worker killed mid-run
 	ICITY_TEST_POSTGRES_URL=$(PG_URL) $(BIN)/pytest -q -m topology tests/topology
 
-bench: install  ## query benchmark (API beside hand-written SQL), harvest benchmark (rows/s, peak memory), then HTTP ingest (obs/s beside a raw insert), then real time (MQTT messages/s beside a bare subscriber, SSE latency p50/p99 with 100 subscribers), then load (50 clients, 10 pushing, on SQLite and PostgreSQL), then downloads (100,000 entities streamed as CSV and GeoJSON: rows/s, server memory growth beside plain SQL + csv.writer)
+bench: install $(DATASETTE_STAMP)  ## query benchmark (API beside hand-written SQL and datasette), harvest benchmark (rows/s, peak memory), then HTTP ingest (obs/s beside a raw insert), then real time (MQTT messages/s beside a bare subscriber, SSE latency p50/p99 with 100 subscribers), then load (50 clients, 10 pushing, on SQLite and PostgreSQL), then downloads (100,000 entities streamed as CSV and GeoJSON: rows/s, server memory growth beside plain SQL + csv.writer)
 	$(BIN)/python bench/query.py
+	$(BIN)/python bench/query.py --database-url $(PG_URL)
 	$(BIN)/python bench/harvest.py
 	$(BIN)/python bench/harvest.py --database-url $(PG_URL)
 	$(BIN)/python bench/ingest.py
@@ -93,8 +105,9 @@ bench: install  ## query benchmark (API beside hand-written SQL), harvest benchm
 	$(BIN)/python bench/download.py --database-url $(PG_URL)
 
 # CI runs every benchmark on tiny inputs: a script that broke fails here, not at the next `make bench`.
-bench-smoke: install  ## each benchmark once, on tiny inputs (figures meaningless)
+bench-smoke: install $(DATASETTE_STAMP)  ## each benchmark once, on tiny inputs (figures meaningless)
 	$(BIN)/python bench/query.py --quick --workers 1 --clients 1 --kinds a,c --access-rounds 1
+	$(BIN)/python bench/query.py --quick --workers 1 --clients 1 --kinds a,c --access-rounds 1 --database-url $(PG_URL)
 	$(BIN)/python bench/harvest.py --sizes 1000,2000
 	$(BIN)/python bench/harvest.py --sizes 1000,2000 --database-url $(PG_URL)
 	$(BIN)/python bench/ingest.py --batches 5 --clients 1 --no-profile
@@ -107,4 +120,4 @@ bench-smoke: install  ## each benchmark once, on tiny inputs (figures meaningles
 	$(BIN)/python bench/scale.py --tiny --database-url $(PG_URL)
 
 clean:
-	rm -rf $(VENV) $(NGSILDCLIENT) $(FILIP) $(OPEN311CLIENTS) var bench/out $(ASSETS)/node_modules
+	rm -rf $(VENV) $(NGSILDCLIENT) $(FILIP) $(OPEN311CLIENTS) $(DATASETTE) var bench/out $(ASSETS)/node_modules

@@ -11,6 +11,8 @@ the server's. Reads a JSON spec on stdin:
                                            variants[k % n] on the path of request k - k % n,
                                            so consecutive requests compare the variants on
                                            the same path; latencies also reported per variant)
+     "variant_ports": [8000, 8001],       (optional, with variants: variant v asks the server on
+                                           variant_ports[v], on a connection of its own)
      "variant_paths": [[…], […]]}         (optional, with variants: variant v asks
                                            variant_paths[v][i] where the others ask paths[i],
                                            e.g. the same query through /api/v1 and /ngsi-ld/v1)
@@ -103,7 +105,7 @@ class Connection:
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
 
-    async def get(self, path: str, variant_headers: str = "") -> tuple[int, bytes]:
+    async def get(self, path: str, variant_headers: str = "", variant: int = 0) -> tuple[int, bytes]:
         if self.writer is None:
             await self.open()
         self.writer.write(
@@ -151,6 +153,26 @@ class Connection:
             self.writer.close()
 
 
+class PortPerVariant:
+    """One keep-alive connection per variant, each to its own port: with `variant_ports`, consecutive
+    requests compare two servers (iCity and datasette) on the same query, in the same machine state."""
+
+    def __init__(self, ports: list[int], headers: dict[str, str] | None = None):
+        self.by_variant = [Connection(port, headers) for port in ports]
+        self.writer = None
+
+    async def open(self) -> None:
+        await asyncio.gather(*(c.open() for c in self.by_variant))
+
+    async def get(self, path: str, variant_headers: str = "", variant: int = 0) -> tuple[int, bytes]:
+        return await self.by_variant[variant].get(path, variant_headers)
+
+    def close(self) -> None:
+        for c in self.by_variant:
+            c.close()
+            c.writer = None
+
+
 async def run(spec: dict) -> dict:
     paths: list[str] = spec["paths"]
     concurrency: int = spec["concurrency"]
@@ -162,7 +184,10 @@ async def run(spec: dict) -> dict:
     server_pids: list[int] = spec.get("server_pids", [])
     hard_deadline = time.monotonic() + duration + 60  # never run away, whatever happens
 
-    connections = [Connection(spec["port"], spec.get("headers")) for _ in range(concurrency)]
+    if spec.get("variant_ports"):
+        connections = [PortPerVariant(spec["variant_ports"], spec.get("headers")) for _ in range(concurrency)]
+    else:
+        connections = [Connection(spec["port"], spec.get("headers")) for _ in range(concurrency)]
     await asyncio.gather(*(c.open() for c in connections))
     variants = [render_headers(v) for v in spec.get("variants") or [{}]]
     variant_paths: list[list[str]] = spec.get("variant_paths") or [paths] * len(variants)
@@ -185,7 +210,7 @@ async def run(spec: dict) -> dict:
             path = variant_paths[variant][(request // len(variants)) % len(paths)]
             started = time.perf_counter_ns()
             try:
-                status, body = await conn.get(path, variants[variant])
+                status, body = await conn.get(path, variants[variant], variant)
             except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError, BadResponse) as exc:
                 errors.append(f"{path}: {type(exc).__name__}: {exc}")
                 conn.close()

@@ -29,8 +29,23 @@
    (`/ngsi-ld/v1/temporal/entities/{id}`, `options=aggregatedValues`, `avg` per
    `PT1H`), checked against the SQL and measured the same way beside /api/v1's
    history aggregation; target at p50: ≤ 1.2× /api/v1;
-6. prints each API figure beside its SQL baseline, the API's overhead and the
-   targets, and writes everything to bench/out/query.json.
+6. measures datasette 0.65.5 (installed by `make bench` in .venv-datasette) on a
+   plain copy of the same rows, asked the same SQL through its SQL API
+   (`/plain.json?sql=…&_shape=array`), checked against the direct SQL, at the
+   same client counts (bench/peer_datasette.py);
+7. prints each API figure beside its SQL baseline, the API's overhead and the
+   targets, then direct SQL, datasette and iCity (the recommended workers) side
+   by side with the targets against datasette (iCity p50 at 1 client ≤
+   datasette's; req/s at 16 clients ≥ 1.5× datasette's), and writes everything
+   to bench/out/query.json.
+
+    .venv/bin/python bench/query.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+runs the same on PostgreSQL: the data set is copied into that database with COPY
+(created or recreated as needed, reused when it holds this data set), iCity
+serves it, the direct SQL runs there (psycopg, PostgreSQL's dialect); datasette
+is n/a; the developer-access part runs on SQLite only; results in
+bench/out/query_postgresql.json.
 
 Exits 0 even when a target is missed (the benchmark reports), non-zero when the
 server fails to start or answers wrongly.
@@ -57,7 +72,9 @@ sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "src"))
 
 import dataset  # noqa: E402
+import dataset_pg  # noqa: E402
 import developer  # noqa: E402
+import peer_datasette  # noqa: E402
 import workload  # noqa: E402
 
 KINDS = {
@@ -73,10 +90,10 @@ NGSI_LD_KINDS = ("a", "b")
 TEMPORAL_RATIO_TARGET = 1.2  # NGSI-LD temporal (c) p50 / /api/v1 history p50
 NOISE_CORES = 0.25  # CPU used by other programs during a run above which its figures are flagged
 CORES_TARGET = 1.5  # "uses both cores": server processes busy ≥ 1.5 of the machine's 2 cores
-REFERENCES = [
-    "datasette (SQL API): (a) p50 2.4 ms, ~420 req/s at 1 and 16 clients; (c) p50 1.6 ms",
-    "pygeoapi:            (a) p50 7.5 ms, ~120 req/s",
-]
+# datasette is measured in the same run (bench/peer_datasette.py); pygeoapi only as a note
+PYGEOAPI_NOTE = "pygeoapi 0.21.0 (measured once elsewhere, not in this run): (a) p50 7.7–8.4 ms, 114–120 req/s at 16 clients; no aggregation (c)"
+DATASETTE_P50_TARGET = 1.0  # iCity p50 at 1 client ≤ datasette's
+DATASETTE_RPS_TARGET = 1.5  # iCity req/s at 16 clients (recommended workers) ≥ 1.5× datasette's
 
 
 class BenchFailure(Exception):
@@ -129,8 +146,9 @@ def uvicorn_options() -> list[str]:
 class Server:
     """`uvicorn --workers N` (label "N"), or N uvicorn processes on SO_REUSEPORT sockets (label "Nr")."""
 
-    def __init__(self, db_path: Path, label: str):
+    def __init__(self, db_path: Path, label: str, database_url: str | None = None):
         self.db_path = db_path
+        self.database_url = database_url or f"sqlite:///{db_path}"
         self.label = label
         self.reuseport = label.endswith("r")
         self.workers = int(label.rstrip("r"))
@@ -140,7 +158,8 @@ class Server:
         self.pids: list[int] = []
         self.command: list[str] = []
 
-    def start(self, timeout: float = 60.0) -> float:
+    def start(self, timeout: float = 180.0) -> float:
+        # each worker answers once it has loaded the registry (icity.warmup): seconds each, more on a busy machine
         uvicorn = Path(sys.executable).with_name("uvicorn")
         launcher = [str(uvicorn)] if uvicorn.exists() else [sys.executable, "-m", "uvicorn"]
         if self.reuseport:
@@ -153,7 +172,7 @@ class Server:
             "--workers", str(self.workers),
             "--no-access-log", "--log-level", "warning",
             ] + uvicorn_options()  # fmt: skip
-        env = {**os.environ, "ICITY_DATABASE_URL": f"sqlite:///{self.db_path}", "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "ICITY_DATABASE_URL": self.database_url, "PYTHONUNBUFFERED": "1"}
         started = time.perf_counter()
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(self.command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
@@ -291,15 +310,29 @@ def load(
     variants: list[dict[str, str]] | None = None,
     duration: float | None = None,
 ) -> dict:
+    return load_paths(server, [q.path for q in queries], "buckets" if queries[0].kind == "c" else "items",
+                      concurrency, args, headers, variants, duration)  # fmt: skip
+
+
+def load_paths(
+    server,
+    paths: list[str],
+    check: str,
+    concurrency: int,
+    args,
+    headers: dict[str, str] | None = None,
+    variants: list[dict[str, str]] | None = None,
+    duration: float | None = None,
+) -> dict:
     duration = duration or args.duration
     spec = {
         "port": server.port,
-        "paths": [q.path for q in queries],
+        "paths": paths,
         "concurrency": concurrency,
         "warmup": args.warmup,
         "duration": duration,
         "max_requests": int(args.max_requests * duration / args.duration),
-        "check": "buckets" if queries[0].kind == "c" else "items",
+        "check": check,
         "check_every": 10,
         "server_pids": server.pids,
         "headers": headers or {},
@@ -568,12 +601,12 @@ def temporal_beside_api(server: Server, db_path: Path, queries: list[workload.Qu
     }  # fmt: skip
 
 
-def temporal_table(figures: dict) -> str:
+def temporal_table(figures: dict, driver: str = "stdlib sqlite3") -> str:
     api, temporal, sql = figures["api_v1"], figures["aggregatedValues"], figures["sql"]
     lines = [
         f"NGSI-LD temporal beside /api/v1 — {KINDS['c']}, 1 client alternating on the same sensor:",
         f"  {'form':<34} {'p50 ms':>7} {'p99 ms':>7} {'× api p50':>9}  {'target':<7} met",
-        f"  {'hand-written SQL (stdlib sqlite3)':<34} {sql['p50_ms']:>7.2f} {sql['p99_ms']:>7.2f}",
+        f"  {f'hand-written SQL ({driver})':<34} {sql['p50_ms']:>7.2f} {sql['p99_ms']:>7.2f}",
         f"  {'/api/v1 …/history?aggregate=avg':<34} {api['p50_ms']:>7.2f} {api['p99_ms']:>7.2f} {1:>9.2f}",
         f"  {'NGSI-LD temporal aggregatedValues':<34} {temporal['p50_ms']:>7.2f} {temporal['p99_ms']:>7.2f} {temporal['ratio_p50']:>9.2f}"
         f"  {temporal['target']:<7} {'yes' if temporal['met'] else 'NO'}",
@@ -598,6 +631,112 @@ def ngsi_ld_table(ngsi_ld: dict) -> str:
             )
         if (figures["other_cpu_cores"] or 0) > NOISE_CORES:
             lines.append(f"  WARNING: other programs used up to {figures['other_cpu_cores']:.2f} cores meanwhile: rerun on a quiet machine")
+    return "\n".join(lines)
+
+
+# ---- datasette: the same SQL through a generic SQL-over-HTTP server ------------------------------
+
+
+def measure_datasette(db_path: Path, queries: dict[str, list[workload.Query]], clients_list: list[int], args) -> dict:
+    """datasette serving a plain copy of the same rows, the direct SQL through its SQL API, at each
+    client count; its answers checked against the direct SQL first."""
+    if peer_datasette.executable() is None:
+        reason = f"not installed: `make {peer_datasette.VENV.name}/.installed-datasette-0.65.5` (make bench does it)"
+        log(f"datasette: {reason}")
+        return {"available": False, "reason": reason}
+    plain = peer_datasette.plain_copy(db_path, dataset.OUT)
+    server = peer_datasette.DatasetteServer(plain, free_port(), dataset.OUT / "server-datasette.log")
+    summary: dict = {"available": True, "version": peer_datasette.version(), "runs": []}
+    try:
+        log(f"datasette: {summary['version']}, serving {plain.relative_to(ROOT)} (immutable) …")
+        summary["boot_s"] = round(server.start(get), 2)
+        checked = peer_datasette.verify(get, server.port, db_path, queries)
+        log(f"  datasette answers match the SQL ({', '.join(f'{n} {k}' for k, n in checked.items())})")
+        for kind, kind_queries in queries.items():
+            paths = peer_datasette.paths(kind_queries)
+            check = "buckets" if kind == "c" else "entities"
+            for clients in clients_list:
+                run = load_paths(server, paths, check, clients, args)
+                summary["runs"].append({"kind": kind, "clients": clients, **run})
+                log(f"  {KINDS[kind]:<20} {clients:>2} client(s): p50 {run['p50_ms']:.2f} ms  p99 {run['p99_ms']:.2f} ms  "
+                    f"{run['rps']:.0f} req/s  server {run['server_cpu_cores']} cores, other programs {run['other_cpu_cores']}")  # fmt: skip
+    finally:
+        server.stop()
+    return summary
+
+
+def datasette_paired(server: Server, db_path: Path, queries: dict[str, list[workload.Query]], args) -> dict:
+    """Per query kind, one client whose requests alternate iCity → datasette on the same query (each on
+    its own keep-alive connection): both meet the machine in the same state, which the separate runs
+    cannot promise on a shared machine. The p50 target is judged on these pairs."""
+    plain = peer_datasette.plain_copy(db_path, dataset.OUT)
+    peer = peer_datasette.DatasetteServer(plain, free_port(), dataset.OUT / "server-datasette.log")
+    summary: dict = {"workers": server.label, "kinds": {}}
+    try:
+        peer.start(get)
+        for kind, kind_queries in queries.items():
+            paths = [q.path for q in kind_queries]
+            spec = {
+                "port": server.port, "paths": paths, "variant_paths": [paths, peer_datasette.paths(kind_queries)],
+                "variants": [{}, {}], "variant_ports": [server.port, peer.port], "concurrency": 1,
+                "warmup": args.warmup, "duration": args.duration * 2, "max_requests": args.max_requests * 2,
+                "check": "buckets" if kind == "c" else "entities", "check_every": 10, "server_pids": server.pids + peer.pids,
+            }  # fmt: skip
+            result = run_client(spec, timeout=args.duration * 2 + 120)
+            icity, other = result["variants"]
+            summary["kinds"][kind] = {
+                "icity_p50_ms": round(icity["p50_ms"], 3), "icity_p99_ms": round(icity["p99_ms"], 3),
+                "datasette_p50_ms": round(other["p50_ms"], 3), "datasette_p99_ms": round(other["p99_ms"], 3),
+                "ratio_p50": round(icity["p50_ms"] / other["p50_ms"], 2), "met": icity["p50_ms"] <= other["p50_ms"],
+                "requests": icity["requests"] + other["requests"], "other_cpu_cores": result["other_cpu_cores"],
+            }  # fmt: skip
+    finally:
+        peer.stop()
+    return summary
+
+
+def peers_table(results: dict, queries: dict) -> str:
+    """Direct SQL, datasette and iCity (the recommended workers) side by side, with the targets:
+    iCity p50 at 1 client ≤ datasette's; iCity req/s at the most clients ≥ 1.5× datasette's."""
+    peer = results["datasette"]
+    recommended = (results.get("recommendation") or {}).get("workers")
+    lines = [
+        f"iCity beside datasette and the direct SQL ({results['backend']}; same data, same run; iCity = {describe(recommended) if recommended else 'n/a'}):",
+        f"  {'query':<20} {'cli':>3} │ {'SQL p50':>7} │ {'dsette p50':>10} {'p99':>6} {'req/s':>6} │ {'iCity p50':>9} {'p99':>6} {'req/s':>6} │ {'target':<18} met",
+    ]
+    verdicts = []
+    for kind in queries:
+        for clients in sorted({r["clients"] for r in results["api"] if r["kind"] == kind}):
+            icity = next((r for r in results["api"] if r["kind"] == kind and r["clients"] == clients and r["workers"] == recommended), None)
+            other = next((r for r in peer.get("runs", []) if r["kind"] == kind and r["clients"] == clients), None) if peer.get("available") else None
+            ds = f"{other['p50_ms']:>10.2f} {other['p99_ms']:>6.2f} {other['rps']:>6.0f}" if other else f"{'n/a':>10} {'':>6} {'':>6}"
+            ic = f"{icity['p50_ms']:>9.2f} {icity['p99_ms']:>6.2f} {icity['rps']:>6.0f}" if icity else f"{'n/a':>9} {'':>6} {'':>6}"
+            target, met = "", None
+            if icity and other:
+                if clients == 1:
+                    target, met = f"p50 ≤ datasette's", icity["p50_ms"] <= other["p50_ms"] * DATASETTE_P50_TARGET
+                else:
+                    ratio = icity["rps"] / other["rps"]
+                    target, met = f"≥{DATASETTE_RPS_TARGET}× req/s (×{ratio:.2f})", ratio >= DATASETTE_RPS_TARGET
+                verdicts.append({"kind": kind, "clients": clients, "target": target, "met": met})
+            lines.append(
+                f"  {KINDS[kind]:<20} {clients:>3} │ {results['sql'][kind]['p50_ms']:>7.2f} │ {ds} │ {ic} │ {target:<18} "
+                + ("" if met is None else "yes" if met else "NO")
+            )
+    if not peer.get("available"):
+        lines.append(f"  datasette: {peer.get('reason', 'n/a')}")
+    paired = results.get("datasette_paired")
+    if paired:
+        lines.append(f"  paired, 1 client alternating iCity ({describe(paired['workers'])}) and datasette on the same query "
+                     "(same machine state; the p50 target's verdict):")  # fmt: skip
+        for kind, f in paired["kinds"].items():
+            lines.append(
+                f"  {KINDS[kind]:<20} {1:>3} │ iCity p50 {f['icity_p50_ms']:.2f} ms p99 {f['icity_p99_ms']:.2f} │ datasette p50 "
+                f"{f['datasette_p50_ms']:.2f} ms p99 {f['datasette_p99_ms']:.2f} │ ×{f['ratio_p50']:.2f}  p50 ≤ datasette's "
+                + ("yes" if f["met"] else "NO") + (f"  (other programs {f['other_cpu_cores']:.2f} cores)" if (f["other_cpu_cores"] or 0) > NOISE_CORES else "")
+            )
+            verdicts.append({"kind": kind, "clients": 1, "paired": True, "target": "p50 ≤ datasette's", "met": f["met"]})
+    results["datasette_verdicts"] = verdicts
     return "\n".join(lines)
 
 
@@ -651,6 +790,13 @@ def main() -> int:
     )  # fmt: skip
     parser.add_argument("--no-ngsi-ld", action="store_true", help="skip the NGSI-LD forms of queries (a), (b) and (c)")
     parser.add_argument("--db", type=Path, help="measure this copy of the generated data set (e.g. after ANALYZE) instead")
+    parser.add_argument(
+        "--database-url",
+        help="measure on PostgreSQL: the server, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres (the data set is"
+        f" copied into a database of its own there, {dataset_pg.DATABASE}, kept for the next run; the direct SQL runs there"
+        " too; datasette has no PostgreSQL: n/a)",
+    )  # fmt: skip
+    parser.add_argument("--no-datasette", action="store_true", help="skip datasette")
     args = parser.parse_args()
     if args.quick:
         args.duration, args.sql_iterations = 1.5, 500
@@ -672,6 +818,12 @@ def main() -> int:
     if not kinds or set(kinds) - set(KINDS):
         parser.error(f"--kinds: choose among {', '.join(KINDS)}")
     queries = {k: v for k, v in workload.build_queries(db_path, params).items() if k in kinds}
+    database_url = args.database_url
+    if database_url:
+        if not database_url.startswith("postgresql"):
+            parser.error("--database-url: a postgresql+psycopg:// URL (SQLite is the default)")
+        database_url = dataset_pg.own_database(database_url)
+        data_info["postgresql"] = dataset_pg.ensure(database_url, db_path, params, log=log)
     log(
         "queries: "
         + ", ".join(
@@ -680,16 +832,17 @@ def main() -> int:
     )
 
     log(f"SQL baseline: {args.sql_iterations} queries of each kind, one connection, rows parsed …")
-    sql = {kind: workload.time_sql(db_path, kind_queries, args.sql_iterations) for kind, kind_queries in queries.items()}
+    sql = {kind: workload.time_sql(db_path, kind_queries, args.sql_iterations, database_url=database_url) for kind, kind_queries in queries.items()}
     results: dict = {
         "started_at": datetime.now(timezone.utc).isoformat(),
+        "backend": "PostgreSQL" if database_url else "SQLite",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "sqlite": __import__("sqlite3").sqlite_version},
         "dataset": {"path": str(db_path), **data_info},
         "settings": {"duration_s": args.duration, "warmup": args.warmup, "sql_iterations": args.sql_iterations, "limit": workload.LIMIT},
         "sql": sql,
         "api": [],
         "servers": [],
-        "references": REFERENCES,
+        "pygeoapi_note": PYGEOAPI_NOTE,
     }
     for kind in queries:
         s = sql[kind]
@@ -697,12 +850,25 @@ def main() -> int:
 
     failure = None
     access_key = None
+    if not args.sql_only and not args.no_datasette:
+        if database_url:
+            results["datasette"] = {"available": False, "reason": "n/a on PostgreSQL (datasette serves SQLite only)"}
+        else:
+            try:
+                results["datasette"] = measure_datasette(db_path, queries, clients_list, args)
+            except (RuntimeError, BenchFailure, subprocess.TimeoutExpired, OSError, ValueError) as exc:
+                failure = f"datasette: {type(exc).__name__}: {exc}"
+                log(f"FAILED: {failure}")
+                results["datasette"] = {"available": False, "reason": failure}
+    if database_url and args.access_rounds > 0:
+        log("developer access: measured on SQLite only (its policy switches write the SQLite file)")
+        args.access_rounds = 0
     if not args.sql_only and "a" in queries and args.access_rounds > 0:
         access_key, access_app = developer.ensure_key(db_path)
         metered_before = developer.metered_calls(db_path, access_app)
     if not args.sql_only:
         for workers in workers_list:
-            server = Server(db_path, workers)
+            server = Server(db_path, workers, database_url)
             try:
                 log(f"server: {describe(workers)} …")
                 boot = server.start()
@@ -740,6 +906,11 @@ def main() -> int:
                     figures = results["ngsi_ld_temporal"]
                     log(f"  {KINDS['c']:<20} /api/v1 p50 {figures['api_v1']['p50_ms']:.2f} ms, NGSI-LD aggregatedValues "
                         f"{figures['aggregatedValues']['p50_ms']:.2f} ms (×{figures['aggregatedValues']['ratio_p50']:.2f})")  # fmt: skip
+                if (results.get("datasette") or {}).get("available") and "datasette_paired" not in results:
+                    log(f"  datasette paired: 1 client alternating iCity and datasette, {args.duration * 2:.0f} s per query …")
+                    results["datasette_paired"] = datasette_paired(server, db_path, queries, args)
+                    for kind, f in results["datasette_paired"]["kinds"].items():
+                        log(f"  {KINDS[kind]:<20} iCity p50 {f['icity_p50_ms']:.2f} ms, datasette p50 {f['datasette_p50_ms']:.2f} ms (×{f['ratio_p50']:.2f})")
                 if access_key and "developer_access" not in results:
                     log(f"  developer access: query (a) anonymous and with a key, alternating, {args.duration * args.access_rounds:.0f} s …")
                     results["developer_access"] = developer_access(server, db_path, queries["a"], access_key, access_app, args)
@@ -759,15 +930,16 @@ def main() -> int:
     if results["api"]:
         results["recommendation"] = recommend(results["api"], workers_list, clients_list)
     results["failure"] = failure
-    out = dataset.OUT / "query.json"
+    peers = peers_table(results, queries) if results.get("datasette") is not None else None
+    out = dataset.OUT / ("query_postgresql.json" if database_url else "query.json")
     out.write_text(json.dumps(results, indent=2, default=str))
 
     log("")
-    log(f"data set: {params.entities:,} entities, {params.sensors * params.observations_per_sensor:,} observations, "
+    log(f"data set ({results['backend']}): {params.entities:,} entities, {params.sensors * params.observations_per_sensor:,} observations, "
         f"{'reused' if data_info.get('reused') else 'generated'} ({data_info['build_seconds']:.1f} s to generate)")  # fmt: skip
     if results["api"]:
         log(table(results))
-        log(f"ovh p50 = API p50 − SQL p50 (SQL: stdlib sqlite3, one connection, rows fetched and JSON decoded); "
+        log(f"ovh p50 = API p50 − SQL p50 (SQL: {'psycopg' if database_url else 'stdlib sqlite3'}, one connection, rows fetched and JSON decoded); "
             f"srv cpu = cores used by the server's processes, other = by other programs meanwhile; targets at 1 client: p99 and overhead, at 16: ≥{CORES_TARGET} cores")  # fmt: skip
         log("wrk: 1 = uvicorn, 1 worker; 2 = uvicorn --workers 2 (one shared socket); "
             "2r = `icity serve --workers 2`: 2 uvicorn processes on SO_REUSEPORT sockets")  # fmt: skip
@@ -780,15 +952,15 @@ def main() -> int:
     if "ngsi_ld" in results:
         log(ngsi_ld_table(results["ngsi_ld"]))
     if "ngsi_ld_temporal" in results:
-        log(temporal_table(results["ngsi_ld_temporal"]))
+        log(temporal_table(results["ngsi_ld_temporal"], "psycopg" if database_url else "stdlib sqlite3"))
     if "developer_access" in results:
         log(access_table(results["developer_access"]))
     else:
         for kind in queries:
             log(f"SQL {KINDS[kind]}: p50 {sql[kind]['p50_ms']:.2f} ms, p99 {sql[kind]['p99_ms']:.2f} ms")
-    log("reference (measured elsewhere, same queries):")
-    for line in REFERENCES:
-        log(f"  {line}")
+    if peers:
+        log(peers)
+    log(f"note: {PYGEOAPI_NOTE}")
     log(f"results: {out.relative_to(ROOT)}; whole benchmark {results['seconds']:.0f} s")
     if failure:
         log(f"FAILED: {failure}")

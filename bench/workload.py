@@ -17,7 +17,7 @@ import math
 import random
 import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -51,6 +51,19 @@ SQL_C = (
     "WHERE entity_id = ? AND attribute = ? AND observed_at >= ? AND observed_at < ? "
     "GROUP BY bucket ORDER BY bucket"
 )
+
+# The same queries in PostgreSQL's dialect (psycopg's placeholders; the hour of a timestamptz by epoch).
+PG_SQL = {
+    SQL_A: SQL_A.replace("?", "%s"),
+    SQL_B: SQL_B.replace("?", "%s"),
+    SQL_A_ANY_CITY: SQL_A_ANY_CITY.replace("?", "%s"),
+    SQL_C: (
+        "SELECT (floor(extract(epoch FROM observed_at) / 3600) * 3600)::bigint AS bucket, "
+        "avg(value_number), count(*) FROM observations "
+        "WHERE entity_id = %s AND attribute = %s AND observed_at >= %s AND observed_at < %s "
+        "GROUP BY bucket ORDER BY bucket"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,20 @@ def connect(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA cache_size=-65536")
     db.execute("PRAGMA mmap_size=268435456")
     return db
+
+
+def connect_postgres(url: str):
+    """A psycopg connection on the benchmark's PostgreSQL database, times in UTC (as SQLite's are
+    stored), autocommit: every query its own snapshot, as the API's reads are."""
+    import psycopg
+
+    db = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True)
+    db.execute("SET TIME ZONE 'UTC'")
+    return db
+
+
+def for_postgres(query: Query) -> Query:
+    return replace(query, sql=PG_SQL[query.sql])
 
 
 def _count(db: sqlite3.Connection, sql: str, args: tuple) -> int:
@@ -241,13 +268,18 @@ def run_entities(db: sqlite3.Connection, query: Query) -> list[dict[str, Any]]:
             "type": r[1],
             "city": r[2],
             "informationSystem": r[3],
-            "location": json.loads(r[4]) if r[4] is not None else None,
-            "attributes": json.loads(r[5]),
+            "location": _json(r[4]),
+            "attributes": _json(r[5]),
             "observedAt": r[6],
             "modifiedAt": r[7],
         }
         for r in db.execute(query.sql, query.args).fetchall()
     ]
+
+
+def _json(value: Any) -> Any:
+    """A JSON column's value: SQLite gives its text, psycopg the decoded value."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def run_history(db: sqlite3.Connection, query: Query) -> list[tuple[int, float, int]]:
@@ -261,9 +293,14 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(p / 100 * len(sorted_values)))]
 
 
-def time_sql(path: Path, queries: list[Query], iterations: int, warmup: int = 100) -> dict[str, Any]:
-    """p50/p99 of the hand-written SQL, one query after another on one connection."""
-    db = connect(path)
+def time_sql(path: Path, queries: list[Query], iterations: int, warmup: int = 100, database_url: str | None = None) -> dict[str, Any]:
+    """p50/p99 of the hand-written SQL, one query after another on one connection (on the SQLite
+    file, or on the PostgreSQL database of `database_url` in its dialect)."""
+    if database_url:
+        db = connect_postgres(database_url)
+        queries = [for_postgres(q) for q in queries]
+    else:
+        db = connect(path)
     run = RUNNERS[queries[0].kind]
     try:
         for i in range(warmup):

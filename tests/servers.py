@@ -35,7 +35,9 @@ def start_server(url: str, tmp_path, **settings: str) -> tuple[subprocess.Popen,
         [sys.executable, "-m", "icity.cli", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    # a worker answers once it has loaded what requests need (icity.warmup: the Smart Data Models registry,
+    # seconds on a busy machine), two workers load it side by side
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/health", timeout=1).status_code == 200:

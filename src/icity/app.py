@@ -58,6 +58,7 @@ from icity.services import ratelimit
 from icity.services import usage as usage_service
 from icity.services.change_feed import ChangeFeed
 from icity.web import install_portal
+from icity.warmup import warm_up
 
 DESCRIPTION = """
 iCity opens cities' information systems — sensor networks, agenda, incident
@@ -160,6 +161,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
         # sync routes run in anyio's thread pool (40 threads by default): with a fast
         # embedded database, fewer threads give more requests/s and a lower p99
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        # no cold worker: what requests need is loaded before this worker listens (icity.warmup)
+        _app.state.warmed_up = warm_up(_app.state.database_url)
         _app.state.usage_meter.start()
         await _app.state.change_feed.start()
         yield

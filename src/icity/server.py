@@ -30,13 +30,19 @@ def _config(log_level: str) -> uvicorn.Config:
     )  # fmt: skip
 
 
-def _serve_on_shared_port(host: str, port: int, log_level: str) -> None:
+def worker_socket(host: str, port: int) -> socket.socket:
+    """A worker's own SO_REUSEPORT socket, bound but not listening: uvicorn listens on it once the
+    app's startup is done (icity.warmup), so the kernel hands no connection to a worker still
+    loading what requests need (a listening socket joins the port's group at once)."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
-    sock.listen(2048)
-    uvicorn.Server(_config(log_level)).run(sockets=[sock])
+    return sock
+
+
+def _serve_on_shared_port(host: str, port: int, log_level: str) -> None:
+    uvicorn.Server(_config(log_level)).run(sockets=[worker_socket(host, port)])
 
 
 def serve(host: str, port: int, workers: int = 1, log_level: str = "info", background: bool = False) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import datetime, timezone
@@ -181,8 +182,13 @@ def _refuse_unknown_names(session: Session, query: EntityQuery) -> None:
         hint = closest(query.type, get_registry().names())
         suggestion = f" Did you mean '{hint}'?" if hint else ""
         raise bad_parameter("type", f"'{query.type}' is not a Smart Data Models entity type.{suggestion}")
-    if query.city is not None and session.get(City, query.city) is None:
+    if query.city is not None and session.connection().execute(_CITY_EXISTS, {"city": query.city}).first() is None:
         raise not_found("city", query.city, param="city")
+
+
+# Built once, run on the session's connection: the ORM's Session.get cost 7% of a query (a)
+# (bench/query.py's profile) to learn only whether the city exists.
+_CITY_EXISTS = select(City.id).where(City.id == bindparam("city"))
 
 
 def _readable_entity(session: Session, principal: Principal, entity_id: str) -> Any:
@@ -262,13 +268,18 @@ def entity_history(
     measure = func.count() if aggregate == "count" else getattr(func, aggregate)(Observation.value_number)
     rows = session.connection().execute(
         select(bucket, measure.label("value"), func.count().label("n")).where(*window).group_by(bucket).order_by(bucket)
-    )
+    ).all()
     body.update(aggregate=aggregate, interval=interval_s)
-    body["buckets"] = [
-        {"start": datetime.fromtimestamp(start, timezone.utc).isoformat(), "value": value, "count": n}
-        for start, value, n in rows
-    ]
+    body["buckets"] = [{"start": utc_iso(start), "value": value, "count": n} for start, value, n in rows]
     return body
+
+
+def utc_iso(seconds: int | float) -> str:
+    """datetime.fromtimestamp(seconds, timezone.utc).isoformat(), several times faster for the whole
+    seconds every bucket starts at (168 of them in a week of hourly averages)."""
+    if isinstance(seconds, int) or (isinstance(seconds, float) and seconds.is_integer()):
+        return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(seconds))
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat()
 
 
 def _check_aggregation(entity_type: str, attribute: str | None, aggregate: str, interval_s: int | None) -> None:

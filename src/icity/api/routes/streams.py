@@ -20,7 +20,7 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import StreamingResponse
 
-from icity.api.deps import get_principal
+from icity.api.deps import principal_of_request
 from icity.api.schemas import Problem, RowId
 from icity.db.engine import new_session
 from icity.db.models import Change, Subscription, utcnow
@@ -47,7 +47,7 @@ def _opened(request: Request, subscription_id: int) -> tuple[Subscription, Crede
     in a session closed before streaming starts: a stream holds no database connection. With it,
     the key or session that opened it, checked again with every batch for as long as it lasts."""
     with new_session(request.app.state.database_url) as session:
-        principal = get_principal(request, session)
+        principal = principal_of_request(request, session)
         subscription = subscriptions.owned_subscription(session, principal, subscription_id)
         if subscription.status != "active":
             raise rule_violation(
