@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from icity.db.engine import transaction
 from icity.db.models import HarvestRun, utcnow
-from icity.services import harvest
+from icity.services import harvest, harvest_leases
 from icity.services.access import CLI
 from icity.services.scheduler import HarvestScheduler
 from tests.connectors.feed_server import Feed, FeedServer
@@ -107,10 +107,10 @@ def test_a_running_run_renews_its_lease_and_a_finished_one_is_not_renewed(networ
     (system,) = scheduled_sources(network_copy, feeds, 1, "renewed")
     run_id = harvest.claim_scheduled_run(system, CLI, database_url=network_copy)
     (first,) = runs_of(network_copy, system)
-    assert harvest.renew_lease(run_id, network_copy)
+    assert harvest_leases.renew_lease(run_id, network_copy)
     (renewed,) = runs_of(network_copy, system)
     assert renewed.lease_until > first.lease_until
     with transaction(network_copy) as session:
-        assert harvest.fail_abandoned_runs(session, system) == []  # a live lease: not abandoned
+        assert harvest_leases.fail_abandoned_runs(session, system) == []  # a live lease: not abandoned
     assert harvest.execute_run(run_id, network_copy)["status"] == "succeeded"
-    assert not harvest.renew_lease(run_id, network_copy)
+    assert not harvest_leases.renew_lease(run_id, network_copy)

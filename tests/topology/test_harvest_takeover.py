@@ -1,6 +1,6 @@
 """A worker killed in the middle of a scheduled harvest: its run, left `running`, is recorded as
 abandoned once its lease ends, and another worker runs the source again — within about a minute
-(harvest.RUN_LEASE + the scheduler's poll), not the hour a stale run used to block its IS.
+(harvest_leases.RUN_LEASE + the scheduler's poll), not the hour a stale run used to block its IS.
 
 Run by `make test-topology` (its own PostgreSQL database; no broker needed)."""
 

@@ -11,22 +11,21 @@ from __future__ import annotations
 
 import logging
 import tempfile
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import IO, Any
 
 import orjson
-from sqlalchemy import and_, exists, func, or_, select, text, update
+from sqlalchemy import exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 from icity.connectors import SourceError
-from icity.db.engine import analyze, background_thread, transaction, write_transaction
+from icity.db.engine import analyze, transaction, write_transaction
 from icity.db.models import Entity, HarvestRun, InformationSystem, utcnow
 from icity.errors import ICityError, bad_parameter, conflict, not_found
 from icity.services import entity_store, schedules, sources
+from icity.services.harvest_leases import RUN_LEASE, LeaseLost, fail_abandoned_runs, leased
 from icity.services.access import Principal, administered_system
 from icity.services.pagination import Page, SortKey, keyset_page, parse_datetime
 
@@ -35,10 +34,6 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 1000
 RUN_STATUSES = ("running", "succeeded", "unchanged", "failed")
 SUCCESSES = ("succeeded", "unchanged")
-STALE_RUNNING = timedelta(hours=1)  # a run 'running' for longer, with no lease (recorded before leases), was cut off
-# A running run's lease: the worker executing it renews it every RUN_LEASE / 3 while its process lives;
-# a run still 'running' after its lease ended was abandoned (the process was killed) and its IS is free again.
-RUN_LEASE = timedelta(seconds=60)
 ANALYZE_AFTER = 5000  # entities created by one run; the planner's statistics are refreshed after that
 
 
@@ -68,86 +63,6 @@ def run_now(system_id: str, principal: Principal, trigger: str = "cli", database
     with transaction(database_url) as session:
         run_id = start_run(session, principal, system_id, trigger)["id"]
     return execute_run(run_id, database_url)
-
-
-class _LeaseLost(Exception):
-    """The run was recorded as abandoned while this worker was still executing it."""
-
-
-def _abandoned(now: datetime):
-    """A running run whose lease ended (or, recorded before leases, that started over STALE_RUNNING ago)."""
-    return and_(
-        HarvestRun.status == "running",
-        or_(
-            HarvestRun.lease_until < now,
-            and_(HarvestRun.lease_until.is_(None), HarvestRun.started_at < now - STALE_RUNNING),
-        ),
-    )
-
-
-def fail_abandoned_runs(session: Session, system_id: str | None = None) -> list[int]:
-    """Record as failed the runs a killed worker left running (of one IS, or all); their ids."""
-    now = utcnow()
-    query = select(HarvestRun).where(_abandoned(now))
-    if system_id is not None:
-        query = query.where(HarvestRun.information_system_id == system_id)
-    runs = session.scalars(query.with_for_update(skip_locked=True)).all()
-    for run in runs:
-        run.status, run.finished_at = "failed", now
-        run.error = (
-            f"Abandoned: the worker running it stopped renewing its lease (ended {run.lease_until:%Y-%m-%d %H:%M:%S} UTC); "
-            "the process was probably killed. Nothing it read was written."
-            if run.lease_until
-            else "Abandoned: still running an hour after it started; the process was probably killed."
-        )
-        log.warning("harvest run %s of %s was abandoned by its worker; recorded as failed", run.id, run.information_system_id)
-    session.flush()
-    return [run.id for run in runs]
-
-
-def abandoned_systems(session: Session) -> list[str]:
-    """IS with a schedule whose running run was abandoned: their tick's run is to be started again."""
-    query = (
-        select(HarvestRun.information_system_id)
-        .join(InformationSystem, InformationSystem.id == HarvestRun.information_system_id)
-        .where(_abandoned(utcnow()), InformationSystem.schedule.is_not(None), InformationSystem.status != "retired")
-        .distinct()
-    )
-    return sorted(session.scalars(query))
-
-
-def renew_lease(run_id: int, database_url: str | None = None) -> bool:
-    """Extend a running run's lease; False once it is no longer running (finished, or taken as abandoned)."""
-    with transaction(database_url) as session:
-        renewed = session.execute(
-            update(HarvestRun)
-            .where(HarvestRun.id == run_id, HarvestRun.status == "running")
-            .values(lease_until=utcnow() + RUN_LEASE)
-        ).rowcount
-    return bool(renewed)
-
-
-@contextmanager
-def _leased(run_id: int, database_url: str | None) -> Iterator[None]:
-    """Renew the run's lease every RUN_LEASE / 3 while the block runs (in a thread of its own: a source
-    slow to answer, or a long write, still holds it)."""
-    done = threading.Event()
-
-    def renew() -> None:
-        while not done.wait(RUN_LEASE.total_seconds() / 3):
-            try:
-                if not renew_lease(run_id, database_url):
-                    return
-            except Exception:  # a database hiccup: the next renewal may pass; the lease has room for two misses
-                log.warning("harvest run %s: could not renew its lease", run_id, exc_info=True)
-
-    renewer = background_thread(renew, name=f"harvest lease {run_id}")
-    renewer.start()
-    try:
-        yield
-    finally:
-        done.set()
-        renewer.join()
 
 
 # ----------------------------------------------------------------------------- executing a run
@@ -187,11 +102,11 @@ def execute_run(run_id: int, database_url: str | None = None) -> dict[str, Any]:
     if source is None:
         return _finish_failed(run_id, f"The source's setup is not valid: {setup_error}", database_url)
     try:
-        with _leased(run_id, database_url), tempfile.TemporaryFile() as staging:
+        with leased(run_id, database_url), tempfile.TemporaryFile() as staging:
             staged = _stage(source, staging, etag, last_modified)
             staging.seek(0)
             return _write(run_id, source, staged, staging, database_url)
-    except _LeaseLost:  # taken as abandoned meanwhile (its lease could not be renewed): nothing written
+    except LeaseLost:  # taken as abandoned meanwhile (its lease could not be renewed): nothing written
         log.warning("harvest run %s of %s lost its lease; its writes were rolled back", run_id, source.system_id)
         with transaction(database_url) as session:
             return run_dict(session.get(HarvestRun, run_id))
@@ -274,7 +189,7 @@ def _write(
             counts["retired"] = _retire_unseen(session, source.system_id)
         run = session.get(HarvestRun, run_id, with_for_update=True)
         if run.status != "running":
-            raise _LeaseLost  # rolls the whole write back: the run that took over writes instead
+            raise LeaseLost  # rolls the whole write back: the run that took over writes instead
         run.status = "unchanged" if staged.not_modified else "succeeded"
         run.finished_at = utcnow()
         run.fetched, run.rejected, run.rejections = staged.fetched, staged.rejected, staged.rejections

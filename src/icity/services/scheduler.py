@@ -18,7 +18,7 @@ from datetime import datetime
 
 from icity.config import get_settings
 from icity.db.engine import background_thread, new_session
-from icity.services import harvest
+from icity.services import harvest, harvest_leases
 from icity.services.access import CLI
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class HarvestScheduler:
         each once claimed: a source another scheduler claimed first is left to it."""
         with new_session(self.database_url) as session:
             # due, or left running by a killed worker (its lease ended): that tick's run starts again
-            due = sorted(set(harvest.due_systems(session, now)) | set(harvest.abandoned_systems(session)))
+            due = sorted(set(harvest.due_systems(session, now)) | set(harvest_leases.abandoned_systems(session)))
         started = []
         with self._lock:
             self._running = {system: thread for system, thread in self._running.items() if thread.is_alive()}
